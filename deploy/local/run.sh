@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# The run command: set-up, build, then the whole platform on this machine - a one-node
+# Kafka broker (KRaft), the programme command service and the history projection -
+# until Ctrl-C, which stops all three cleanly.
+#
+#   deploy/local/run.sh            start in the foreground
+#   deploy/local/run.sh stop       stop what an earlier run left running
+#
+# State lives in .run/ (broker data, read model, logs, tokens); delete it to start afresh.
+# Ports: Kafka 9092 (+9093 controller), commands 50051, queries 50061; override with
+# KAM_KAFKA_PORT, KAM_COMMANDS_PORT, KAM_QUERIES_PORT.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+run=$root/.run
+kafka_port=${KAM_KAFKA_PORT:-9092}
+commands_port=${KAM_COMMANDS_PORT:-50051}
+queries_port=${KAM_QUERIES_PORT:-50061}
+mkdir -p "$run/logs"
+
+stop_all() {
+  for name in kam-history-projection kam-programme-service; do
+    if [ -f "$run/$name.pid" ]; then
+      kill -TERM "$(cat "$run/$name.pid")" 2>/dev/null || true
+      for _ in $(seq 1 50); do kill -0 "$(cat "$run/$name.pid")" 2>/dev/null || break; sleep 0.2; done
+      rm -f "$run/$name.pid"
+    fi
+  done
+  "$root/deploy/kafka/broker.sh" stop --dir "$run/kafka"
+}
+
+if [ "${1:-}" = "stop" ]; then stop_all; exit 0; fi
+
+"$root/deploy/build.sh"
+
+if [ ! -f "$run/tokens" ]; then
+  # Development tokens, one principal per role; random so that no token is shared by copy.
+  gen() { head -c 18 /dev/urandom | base64 | tr -d '/+=' ; }
+  {
+    echo "# token principal role[,role...] - development tokens for deploy/local/run.sh"
+    echo "$(gen) admin@supplier.example admin"
+    echo "$(gen) champion@supplier.example champion"
+    echo "$(gen) kam@supplier.example kam"
+    echo "$(gen) sponsor@supplier.example sponsor"
+    echo "$(gen) board@supplier.example board"
+    echo "$(gen) erp@supplier.example publisher"
+  } > "$run/tokens"
+  chmod 600 "$run/tokens"
+fi
+
+trap 'echo; echo "stopping..."; stop_all; exit 0' INT TERM
+brokers=$("$root/deploy/kafka/broker.sh" start --dir "$run/kafka" --port "$kafka_port")
+echo "kafka: $brokers (data in $run/kafka)"
+
+start() {  # name, then its arguments
+  local name=$1; shift
+  "$root/build/bin/$name" "$@" >> "$run/logs/$name.log" 2>&1 &
+  echo $! > "$run/$name.pid"
+  for _ in $(seq 1 150); do
+    grep -q "serving" "$run/logs/$name.log" 2>/dev/null && return 0
+    kill -0 "$(cat "$run/$name.pid")" 2>/dev/null || break
+    sleep 0.2
+  done
+  echo "$name did not start; its log:" >&2
+  tail -20 "$run/logs/$name.log" >&2
+  stop_all
+  exit 1
+}
+start kam-programme-service --listen "127.0.0.1:$commands_port" --brokers "$brokers" \
+  --tokens "$run/tokens"
+start kam-history-projection --listen "127.0.0.1:$queries_port" --brokers "$brokers" \
+  --tokens "$run/tokens" --data-dir "$run/history"
+
+champion=$(awk '$3=="champion"{print $1}' "$run/tokens")
+kam=$(awk '$3=="kam"{print $1}' "$run/tokens")
+board=$(awk '$3=="board"{print $1}' "$run/tokens")
+cat <<MSG
+
+The KAM platform is running:
+  commands  ProgrammeCommandService  127.0.0.1:$commands_port   (log: .run/logs/kam-programme-service.log)
+  queries   HistoryQueryService      127.0.0.1:$queries_port   (log: .run/logs/kam-history-projection.log)
+  kafka     $brokers                                 (topic kam.programme.v1)
+Bearer tokens per role are in .run/tokens. Try:
+
+  export KAM_COMMANDS=127.0.0.1:$commands_port KAM_QUERIES=127.0.0.1:$queries_port
+  build/bin/kamctl --token $champion charter emea-kam "EMEA key accounts" "Grow profitable strategic customers"
+  build/bin/kamctl --token $kam nominate emea-kam acme "ACME Industries" "Top-5 by contribution"
+  build/bin/kamctl --token $board history emea-kam acme
+
+Both servers offer gRPC health checking and server reflection (e.g. grpcurl -plaintext
+127.0.0.1:$commands_port list). Ctrl-C stops everything.
+MSG
+wait

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what the platform needs on a fresh Debian 12 machine, and nothing twice:
+# the C++ toolchain and libraries from Debian's packages, Java 17 and Maven for the broker,
+# and the Apache Kafka broker's jars from Maven Central (deploy/kafka/pom.xml).
+# Idempotent: a second run checks and returns quickly.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+
+packages=(
+  build-essential cmake ninja-build pkg-config git
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  librdkafka-dev librocksdb-dev libgtest-dev libbenchmark-dev libssl-dev libabsl-dev
+  openjdk-17-jre-headless maven
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+kafka_version=$(sed -n 's|.*<kafka.version>\(.*\)</kafka.version>.*|\1|p' "$here/kafka/pom.xml")
+if [ ! -f "$here/kafka/lib/kafka_2.13-$kafka_version.jar" ]; then
+  echo "setup: fetching Apache Kafka $kafka_version from Maven Central"
+  rm -rf "$here/kafka/lib"
+  mvn -q -B -f "$here/kafka/pom.xml" package
+fi

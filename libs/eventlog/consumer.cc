@@ -1,0 +1,105 @@
+#include "eventlog/consumer.h"
+
+#include <librdkafka/rdkafkacpp.h>
+
+#include "base/ids.h"
+#include "base/strings.h"
+
+namespace kam::eventlog {
+
+Consumer::~Consumer() {
+  if (consumer_) consumer_->close();
+}
+
+absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(const KafkaOptions& options) {
+  // group.id is required by librdkafka's KafkaConsumer; partitions are assigned
+  // manually and nothing is ever committed to the group.
+  auto conf = MakeConf(options, {{"group.id", "kam-reader-" + base::NewEventId()},
+                                 {"isolation.level", "read_committed"},
+                                 {"enable.auto.commit", "false"},
+                                 {"enable.auto.offset.store", "false"},
+                                 {"enable.partition.eof", "true"},
+                                 {"auto.offset.reset", "earliest"},
+                                 {"fetch.wait.max.ms", "50"}});
+  if (!conf.ok()) return conf.status();
+  std::string err;
+  std::unique_ptr<Consumer> self(new Consumer());
+  self->consumer_.reset(RdKafka::KafkaConsumer::create(conf->get(), err));
+  if (!self->consumer_) return absl::InternalError(base::StrCat("kafka consumer: ", err));
+  return self;
+}
+
+absl::Status Consumer::Assign(const std::string& topic, int partitions,
+                              const std::map<int32_t, int64_t>& start) {
+  std::vector<RdKafka::TopicPartition*> tps;
+  for (int32_t p = 0; p < partitions; ++p) {
+    auto it = start.find(p);
+    tps.push_back(RdKafka::TopicPartition::create(
+        topic, p, it == start.end() ? RdKafka::Topic::OFFSET_BEGINNING : it->second));
+  }
+  RdKafka::ErrorCode ec = consumer_->assign(tps);
+  RdKafka::TopicPartition::destroy(tps);
+  reached_end_.clear();
+  if (ec != RdKafka::ERR_NO_ERROR) {
+    return absl::UnavailableError(
+        base::StrCat("kafka assign(", topic, "): ", RdKafka::err2str(ec)));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<ConsumedRecord>> Consumer::Poll(std::size_t max,
+                                                           std::chrono::milliseconds timeout) {
+  std::vector<ConsumedRecord> out;
+  int wait = static_cast<int>(timeout.count());
+  while (out.size() < max) {
+    std::unique_ptr<RdKafka::Message> m(consumer_->consume(wait));
+    wait = 0;  // only the first message is waited for
+    switch (m->err()) {
+      case RdKafka::ERR_NO_ERROR: {
+        ConsumedRecord r;
+        r.topic = m->topic_name();
+        r.partition = m->partition();
+        r.offset = m->offset();
+        if (m->key() != nullptr) r.key = *m->key();
+        r.value.assign(static_cast<const char*>(m->payload()), m->len());
+        reached_end_.erase(r.partition);
+        out.push_back(std::move(r));
+        break;
+      }
+      case RdKafka::ERR__PARTITION_EOF:
+        reached_end_.insert(m->partition());
+        break;
+      case RdKafka::ERR__TIMED_OUT:
+        return out;
+      default:
+        if (!out.empty()) return out;  // report the error on the next call
+        return absl::UnavailableError(base::StrCat("kafka consume: ", m->errstr()));
+    }
+  }
+  return out;
+}
+
+absl::Status ReadAll(const KafkaOptions& options, const std::string& topic,
+                     const std::function<absl::Status(const ConsumedRecord&)>& each,
+                     std::chrono::milliseconds timeout) {
+  auto partitions = PartitionCount(options, topic);
+  if (!partitions.ok()) return partitions.status();
+  auto consumer = Consumer::Create(options);
+  if (!consumer.ok()) return consumer.status();
+  if (auto s = (*consumer)->Assign(topic, *partitions, {}); !s.ok()) return s;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (static_cast<int>((*consumer)->reached_end().size()) < *partitions) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return absl::UnavailableError(base::StrCat("kafka: could not read ", topic,
+                                                 " to its end within ", timeout.count(), " ms"));
+    }
+    auto batch = (*consumer)->Poll(1000, std::chrono::milliseconds(200));
+    if (!batch.ok()) return batch.status();
+    for (const ConsumedRecord& r : *batch) {
+      if (auto s = each(r); !s.ok()) return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace kam::eventlog

@@ -1,0 +1,70 @@
+// Reading the log with isolation.level=read_committed: records of aborted or still
+// open transactions are never returned.
+//
+//   auto c = kam::eventlog::Consumer::Create(kafka);
+//   KAM_RETURN_IF_ERROR((*c)->Assign(topic, partitions, start_offsets));
+//   absl::StatusOr<std::vector<ConsumedRecord>> batch = (*c)->Poll(500, 100ms);
+//
+// The consumer never commits offsets to Kafka: its owner stores them (a projection
+// in the same RocksDB WriteBatch as its read model). Not thread-safe.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "eventlog/kafka.h"
+
+namespace RdKafka {
+class KafkaConsumer;
+}  // namespace RdKafka
+
+namespace kam::eventlog {
+
+struct ConsumedRecord {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t offset = 0;
+  std::string key;
+  std::string value;
+};
+
+class Consumer {
+ public:
+  static absl::StatusOr<std::unique_ptr<Consumer>> Create(const KafkaOptions& options);
+  ~Consumer();
+  Consumer(const Consumer&) = delete;
+  Consumer& operator=(const Consumer&) = delete;
+
+  // Reads partitions 0..partitions-1 of `topic`, each from start[p] (the next offset to
+  // read) or from the beginning if absent.
+  absl::Status Assign(const std::string& topic, int partitions,
+                      const std::map<int32_t, int64_t>& start);
+
+  // Up to `max` records, waiting at most `timeout` for the first one. Records of a
+  // partition come in offset order. UNAVAILABLE on a consumer error.
+  absl::StatusOr<std::vector<ConsumedRecord>> Poll(std::size_t max,
+                                                   std::chrono::milliseconds timeout);
+
+  // Partitions read to the end of the committed log, with no record returned since.
+  const std::set<int32_t>& reached_end() const { return reached_end_; }
+
+ private:
+  Consumer() = default;
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+  std::set<int32_t> reached_end_;
+};
+
+// Reads every committed record of `topic` from the beginning to the end of the log as
+// it stands when the call starts, calling `each` in per-partition order. Stops at the
+// first error `each` returns. UNAVAILABLE if the end is not reached within `timeout`.
+absl::Status ReadAll(const KafkaOptions& options, const std::string& topic,
+                     const std::function<absl::Status(const ConsumedRecord&)>& each,
+                     std::chrono::milliseconds timeout = std::chrono::seconds(120));
+
+}  // namespace kam::eventlog

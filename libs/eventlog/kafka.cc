@@ -1,0 +1,142 @@
+#include "eventlog/kafka.h"
+
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafkacpp.h>
+
+#include "base/strings.h"
+
+namespace kam::eventlog {
+namespace {
+
+absl::Status Set(RdKafka::Conf& conf, const std::string& name, const std::string& value) {
+  std::string err;
+  if (conf.set(name, value, err) != RdKafka::Conf::CONF_OK) {
+    return absl::InvalidArgumentError(base::StrCat("kafka property ", name, ": ", err));
+  }
+  return absl::OkStatus();
+}
+
+// A C-API client handle for the admin calls the C++ API lacks.
+struct CHandle {
+  rd_kafka_t* rk = nullptr;
+  ~CHandle() {
+    if (rk != nullptr) rd_kafka_destroy(rk);
+  }
+};
+
+}  // namespace
+
+std::string AggregateTopic(std::string_view prefix, std::string_view aggregate_type) {
+  return base::StrCat(prefix, "kam.", aggregate_type, ".v1");
+}
+
+absl::StatusOr<std::unique_ptr<RdKafka::Conf>> MakeConf(
+    const KafkaOptions& options,
+    const std::vector<std::pair<std::string, std::string>>& properties) {
+  if (options.brokers.empty()) return absl::InvalidArgumentError("brokers: is required");
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  if (auto s = Set(*conf, "bootstrap.servers", options.brokers); !s.ok()) return s;
+  if (auto s = Set(*conf, "reconnect.backoff.max.ms", "1000"); !s.ok()) return s;
+  for (const auto& [k, v] : properties) {
+    if (auto s = Set(*conf, k, v); !s.ok()) return s;
+  }
+  for (const auto& [k, v] : options.properties) {
+    if (auto s = Set(*conf, k, v); !s.ok()) return s;
+  }
+  return conf;
+}
+
+absl::Status EnsureTopic(const KafkaOptions& options, const std::string& topic, int partitions,
+                         std::chrono::milliseconds timeout) {
+  if (topic.empty()) return absl::InvalidArgumentError("topic: is required");
+  if (partitions < 1) return absl::InvalidArgumentError("partitions: must be at least 1");
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char err[512];
+  auto set = [&](const std::string& k, const std::string& v) {
+    return rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) == RD_KAFKA_CONF_OK;
+  };
+  bool ok = set("bootstrap.servers", options.brokers);
+  for (const auto& [k, v] : options.properties) ok = ok && set(k, v);
+  if (!ok) {
+    rd_kafka_conf_destroy(conf);
+    return absl::InvalidArgumentError(base::StrCat("kafka configuration: ", err));
+  }
+  CHandle h;
+  h.rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);  // takes conf on success
+  if (h.rk == nullptr) {
+    rd_kafka_conf_destroy(conf);
+    return absl::InternalError(base::StrCat("kafka client: ", err));
+  }
+  rd_kafka_NewTopic_t* nt =
+      rd_kafka_NewTopic_new(topic.c_str(), partitions, options.replication_factor, err, sizeof err);
+  if (nt == nullptr) return absl::InvalidArgumentError(base::StrCat("topic ", topic, ": ", err));
+  auto set_config = [&](const char* k, const std::string& v) {
+    rd_kafka_NewTopic_set_config(nt, k, v.c_str());
+  };
+  set_config("retention.ms", "-1");
+  set_config("retention.bytes", "-1");
+  set_config("cleanup.policy", "delete");
+  if (options.replication_factor >= 3) set_config("min.insync.replicas", "2");
+
+  rd_kafka_queue_t* q = rd_kafka_queue_new(h.rk);
+  rd_kafka_AdminOptions_t* ao = rd_kafka_AdminOptions_new(h.rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+  rd_kafka_AdminOptions_set_request_timeout(ao, static_cast<int>(timeout.count()), err, sizeof err);
+  rd_kafka_CreateTopics(h.rk, &nt, 1, ao, q);
+  rd_kafka_event_t* ev = rd_kafka_queue_poll(q, static_cast<int>(timeout.count()) + 1000);
+  absl::Status status = absl::OkStatus();
+  if (ev == nullptr) {
+    status = absl::UnavailableError(base::StrCat("kafka did not answer CreateTopics(", topic,
+                                                 ") within ", timeout.count(), " ms"));
+  } else if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    status = absl::UnavailableError(
+        base::StrCat("CreateTopics(", topic, "): ", rd_kafka_event_error_string(ev)));
+  } else {
+    size_t n = 0;
+    const rd_kafka_topic_result_t** results =
+        rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
+    for (size_t i = 0; i < n; ++i) {
+      rd_kafka_resp_err_t e = rd_kafka_topic_result_error(results[i]);
+      if (e != RD_KAFKA_RESP_ERR_NO_ERROR && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+        const char* msg = rd_kafka_topic_result_error_string(results[i]);
+        status = absl::UnavailableError(base::StrCat(
+            "CreateTopics(", topic, "): ", msg != nullptr ? msg : rd_kafka_err2str(e)));
+      }
+    }
+  }
+  if (ev != nullptr) rd_kafka_event_destroy(ev);
+  rd_kafka_AdminOptions_destroy(ao);
+  rd_kafka_NewTopic_destroy(nt);
+  rd_kafka_queue_destroy(q);
+  return status;
+}
+
+absl::StatusOr<int> PartitionCount(const KafkaOptions& options, const std::string& topic,
+                                   std::chrono::milliseconds timeout) {
+  auto conf = MakeConf(options, {});
+  if (!conf.ok()) return conf.status();
+  std::string err;
+  std::unique_ptr<RdKafka::Producer> p(RdKafka::Producer::create(conf->get(), err));
+  if (!p) return absl::InternalError(base::StrCat("kafka client: ", err));
+  std::unique_ptr<RdKafka::Topic> t(RdKafka::Topic::create(p.get(), topic, nullptr, err));
+  if (!t) return absl::InvalidArgumentError(base::StrCat("topic ", topic, ": ", err));
+  RdKafka::Metadata* raw = nullptr;
+  RdKafka::ErrorCode ec = p->metadata(false, t.get(), &raw, static_cast<int>(timeout.count()));
+  std::unique_ptr<RdKafka::Metadata> md(raw);
+  if (ec != RdKafka::ERR_NO_ERROR) {
+    return absl::UnavailableError(base::StrCat("metadata(", topic, "): ", RdKafka::err2str(ec)));
+  }
+  for (const RdKafka::TopicMetadata* tm : *md->topics()) {
+    if (tm->topic() != topic) continue;
+    if (tm->err() == RdKafka::ERR_UNKNOWN_TOPIC_OR_PART) {
+      return absl::NotFoundError(base::StrCat("topic ", topic, " does not exist"));
+    }
+    if (tm->err() != RdKafka::ERR_NO_ERROR) {
+      return absl::UnavailableError(
+          base::StrCat("metadata(", topic, "): ", RdKafka::err2str(tm->err())));
+    }
+    return static_cast<int>(tm->partitions()->size());
+  }
+  return absl::NotFoundError(base::StrCat("topic ", topic, " does not exist"));
+}
+
+}  // namespace kam::eventlog

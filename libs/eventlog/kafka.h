@@ -1,0 +1,55 @@
+// Kafka plumbing shared by the producer and the consumers: configuration, topic
+// set-up and error mapping. librdkafka types stay inside libs/eventlog.
+//
+//   kam::eventlog::KafkaOptions kafka{.brokers = "127.0.0.1:9092"};
+//   KAM_RETURN_IF_ERROR(kam::eventlog::EnsureTopic(kafka, topic, /*partitions=*/3));
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace RdKafka {
+class Conf;
+}  // namespace RdKafka
+
+namespace kam::eventlog {
+
+struct KafkaOptions {
+  // Comma-separated host:port list.
+  std::string brokers;
+  // Extra librdkafka properties, applied last (e.g. security.protocol, ssl.*).
+  std::map<std::string, std::string> properties;
+  // Replication of topics this process creates: 1 locally, 3 in production (then
+  // min.insync.replicas is set to 2).
+  int replication_factor = 1;
+};
+
+// The topic of an aggregate type: "<prefix>kam.<aggregate_type>.v1". The prefix
+// isolates environments (and tests) sharing one cluster; empty in production.
+std::string AggregateTopic(std::string_view prefix, std::string_view aggregate_type);
+
+// A global librdkafka configuration from `options` and `properties` (which win over
+// the options' own properties only where noted by the caller). INVALID_ARGUMENT naming
+// the property on a bad name or value.
+absl::StatusOr<std::unique_ptr<RdKafka::Conf>> MakeConf(
+    const KafkaOptions& options,
+    const std::vector<std::pair<std::string, std::string>>& properties);
+
+// Creates `topic` with `partitions` partitions and infinite retention if it does not
+// exist; an existing topic is left as it is. UNAVAILABLE if the cluster does not answer.
+absl::Status EnsureTopic(const KafkaOptions& options, const std::string& topic, int partitions,
+                         std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+// The number of partitions of `topic`. NOT_FOUND if it does not exist.
+absl::StatusOr<int> PartitionCount(const KafkaOptions& options, const std::string& topic,
+                                   std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+}  // namespace kam::eventlog

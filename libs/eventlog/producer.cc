@@ -1,0 +1,238 @@
+#include "eventlog/producer.h"
+
+#include <librdkafka/rdkafkacpp.h>
+
+#include "base/strings.h"
+
+namespace kam::eventlog {
+namespace {
+
+// Where one record's delivery report lands. Kept alive until the producer has no
+// outstanding message that could still point at it.
+struct Slot {
+  bool done = false;
+  RdKafka::ErrorCode err = RdKafka::ERR_NO_ERROR;
+  int32_t partition = -1;
+  int64_t offset = -1;
+};
+
+class DeliveryReports : public RdKafka::DeliveryReportCb {
+ public:
+  void dr_cb(RdKafka::Message& m) override {
+    auto* slot = static_cast<Slot*>(m.msg_opaque());
+    if (slot == nullptr) return;
+    slot->done = true;
+    slot->err = m.err();
+    slot->partition = m.partition();
+    slot->offset = m.offset();
+  }
+};
+
+std::string Describe(const RdKafka::Error* e) { return base::StrCat(e->name(), ": ", e->str()); }
+
+using Clock = std::chrono::steady_clock;
+
+int RemainingMs(Clock::time_point deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  return static_cast<int>(std::max<int64_t>(left.count(), 1));
+}
+
+}  // namespace
+
+struct TransactionalProducer::Impl {
+  DeliveryReports reports;
+  std::unique_ptr<RdKafka::Producer> producer;
+  // Slots of aborted or failed transactions whose reports may still arrive.
+  std::vector<std::unique_ptr<std::vector<Slot>>> orphans;
+  bool broken = false;
+  bool fenced = false;
+
+  ~Impl() {
+    producer.reset();  // no report can arrive after this
+    orphans.clear();
+  }
+
+  // Marks the producer unusable after a fatal or indeterminate error.
+  void Break(const RdKafka::Error* e) {
+    broken = true;
+    if (e != nullptr &&
+        (e->code() == RdKafka::ERR__FENCED || e->code() == RdKafka::ERR_PRODUCER_FENCED ||
+         e->code() == RdKafka::ERR_INVALID_PRODUCER_EPOCH)) {
+      fenced = true;
+    }
+  }
+
+  absl::Status Fail(std::string what, const RdKafka::Error* e) {
+    if (fenced || (e != nullptr && e->is_fatal())) {
+      Break(e);
+      if (fenced) {
+        return absl::FailedPreconditionError(base::StrCat(
+            "writer fenced: another producer took over this transactional.id (", what, ")"));
+      }
+    }
+    return absl::UnavailableError(std::move(what));
+  }
+
+  // Aborts the open transaction; on failure the producer is unusable.
+  void Abort(Clock::time_point deadline, std::unique_ptr<std::vector<Slot>> slots) {
+    producer->purge(RdKafka::Producer::PURGE_QUEUE | RdKafka::Producer::PURGE_INFLIGHT |
+                    RdKafka::Producer::PURGE_NON_BLOCKING);
+    if (RdKafka::Error* e = producer->abort_transaction(RemainingMs(deadline)); e != nullptr) {
+      Break(e);
+      delete e;
+    }
+    producer->poll(0);
+    if (producer->outq_len() > 0 && slots) orphans.push_back(std::move(slots));
+  }
+};
+
+TransactionalProducer::TransactionalProducer(std::string transactional_id)
+    : transactional_id_(std::move(transactional_id)), impl_(std::make_unique<Impl>()) {}
+
+TransactionalProducer::~TransactionalProducer() = default;
+
+absl::StatusOr<std::unique_ptr<TransactionalProducer>> TransactionalProducer::Create(
+    const KafkaOptions& options, std::string transactional_id, std::chrono::milliseconds timeout) {
+  if (transactional_id.empty()) return absl::InvalidArgumentError("transactional_id: is required");
+  std::unique_ptr<TransactionalProducer> self(new TransactionalProducer(transactional_id));
+  auto conf = MakeConf(options, {{"transactional.id", transactional_id},
+                                 {"enable.idempotence", "true"},
+                                 {"acks", "all"},
+                                 {"linger.ms", "1"},
+                                 {"transaction.timeout.ms", "60000"},
+                                 {"message.timeout.ms", "60000"},
+                                 {"message.max.bytes", "1000000"}});
+  if (!conf.ok()) return conf.status();
+  std::string err;
+  if ((*conf)->set("dr_cb", &self->impl_->reports, err) != RdKafka::Conf::CONF_OK) {
+    return absl::InternalError(err);
+  }
+  self->impl_->producer.reset(RdKafka::Producer::create(conf->get(), err));
+  if (!self->impl_->producer) return absl::InternalError(base::StrCat("kafka producer: ", err));
+  if (RdKafka::Error* e =
+          self->impl_->producer->init_transactions(static_cast<int>(timeout.count()));
+      e != nullptr) {
+    std::string what = Describe(e);
+    delete e;
+    return absl::UnavailableError(base::StrCat("kafka: cannot register transactional.id '",
+                                               transactional_id, "' with the coordinator: ", what));
+  }
+  return self;
+}
+
+bool TransactionalProducer::usable() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return !impl_->broken;
+}
+
+absl::StatusOr<std::vector<v1::LogPosition>> TransactionalProducer::Append(
+    const std::string& topic, std::span<const Record> records, std::chrono::milliseconds timeout) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Impl& im = *impl_;
+  if (im.fenced) {
+    return absl::FailedPreconditionError(
+        "writer fenced: another producer took over this "
+        "transactional.id");
+  }
+  if (im.broken) return absl::UnavailableError("kafka producer must be recreated after an error");
+  if (records.empty()) return std::vector<v1::LogPosition>{};
+  const auto deadline = Clock::now() + timeout;
+
+  if (RdKafka::Error* e = im.producer->begin_transaction(); e != nullptr) {
+    auto s = im.Fail(base::StrCat("kafka begin_transaction: ", Describe(e)), e);
+    delete e;
+    im.broken = true;
+    return s;
+  }
+  auto slots = std::make_unique<std::vector<Slot>>(records.size());
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const Record& r = records[i];
+    RdKafka::ErrorCode ec =
+        im.producer->produce(topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+                             const_cast<char*>(r.value.data()), r.value.size(), r.key.data(),
+                             r.key.size(), 0, &(*slots)[i]);
+    if (ec != RdKafka::ERR_NO_ERROR) {
+      im.Abort(deadline, std::move(slots));
+      std::string what = base::StrCat("kafka produce: ", RdKafka::err2str(ec));
+      if (ec == RdKafka::ERR_MSG_SIZE_TOO_LARGE) return absl::InvalidArgumentError(what);
+      return absl::UnavailableError(what);
+    }
+  }
+  im.producer->flush(RemainingMs(deadline));
+  for (const Slot& s : *slots) {
+    if (!s.done || s.err != RdKafka::ERR_NO_ERROR) {
+      std::string what =
+          s.done ? base::StrCat("kafka delivery failed: ", RdKafka::err2str(s.err))
+                 : base::StrCat("kafka did not acknowledge within ", timeout.count(), " ms");
+      const bool too_large = s.done && s.err == RdKafka::ERR_MSG_SIZE_TOO_LARGE;
+      im.Abort(deadline, std::move(slots));
+      if (too_large) return absl::InvalidArgumentError(what);
+      if (im.fenced) return im.Fail(what, nullptr);
+      return absl::UnavailableError(what);
+    }
+  }
+  // Everything is acknowledged; commit. A retriable commit error is retried until the
+  // deadline, since the coordinator may still complete it.
+  while (true) {
+    RdKafka::Error* e = im.producer->commit_transaction(RemainingMs(deadline));
+    if (e == nullptr) break;
+    std::string what = base::StrCat("kafka commit_transaction: ", Describe(e));
+    if (e->txn_requires_abort()) {
+      delete e;
+      im.Abort(deadline, std::move(slots));
+      return absl::UnavailableError(what);
+    }
+    if (e->is_retriable() && Clock::now() < deadline) {
+      delete e;
+      continue;
+    }
+    auto s = im.Fail(what, e);
+    delete e;
+    // Outcome unknown: the caller must recreate the producer, whose init aborts the
+    // transaction if it was not committed.
+    im.broken = true;
+    if (slots) im.orphans.push_back(std::move(slots));
+    return s;
+  }
+  std::vector<v1::LogPosition> positions;
+  positions.reserve(records.size());
+  for (const Slot& s : *slots) {
+    v1::LogPosition p;
+    p.set_topic(topic);
+    p.set_partition(s.partition);
+    p.set_offset(s.offset);
+    positions.push_back(std::move(p));
+  }
+  return positions;
+}
+
+absl::Status TransactionalProducer::AppendAndAbort(const std::string& topic,
+                                                   std::span<const Record> records,
+                                                   std::chrono::milliseconds timeout) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Impl& im = *impl_;
+  if (im.broken) return absl::UnavailableError("kafka producer must be recreated after an error");
+  const auto deadline = Clock::now() + timeout;
+  if (RdKafka::Error* e = im.producer->begin_transaction(); e != nullptr) {
+    std::string what = Describe(e);
+    delete e;
+    return absl::UnavailableError(what);
+  }
+  auto slots = std::make_unique<std::vector<Slot>>(records.size());
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const Record& r = records[i];
+    im.producer->produce(topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+                         const_cast<char*>(r.value.data()), r.value.size(), r.key.data(),
+                         r.key.size(), 0, &(*slots)[i]);
+  }
+  im.producer->flush(RemainingMs(deadline));  // the records reach the log, uncommitted
+  if (RdKafka::Error* e = im.producer->abort_transaction(RemainingMs(deadline)); e != nullptr) {
+    std::string what = Describe(e);
+    delete e;
+    im.broken = true;
+    return absl::UnavailableError(what);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace kam::eventlog

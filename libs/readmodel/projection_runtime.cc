@@ -1,0 +1,162 @@
+#include "readmodel/projection_runtime.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/utilities/write_batch_with_index.h>
+
+#include "base/strings.h"
+
+namespace kam::readmodel {
+
+std::optional<std::string> FoldContext::Get(std::string_view key) const {
+  std::string value;
+  rocksdb::Status s = batch_.GetFromBatchAndDB(store_.db(), rocksdb::ReadOptions(),
+                                               rocksdb::Slice(key.data(), key.size()), &value);
+  if (s.IsNotFound()) return std::nullopt;
+  if (!s.ok()) throw std::runtime_error("rocksdb read: " + s.ToString());  // storage failure
+  return value;
+}
+
+void FoldContext::Put(std::string_view key, std::string_view value) {
+  batch_.Put(rocksdb::Slice(key.data(), key.size()), rocksdb::Slice(value.data(), value.size()));
+}
+
+void FoldContext::Delete(std::string_view key) {
+  batch_.Delete(rocksdb::Slice(key.data(), key.size()));
+}
+
+ProjectionRuntime::ProjectionRuntime(eventlog::KafkaOptions kafka, Store& store,
+                                     Projection& projection, RuntimeOptions options)
+    : kafka_(std::move(kafka)),
+      store_(store),
+      projection_(projection),
+      options_(std::move(options)) {}
+
+ProjectionRuntime::~ProjectionRuntime() { Stop(); }
+
+absl::Status ProjectionRuntime::Start() {
+  if (thread_.joinable()) return absl::FailedPreconditionError("projection already started");
+  if (auto s = eventlog::EnsureTopic(kafka_, options_.topic, options_.partitions); !s.ok())
+    return s;
+  auto partitions = eventlog::PartitionCount(kafka_, options_.topic);
+  if (!partitions.ok()) return partitions.status();
+  partitions_ = *partitions;
+  auto consumer = eventlog::Consumer::Create(kafka_);
+  if (!consumer.ok()) return consumer.status();
+  consumer_ = std::move(*consumer);
+  std::map<int32_t, int64_t> start = store_.Offsets(options_.topic);
+  if (auto s = consumer_->Assign(options_.topic, partitions_, start); !s.ok()) return s;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    next_offsets_ = start;
+    for (int32_t p = 0; p < partitions_; ++p) next_offsets_.try_emplace(p, 0);
+    records_applied_ = 0;
+    caught_up_ = false;
+    error_ = absl::OkStatus();
+  }
+  stop_ = false;
+  thread_ = std::thread([this] { Run(); });
+  return absl::OkStatus();
+}
+
+void ProjectionRuntime::Stop() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+  consumer_.reset();
+}
+
+void ProjectionRuntime::Run() {
+  while (!stop_) {
+    auto batch = consumer_->Poll(options_.max_batch, options_.poll_timeout);
+    absl::Status s = batch.ok() ? Apply(*batch) : batch.status();
+    if (!batch.ok()) {
+      // A consumer error (e.g. the broker is away): librdkafka reconnects by itself.
+      std::this_thread::sleep_for(options_.poll_timeout);
+      continue;
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!s.ok()) {
+      error_ = s;
+      cv_.notify_all();
+      return;
+    }
+    caught_up_ = static_cast<int>(consumer_->reached_end().size()) == partitions_;
+    cv_.notify_all();
+  }
+}
+
+absl::Status ProjectionRuntime::Apply(const std::vector<eventlog::ConsumedRecord>& batch) {
+  if (batch.empty()) return absl::OkStatus();
+  rocksdb::WriteBatchWithIndex wb(rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true);
+  FoldContext ctx(store_, wb);
+  std::map<int32_t, int64_t> next;
+  for (const auto& r : batch) {
+    if (auto s = projection_.Fold(r, ctx); !s.ok()) {
+      return absl::Status(s.code(), base::StrCat("fold of ", r.topic, "/", r.partition, "@",
+                                                 r.offset, ": ", s.message()));
+    }
+    next[r.partition] = r.offset + 1;
+  }
+  for (const auto& [p, o] : next) {
+    ctx.Put(Store::OffsetKey(options_.topic, p), EncodeU64(static_cast<uint64_t>(o)));
+  }
+  rocksdb::WriteOptions wo;
+  rocksdb::Status s = store_.db()->Write(wo, wb.GetWriteBatch());
+  if (!s.ok()) return absl::InternalError(base::StrCat("rocksdb write: ", s.ToString()));
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [p, o] : next) next_offsets_[p] = o;
+  records_applied_ += batch.size();
+  return absl::OkStatus();
+}
+
+absl::Status ProjectionRuntime::WaitFor(std::span<const v1::LogPosition> positions,
+                                        std::chrono::milliseconds timeout) const {
+  for (const auto& p : positions) {
+    if (p.topic() != options_.topic) {
+      return absl::InvalidArgumentError(base::StrCat("consistency.at_least: topic '", p.topic(),
+                                                     "' is not served here (", options_.topic,
+                                                     ")"));
+    }
+    if (p.partition() < 0 || p.partition() >= partitions_ || p.offset() < 0) {
+      return absl::InvalidArgumentError(base::StrCat(
+          "consistency.at_least: no position ", p.partition(), "@", p.offset(), " in ", p.topic()));
+    }
+  }
+  std::unique_lock<std::mutex> lock(mu_);
+  const v1::LogPosition* missing = nullptr;
+  auto reached = [&] {
+    if (!error_.ok()) return true;
+    for (const auto& p : positions) {
+      auto it = next_offsets_.find(p.partition());
+      if (it == next_offsets_.end() || it->second <= p.offset()) {
+        missing = &p;
+        return false;
+      }
+    }
+    return true;
+  };
+  if (!cv_.wait_for(lock, timeout, reached)) {
+    return absl::DeadlineExceededError(base::StrCat(
+        "read model has not reached ", missing->topic(), "/", missing->partition(), "@",
+        missing->offset(), " within ", timeout.count(), " ms (it is at offset ",
+        next_offsets_.count(missing->partition()) ? next_offsets_.at(missing->partition()) : 0,
+        "); retry later"));
+  }
+  return error_.ok()
+             ? absl::OkStatus()
+             : absl::UnavailableError(base::StrCat("projection stopped: ", error_.message()));
+}
+
+absl::Status ProjectionRuntime::WaitCaughtUp(std::chrono::milliseconds timeout) const {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!cv_.wait_for(lock, timeout, [&] { return caught_up_ || !error_.ok(); })) {
+    return absl::DeadlineExceededError("projection did not catch up in time");
+  }
+  return error_;
+}
+
+ProjectionRuntime::Progress ProjectionRuntime::progress() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return Progress{next_offsets_, records_applied_, caught_up_, error_};
+}
+
+}  // namespace kam::readmodel

@@ -1,0 +1,116 @@
+// The runtime every projection runs on: it consumes one topic with read_committed and
+// writes each batch's read-model changes together with the consumed offsets in one
+// RocksDB WriteBatch, so a crash at any point leaves the read model and its offsets
+// consistent: exactly-once effect. On start it resumes from the offsets in RocksDB.
+//
+//   class MyFold : public kam::readmodel::Projection { ... };
+//   kam::readmodel::ProjectionRuntime rt(kafka, *store, fold, {.topic = "kam.programme.v1"});
+//   KAM_RETURN_IF_ERROR(rt.Start());
+//   KAM_RETURN_IF_ERROR(rt.WaitFor(positions, 5s));   // read-your-writes
+//   rt.Stop();
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "eventlog/consumer.h"
+#include "eventlog/kafka.h"
+#include "kam/v1/envelope.pb.h"
+#include "readmodel/store.h"
+
+namespace rocksdb {
+class WriteBatchWithIndex;
+}  // namespace rocksdb
+
+namespace kam::readmodel {
+
+// A fold's view of the read model: reads see the store plus the batch being built.
+class FoldContext {
+ public:
+  FoldContext(Store& store, rocksdb::WriteBatchWithIndex& batch) : store_(store), batch_(batch) {}
+  std::optional<std::string> Get(std::string_view key) const;
+  void Put(std::string_view key, std::string_view value);
+  void Delete(std::string_view key);
+
+ private:
+  Store& store_;
+  rocksdb::WriteBatchWithIndex& batch_;
+};
+
+// What a projection supplies: a deterministic fold of one committed record.
+class Projection {
+ public:
+  virtual ~Projection() = default;
+  // An error stops the runtime (the batch is not written): a fold must turn bad input
+  // it can describe (e.g. a record that does not parse) into read-model data instead.
+  virtual absl::Status Fold(const eventlog::ConsumedRecord& record, FoldContext& ctx) = 0;
+};
+
+struct RuntimeOptions {
+  std::string topic;
+  int partitions = 3;            // used only if the topic must be created
+  std::size_t max_batch = 2000;  // records per WriteBatch
+  std::chrono::milliseconds poll_timeout{100};
+};
+
+class ProjectionRuntime {
+ public:
+  ProjectionRuntime(eventlog::KafkaOptions kafka, Store& store, Projection& projection,
+                    RuntimeOptions options);
+  ~ProjectionRuntime();
+  ProjectionRuntime(const ProjectionRuntime&) = delete;
+  ProjectionRuntime& operator=(const ProjectionRuntime&) = delete;
+
+  // Resumes from the stored offsets and starts the consuming thread.
+  absl::Status Start();
+  // Stops consuming after the batch in hand is written (or dropped, if it failed).
+  void Stop();
+
+  // Returns once every position has been applied; DEADLINE_EXCEEDED naming the first
+  // position still missing otherwise; INVALID_ARGUMENT for a position of another topic
+  // or a partition that does not exist; the runtime's error if it has stopped on one.
+  absl::Status WaitFor(std::span<const v1::LogPosition> positions,
+                       std::chrono::milliseconds timeout) const;
+
+  // Returns once every partition has been read to the end of the committed log.
+  absl::Status WaitCaughtUp(std::chrono::milliseconds timeout) const;
+
+  struct Progress {
+    std::map<int32_t, int64_t> next_offsets;  // applied up to (excluding) these
+    uint64_t records_applied = 0;             // since Start()
+    bool caught_up = false;
+    absl::Status error;
+  };
+  Progress progress() const;
+
+ private:
+  void Run();
+  absl::Status Apply(const std::vector<eventlog::ConsumedRecord>& batch);
+
+  eventlog::KafkaOptions kafka_;
+  Store& store_;
+  Projection& projection_;
+  RuntimeOptions options_;
+  std::unique_ptr<eventlog::Consumer> consumer_;
+  int partitions_ = 0;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+
+  mutable std::mutex mu_;
+  mutable std::condition_variable cv_;
+  std::map<int32_t, int64_t> next_offsets_;
+  uint64_t records_applied_ = 0;
+  bool caught_up_ = false;
+  absl::Status error_;
+};
+
+}  // namespace kam::readmodel

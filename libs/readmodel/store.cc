@@ -1,0 +1,88 @@
+#include "readmodel/store.h"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/db.h>
+#include <rocksdb/table.h>
+
+#include <filesystem>
+
+#include "absl/strings/escaping.h"
+#include "base/strings.h"
+#include "eventlog/codec.h"
+
+namespace kam::readmodel {
+namespace {
+constexpr std::string_view kOffsetPrefix = "~offset/";
+}  // namespace
+
+std::string EncodeU64(uint64_t v) {
+  std::string out(8, '\0');
+  for (int i = 7; i >= 0; --i) {
+    out[static_cast<std::size_t>(i)] = static_cast<char>(v & 0xFF);
+    v >>= 8;
+  }
+  return out;
+}
+
+uint64_t DecodeU64(std::string_view bytes) {
+  uint64_t v = 0;
+  for (std::size_t i = 0; i < 8 && i < bytes.size(); ++i) {
+    v = (v << 8) | static_cast<unsigned char>(bytes[i]);
+  }
+  return v;
+}
+
+Store::~Store() = default;
+
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
+                                                   const StoreOptions& options) {
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  if (ec) return absl::InternalError(base::StrCat("cannot create ", path, ": ", ec.message()));
+  std::unique_ptr<Store> self(new Store());
+  rocksdb::Options o;
+  o.create_if_missing = true;
+  o.write_buffer_size = options.write_buffer_bytes;
+  o.max_write_buffer_number = options.max_write_buffers;
+  o.max_background_jobs = 2;
+  o.max_open_files = 512;
+  self->cache_ = rocksdb::NewLRUCache(options.block_cache_bytes);
+  rocksdb::BlockBasedTableOptions t;
+  t.block_cache = self->cache_;
+  t.cache_index_and_filter_blocks = true;
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(o, path, &raw);
+  if (!s.ok()) return absl::InternalError(base::StrCat("rocksdb open ", path, ": ", s.ToString()));
+  self->db_.reset(raw);
+  return self;
+}
+
+std::string Store::OffsetKey(std::string_view topic, int32_t partition) {
+  return base::StrCat(kOffsetPrefix, topic, "/", EncodeU64(static_cast<uint64_t>(partition)));
+}
+
+std::map<int32_t, int64_t> Store::Offsets(const std::string& topic) const {
+  std::map<int32_t, int64_t> out;
+  const std::string prefix = base::StrCat(kOffsetPrefix, topic, "/");
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    std::string_view rest(it->key().data() + prefix.size(), it->key().size() - prefix.size());
+    out[static_cast<int32_t>(DecodeU64(rest))] =
+        static_cast<int64_t>(DecodeU64(std::string_view(it->value().data(), it->value().size())));
+  }
+  return out;
+}
+
+std::string Store::Digest() const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  std::string chain;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    chain =
+        eventlog::Sha256(base::StrCat(chain, EncodeU64(it->key().size()), it->key().ToStringView(),
+                                      EncodeU64(it->value().size()), it->value().ToStringView()));
+  }
+  return absl::BytesToHexString(chain);
+}
+
+}  // namespace kam::readmodel

@@ -1,0 +1,64 @@
+// A read model's RocksDB database with bounded memory, and the key layout shared by
+// every projection: offsets live under "~offset/", each projection's data under its own
+// prefix.
+//
+//   auto store = kam::readmodel::Store::Open("/var/lib/kam/history", {});
+//   std::map<int32_t, int64_t> next = (*store)->Offsets("kam.programme.v1");
+//
+// Thread-safe (RocksDB is); the projection runtime is the only writer.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+
+namespace rocksdb {
+class DB;
+class Cache;
+}  // namespace rocksdb
+
+namespace kam::readmodel {
+
+struct StoreOptions {
+  std::size_t block_cache_bytes = 64ull << 20;
+  std::size_t write_buffer_bytes = 32ull << 20;
+  int max_write_buffers = 2;
+};
+
+class Store {
+ public:
+  // Opens (creating it and its parent directories if missing) the database at `path`. INTERNAL with
+  // RocksDB's reason.
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& path,
+                                                     const StoreOptions& options);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  rocksdb::DB* db() const { return db_.get(); }
+
+  // The next offset to read per partition of `topic`, as stored with the read model.
+  std::map<int32_t, int64_t> Offsets(const std::string& topic) const;
+
+  // The key under which the next offset of (topic, partition) is stored.
+  static std::string OffsetKey(std::string_view topic, int32_t partition);
+
+  // A digest (SHA-256, hex) of every key and value, offsets included: two stores with
+  // the same digest hold the same read model.
+  std::string Digest() const;
+
+ private:
+  Store() = default;
+  std::shared_ptr<rocksdb::Cache> cache_;
+  std::unique_ptr<rocksdb::DB> db_;
+};
+
+// Fixed-width big-endian encodings, so that keys sort numerically.
+std::string EncodeU64(uint64_t v);
+uint64_t DecodeU64(std::string_view bytes);
+
+}  // namespace kam::readmodel

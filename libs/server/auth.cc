@@ -1,0 +1,87 @@
+#include "server/auth.h"
+
+#include <grpcpp/server_context.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "base/strings.h"
+
+namespace kam::server {
+namespace {
+const std::set<std::string> kKnownRoles = {"board", "champion",  "sponsor",
+                                           "kam",   "publisher", "admin"};
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Authenticator>> Authenticator::FromFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::InvalidArgumentError(base::StrCat("--tokens: cannot read '", path, "'"));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return FromText(ss.str(), path);
+}
+
+absl::StatusOr<std::unique_ptr<Authenticator>> Authenticator::FromText(const std::string& text,
+                                                                       const std::string& origin) {
+  auto self = std::make_unique<Authenticator>();
+  int line_no = 0;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    ++line_no;
+    line = absl::StripAsciiWhitespace(line);
+    if (line.empty() || line[0] == '#') continue;
+    std::vector<std::string> parts =
+        absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
+    auto where = base::StrCat(origin, ":", line_no);
+    if (parts.size() != 3) {
+      return absl::InvalidArgumentError(
+          base::StrCat(where, ": expected 'token principal role[,role...]'"));
+    }
+    if (parts[0].size() < 8) {
+      return absl::InvalidArgumentError(
+          base::StrCat(where, ": token must be at least 8 characters"));
+    }
+    Principal p{parts[1], {}};
+    for (const std::string& role :
+         std::vector<std::string>(absl::StrSplit(parts[2], ',', absl::SkipEmpty()))) {
+      if (!kKnownRoles.contains(role)) {
+        return absl::InvalidArgumentError(base::StrCat(
+            where, ": unknown role '", role, "' (known: ", absl::StrJoin(kKnownRoles, ", "), ")"));
+      }
+      p.roles.insert(role);
+    }
+    if (!self->by_token_.emplace(parts[0], std::move(p)).second) {
+      return absl::InvalidArgumentError(base::StrCat(where, ": duplicate token"));
+    }
+  }
+  return self;
+}
+
+absl::StatusOr<Principal> Authenticator::Authenticate(const grpc::ServerContext& context) const {
+  const auto& md = context.client_metadata();
+  auto it = md.find("authorization");
+  if (it == md.end()) {
+    return absl::UnauthenticatedError("missing 'authorization: Bearer <token>' metadata");
+  }
+  std::string_view value(it->second.data(), it->second.size());
+  constexpr std::string_view kBearer = "Bearer ";
+  if (value.substr(0, kBearer.size()) != kBearer) {
+    return absl::UnauthenticatedError("authorization metadata must be 'Bearer <token>'");
+  }
+  auto found = by_token_.find(std::string(value.substr(kBearer.size())));
+  if (found == by_token_.end()) return absl::UnauthenticatedError("unknown bearer token");
+  return found->second;
+}
+
+absl::Status Authenticator::Require(const Principal& who, const std::set<std::string>& roles,
+                                    const std::string& what) {
+  for (const auto& r : roles) {
+    if (who.Has(r)) return absl::OkStatus();
+  }
+  return absl::PermissionDeniedError(base::StrCat(
+      who.name, " may not ", what, " (needs one of: ", absl::StrJoin(roles, ", "), ")"));
+}
+
+}  // namespace kam::server

@@ -1,0 +1,100 @@
+#include "writer/envelopes.h"
+
+#include "absl/strings/escaping.h"
+#include "base/ids.h"
+#include "base/strings.h"
+#include "eventlog/codec.h"
+#include "google/protobuf/util/time_util.h"
+
+namespace kam::writer {
+namespace {
+
+google::protobuf::Timestamp ToProto(absl::Time t) {
+  google::protobuf::Timestamp ts;
+  const int64_t nanos = absl::ToUnixNanos(t);
+  ts.set_seconds(nanos / 1000000000);
+  ts.set_nanos(static_cast<int32_t>(nanos % 1000000000));
+  return ts;
+}
+
+}  // namespace
+
+SealedCommand SealCommand(const Chain& chain, const CommandInfo& info,
+                          const domain::Events& events) {
+  SealedCommand out;
+  std::string previous = chain.last_hash;
+  const auto recorded = ToProto(info.recorded_at);
+  const uint32_t count = static_cast<uint32_t>(events.size());
+  for (uint32_t i = 0; i < count; ++i) {
+    v1::EventEnvelope env;
+    env.set_event_id(base::NewEventId());
+    env.set_aggregate_type(info.aggregate_type);
+    env.set_aggregate_id(info.aggregate_id);
+    env.set_aggregate_version(chain.version + i + 1);
+    *env.mutable_occurred_at() =
+        info.metadata.has_occurred_at() ? info.metadata.occurred_at() : recorded;
+    *env.mutable_recorded_at() = recorded;
+    env.set_actor(info.actor);
+    env.set_client_request_id(info.metadata.client_request_id());
+    env.set_correlation_id(info.metadata.correlation_id().empty()
+                               ? info.metadata.client_request_id()
+                               : info.metadata.correlation_id());
+    env.set_previous_hash(previous);
+    env.set_schema_version(1);
+    *env.mutable_event() = events[i];
+    env.set_command_event_index(i);
+    env.set_command_event_count(count);
+    out.bytes.push_back(eventlog::Seal(env));
+    previous = env.hash();
+    out.envelopes.push_back(std::move(env));
+  }
+  return out;
+}
+
+v1::CommandResult Advance(Chain& chain, const SealedCommand& sealed,
+                          const std::vector<v1::LogPosition>& positions) {
+  v1::CommandResult result;
+  result.set_aggregate_version(chain.version);
+  if (sealed.envelopes.empty()) return result;
+  const auto& last = sealed.envelopes.back();
+  chain.version = last.aggregate_version();
+  chain.last_hash = last.hash();
+  for (const auto& env : sealed.envelopes) result.add_event_ids(env.event_id());
+  result.set_aggregate_id(last.aggregate_id());
+  result.set_aggregate_version(chain.version);
+  if (!positions.empty()) *result.mutable_position() = positions.back();
+  chain.results[last.client_request_id()] = result;
+  return result;
+}
+
+absl::Status Replay(Chain& chain, const v1::EventEnvelope& env, bool hash_ok,
+                    const v1::LogPosition& position) {
+  if (!chain.broken.empty()) return absl::DataLossError(chain.broken);
+  std::string problem;
+  if (!hash_ok) {
+    problem = "its stored hash does not match its bytes";
+  } else if (env.aggregate_version() != chain.version + 1) {
+    problem = base::StrCat("expected version ", chain.version + 1);
+  } else if (env.previous_hash() != chain.last_hash) {
+    problem = base::StrCat("previous_hash ", absl::BytesToHexString(env.previous_hash()),
+                           " does not match the hash of version ", chain.version, " (",
+                           absl::BytesToHexString(chain.last_hash), ")");
+  }
+  if (!problem.empty()) {
+    chain.broken =
+        base::StrCat("history of ", env.aggregate_type(), " '", env.aggregate_id(),
+                     "' is broken at version ", env.aggregate_version(), " (", position.topic(),
+                     "/", position.partition(), "@", position.offset(), "): ", problem);
+    return absl::DataLossError(chain.broken);
+  }
+  chain.version = env.aggregate_version();
+  chain.last_hash = env.hash();
+  v1::CommandResult& r = chain.results[env.client_request_id()];
+  r.set_aggregate_id(env.aggregate_id());
+  r.add_event_ids(env.event_id());
+  r.set_aggregate_version(env.aggregate_version());
+  *r.mutable_position() = position;
+  return absl::OkStatus();
+}
+
+}  // namespace kam::writer

@@ -1,0 +1,61 @@
+// Building and replaying the envelopes of one aggregate: versions, hash chain and
+// the command results that make retries idempotent. Pure; no Kafka here.
+//
+//   kam::writer::Chain chain;                        // an aggregate's tip
+//   auto sealed = kam::writer::SealCommand(chain, meta, id, ...);   // envelopes + bytes
+//   absl::Status s = kam::writer::Replay(chain, envelope, position); // on load
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "domain/programme.h"
+#include "kam/v1/commands.pb.h"
+#include "kam/v1/envelope.pb.h"
+
+namespace kam::writer {
+
+// The tip of one aggregate's history, as its writer knows it.
+struct Chain {
+  uint64_t version = 0;
+  std::string last_hash;
+  // Results of the commands already applied, by client request id.
+  std::map<std::string, v1::CommandResult> results;
+  // Set when the stored history does not continue the chain (a gap, a wrong previous
+  // hash, or a record whose own hash is wrong): the writer refuses further commands.
+  std::string broken;
+};
+
+struct CommandInfo {
+  std::string aggregate_type;
+  std::string aggregate_id;
+  std::string actor;
+  v1::CommandMetadata metadata;
+  absl::Time recorded_at;
+};
+
+struct SealedCommand {
+  std::vector<v1::EventEnvelope> envelopes;  // with versions, previous hashes and hashes
+  std::vector<std::string> bytes;            // what goes to the log, one per envelope
+};
+
+// Wraps `events` (the decision of one command) into envelopes that continue `chain`.
+// Does not change `chain`; call Advance() once the append has succeeded.
+SealedCommand SealCommand(const Chain& chain, const CommandInfo& info,
+                          const domain::Events& events);
+
+// Moves the tip past a successfully appended command and remembers its result.
+v1::CommandResult Advance(Chain& chain, const SealedCommand& sealed,
+                          const std::vector<v1::LogPosition>& positions);
+
+// Checks that `envelope` (read back from the log, hash_ok from the codec) continues
+// `chain` and advances it. A break is recorded in chain.broken and returned as
+// DATA_LOSS; the caller decides whether that stops the load.
+absl::Status Replay(Chain& chain, const v1::EventEnvelope& envelope, bool hash_ok,
+                    const v1::LogPosition& position);
+
+}  // namespace kam::writer

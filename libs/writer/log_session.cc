@@ -1,0 +1,27 @@
+#include "writer/log_session.h"
+
+namespace kam::writer {
+
+LogSession::LogSession(eventlog::KafkaOptions kafka, std::string transactional_id,
+                       std::chrono::milliseconds timeout)
+    : kafka_(std::move(kafka)), transactional_id_(std::move(transactional_id)), timeout_(timeout) {}
+
+absl::Status LogSession::Connect() {
+  producer_.reset();  // destroy the old one first: its open transaction is aborted by the new
+  auto p = eventlog::TransactionalProducer::Create(kafka_, transactional_id_, timeout_);
+  if (!p.ok()) return p.status();
+  producer_ = std::move(*p);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<v1::LogPosition>> LogSession::Append(
+    const std::string& topic, std::span<const eventlog::Record> records) {
+  if (!producer_ || !producer_->usable()) {
+    if (auto s = Connect(); !s.ok()) return s;
+  }
+  auto positions = producer_->Append(topic, records, timeout_);
+  if (!positions.ok() && !producer_->usable()) needs_reload_ = true;
+  return positions;
+}
+
+}  // namespace kam::writer

@@ -1,0 +1,32 @@
+// HistoryQueryService over the history read model.
+//
+//   kam::projections::HistoryService svc(store, runtime, auth, topic);
+//   server.Add(&svc);
+#pragma once
+
+#include <string>
+
+#include "kam/v1/history_service.grpc.pb.h"
+#include "readmodel/projection_runtime.h"
+#include "readmodel/store.h"
+#include "server/auth.h"
+
+namespace kam::projections {
+
+class HistoryService final : public v1::HistoryQueryService::Service {
+ public:
+  HistoryService(const readmodel::Store& store, const readmodel::ProjectionRuntime& runtime,
+                 const server::Authenticator& auth, std::string topic);
+
+  grpc::Status GetAccountHistory(grpc::ServerContext* context,
+                                 const v1::GetAccountHistoryRequest* request,
+                                 v1::GetAccountHistoryResponse* response) override;
+
+ private:
+  const readmodel::Store& store_;
+  const readmodel::ProjectionRuntime& runtime_;
+  const server::Authenticator& auth_;
+  std::string topic_;
+};
+
+}  // namespace kam::projections

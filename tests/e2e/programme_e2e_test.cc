@@ -1,0 +1,336 @@
+// End to end over real gRPC against the real broker: the programme command service
+// writes to Kafka, the history projection folds into RocksDB and serves the query.
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "base/ids.h"
+#include "projections/history/history_fold.h"
+#include "projections/history/history_service.h"
+#include "readmodel/projection_runtime.h"
+#include "server/server.h"
+#include "services/programme/programme_service.h"
+#include "support/kafka_broker.h"
+
+namespace kam {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+constexpr char kTokens[] =
+    "tok-ana-champion ana@supplier.example champion\n"
+    "tok-kim-kam      kim@supplier.example kam\n"
+    "tok-bob-board    bob@supplier.example board\n";
+
+// One running platform: the command service and the history projection, each behind
+// its own gRPC server on an ephemeral port, sharing one topic namespace.
+class Platform {
+ public:
+  Platform(const eventlog::KafkaOptions& kafka, std::string prefix, std::string data_dir,
+           milliseconds append_timeout = milliseconds(10000))
+      : kafka_(kafka), prefix_(std::move(prefix)), data_dir_(std::move(data_dir)) {
+    auth_ = std::move(*server::Authenticator::FromText(kTokens, "test-tokens"));
+    config_.kafka = kafka_;
+    config_.topic_prefix = prefix_;
+    config_.transactional_id = prefix_ + "programme-writer";
+    config_.append_timeout = append_timeout;
+    StartCommands();
+    StartQueries();
+  }
+  ~Platform() {
+    StopQueries();
+    StopCommands();
+  }
+
+  void StartCommands() {
+    auto svc = services::ProgrammeService::Create(config_, *auth_);
+    if (!svc.ok()) throw std::runtime_error(svc.status().ToString());
+    programme_ = std::move(*svc);
+    commands_server_ = std::make_unique<server::GrpcServer>(server::ServerOptions{});
+    commands_server_->Add(programme_.get());
+    if (!commands_server_->Start().ok()) throw std::runtime_error("commands server");
+    commands_ = v1::ProgrammeCommandService::NewStub(
+        grpc::CreateChannel("127.0.0.1:" + std::to_string(commands_server_->port()),
+                            grpc::InsecureChannelCredentials()));
+  }
+  void StopCommands() {
+    commands_server_.reset();
+    programme_.reset();
+  }
+  void StartQueries() {
+    auto store = readmodel::Store::Open(data_dir_, {});
+    if (!store.ok()) throw std::runtime_error(store.status().ToString());
+    store_ = std::move(*store);
+    const std::string topic = eventlog::AggregateTopic(prefix_, "programme");
+    readmodel::RuntimeOptions options;
+    options.topic = topic;
+    runtime_ = std::make_unique<readmodel::ProjectionRuntime>(kafka_, *store_, fold_, options);
+    if (!runtime_->Start().ok()) throw std::runtime_error("projection");
+    history_ = std::make_unique<projections::HistoryService>(*store_, *runtime_, *auth_, topic);
+    queries_server_ = std::make_unique<server::GrpcServer>(server::ServerOptions{});
+    queries_server_->Add(history_.get());
+    if (!queries_server_->Start().ok()) throw std::runtime_error("queries server");
+    queries_ = v1::HistoryQueryService::NewStub(
+        grpc::CreateChannel("127.0.0.1:" + std::to_string(queries_server_->port()),
+                            grpc::InsecureChannelCredentials()));
+  }
+  void StopQueries() {
+    queries_server_.reset();
+    history_.reset();
+    runtime_.reset();
+    store_.reset();
+  }
+
+  grpc::Status Charter(const std::string& programme, const std::string& token,
+                       v1::CommandResult* out = nullptr) {
+    v1::CharterProgrammeRequest req;
+    req.mutable_metadata()->set_client_request_id(base::NewEventId());
+    req.set_programme_id(programme);
+    req.set_name("EMEA key accounts");
+    req.set_rationale("Grow profitable strategic customers");
+    v1::CharterProgrammeResponse resp;
+    auto ctx = Context(token);
+    auto s = commands_->CharterProgramme(ctx.get(), req, &resp);
+    if (out != nullptr) *out = resp.result();
+    return s;
+  }
+
+  grpc::Status Nominate(v1::NominateAccountRequest req, const std::string& token,
+                        v1::CommandResult* out = nullptr) {
+    v1::NominateAccountResponse resp;
+    auto ctx = Context(token);
+    auto s = commands_->NominateAccount(ctx.get(), req, &resp);
+    if (out != nullptr) *out = resp.result();
+    return s;
+  }
+
+  grpc::Status History(const std::string& programme, const std::string& account,
+                       const v1::LogPosition* after, v1::GetAccountHistoryResponse* out,
+                       uint32_t wait_ms = 20000) {
+    v1::GetAccountHistoryRequest req;
+    req.set_programme_id(programme);
+    req.set_account_id(account);
+    if (after != nullptr) *req.mutable_consistency()->add_at_least() = *after;
+    req.mutable_consistency()->set_wait_timeout_ms(wait_ms);
+    auto ctx = Context("tok-bob-board");
+    return queries_->GetAccountHistory(ctx.get(), req, out);
+  }
+
+  uint64_t folded() const { return projections::FoldedCount(*store_); }
+  readmodel::ProjectionRuntime& runtime() { return *runtime_; }
+
+ private:
+  static std::unique_ptr<grpc::ClientContext> Context(const std::string& token) {
+    auto ctx = std::make_unique<grpc::ClientContext>();
+    if (!token.empty()) ctx->AddMetadata("authorization", "Bearer " + token);
+    ctx->set_deadline(std::chrono::system_clock::now() + seconds(60));
+    return ctx;
+  }
+
+  eventlog::KafkaOptions kafka_;
+  std::string prefix_;
+  std::string data_dir_;
+  std::unique_ptr<server::Authenticator> auth_;
+  services::ProgrammeServiceConfig config_;
+  std::unique_ptr<services::ProgrammeService> programme_;
+  std::unique_ptr<server::GrpcServer> commands_server_;
+  std::unique_ptr<v1::ProgrammeCommandService::Stub> commands_;
+  projections::HistoryFold fold_;
+  std::unique_ptr<readmodel::Store> store_;
+  std::unique_ptr<readmodel::ProjectionRuntime> runtime_;
+  std::unique_ptr<projections::HistoryService> history_;
+  std::unique_ptr<server::GrpcServer> queries_server_;
+  std::unique_ptr<v1::HistoryQueryService::Stub> queries_;
+};
+
+v1::NominateAccountRequest Nomination(const std::string& account,
+                                      std::string request_id = base::NewEventId()) {
+  v1::NominateAccountRequest req;
+  req.mutable_metadata()->set_client_request_id(std::move(request_id));
+  req.set_programme_id("emea-kam");
+  req.set_account_id(account);
+  req.set_account_name("ACME Industries");
+  req.set_rationale("Top-5 by contribution, multi-site");
+  return req;
+}
+
+class ProgrammeE2E : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    prefix_ = testing::UniqueTopicPrefix();
+    dir_ = std::filesystem::temp_directory_path() / ("kam-e2e-" + prefix_);
+    std::filesystem::remove_all(dir_);
+    platform_ = std::make_unique<Platform>(testing::SharedKafka(), prefix_, dir_);
+    ASSERT_TRUE(platform_->Charter("emea-kam", "tok-ana-champion").ok());
+  }
+  void TearDown() override {
+    platform_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  std::string prefix_;
+  std::string dir_;
+  std::unique_ptr<Platform> platform_;
+};
+
+TEST_F(ProgrammeE2E, NominatesOverGrpcAndReadsTheHistoryBack) {
+  v1::CommandResult result;
+  ASSERT_TRUE(platform_->Nominate(Nomination("acme"), "tok-kim-kam", &result).ok());
+  EXPECT_EQ(result.aggregate_id(), "emea-kam");
+  EXPECT_EQ(result.aggregate_version(), 2u);  // charter, then this nomination
+  EXPECT_EQ(result.position().topic(), prefix_ + "kam.programme.v1");
+  EXPECT_FALSE(result.deduplicated());
+
+  v1::GetAccountHistoryResponse history;
+  auto s = platform_->History("emea-kam", "acme", &result.position(), &history);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(history.entries_size(), 1);
+  const auto& env = history.entries(0).envelope();
+  EXPECT_EQ(env.event().account_nominated().account_id(), "acme");
+  EXPECT_EQ(env.event().account_nominated().nominated_by(), "kim@supplier.example");
+  EXPECT_EQ(env.actor(), "kim@supplier.example");
+  EXPECT_EQ(env.aggregate_version(), 2u);
+  EXPECT_EQ(env.previous_hash().size(), 32u);  // chained to the charter event
+  EXPECT_EQ(env.event_id(), result.event_ids(0));
+  EXPECT_EQ(history.entries(0).position().offset(), result.position().offset());
+}
+
+TEST_F(ProgrammeE2E, BadInputIsRejectedNamingTheFieldOrRuleAndWritesNothing) {
+  struct Case {
+    std::string name;
+    v1::NominateAccountRequest req;
+    std::string token;
+    grpc::StatusCode code;
+    std::string mentions;
+  };
+  std::vector<Case> cases;
+  cases.push_back({"empty account id", Nomination(""), "tok-kim-kam",
+                   grpc::StatusCode::INVALID_ARGUMENT, "account_id: is required"});
+  cases.push_back({"malformed account id", Nomination("ACME Corp"), "tok-kim-kam",
+                   grpc::StatusCode::INVALID_ARGUMENT, "account_id: must be lower-case"});
+  auto no_name = Nomination("acme");
+  no_name.clear_account_name();
+  cases.push_back({"missing name", no_name, "tok-kim-kam", grpc::StatusCode::INVALID_ARGUMENT,
+                   "account_name: is required"});
+  auto unknown = Nomination("acme");
+  unknown.set_programme_id("apac-kam");
+  cases.push_back({"unknown programme", unknown, "tok-kim-kam", grpc::StatusCode::INVALID_ARGUMENT,
+                   "programme_id: programme 'apac-kam' is not chartered"});
+  auto no_request_id = Nomination("acme");
+  no_request_id.mutable_metadata()->clear_client_request_id();
+  cases.push_back({"missing request id", no_request_id, "tok-kim-kam",
+                   grpc::StatusCode::INVALID_ARGUMENT, "metadata.client_request_id: is required"});
+  cases.push_back(
+      {"no token", Nomination("acme"), "", grpc::StatusCode::UNAUTHENTICATED, "authorization"});
+  cases.push_back({"unknown token", Nomination("acme"), "tok-nobody-123",
+                   grpc::StatusCode::UNAUTHENTICATED, "unknown bearer token"});
+  cases.push_back({"board is read-only", Nomination("acme"), "tok-bob-board",
+                   grpc::StatusCode::PERMISSION_DENIED, "may not nominate an account"});
+  auto stale = Nomination("acme");
+  stale.mutable_metadata()->set_expected_version(7);
+  cases.push_back({"stale expected version", stale, "tok-kim-kam", grpc::StatusCode::ABORTED,
+                   "is at version 1, not 7"});
+  for (const auto& c : cases) {
+    auto s = platform_->Nominate(c.req, c.token);
+    EXPECT_EQ(s.error_code(), c.code) << c.name << ": " << s.error_message();
+    EXPECT_NE(s.error_message().find(c.mentions), std::string::npos)
+        << c.name << ": " << s.error_message();
+  }
+  // Nothing was written: the programme is still at version 1.
+  auto ok = Nomination("acme");
+  ok.mutable_metadata()->set_expected_version(1);
+  v1::CommandResult result;
+  ASSERT_TRUE(platform_->Nominate(ok, "tok-kim-kam", &result).ok());
+  EXPECT_EQ(result.aggregate_version(), 2u);
+
+  auto dup = platform_->Nominate(Nomination("acme"), "tok-ana-champion");
+  EXPECT_EQ(dup.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_NE(dup.error_message().find("rule nomination.unique"), std::string::npos)
+      << dup.error_message();
+
+  v1::GetAccountHistoryResponse history;
+  ASSERT_TRUE(platform_->History("emea-kam", "acme", &result.position(), &history).ok());
+  EXPECT_EQ(history.entries_size(), 1);
+}
+
+TEST_F(ProgrammeE2E, ARetryReturnsTheOriginalResultAlsoAfterARestart) {
+  const auto req = Nomination("acme", "retry-me-1");
+  v1::CommandResult first;
+  ASSERT_TRUE(platform_->Nominate(req, "tok-kim-kam", &first).ok());
+  v1::CommandResult again;
+  ASSERT_TRUE(platform_->Nominate(req, "tok-kim-kam", &again).ok());
+  EXPECT_TRUE(again.deduplicated());
+  EXPECT_EQ(again.event_ids(0), first.event_ids(0));
+  EXPECT_EQ(again.position().offset(), first.position().offset());
+
+  platform_->StopCommands();
+  platform_->StartCommands();  // rebuilds from the log
+  v1::CommandResult after_restart;
+  ASSERT_TRUE(platform_->Nominate(req, "tok-kim-kam", &after_restart).ok());
+  EXPECT_TRUE(after_restart.deduplicated());
+  EXPECT_EQ(after_restart.event_ids(0), first.event_ids(0));
+  EXPECT_EQ(after_restart.aggregate_version(), 2u);
+  EXPECT_EQ(after_restart.position().offset(), first.position().offset());
+
+  v1::GetAccountHistoryResponse history;
+  ASSERT_TRUE(platform_->History("emea-kam", "acme", &first.position(), &history).ok());
+  EXPECT_EQ(history.entries_size(), 1);
+}
+
+TEST_F(ProgrammeE2E, AQueryThatCannotReachItsPositionFailsInsteadOfAnsweringStale) {
+  v1::CommandResult result;
+  ASSERT_TRUE(platform_->Nominate(Nomination("acme"), "tok-kim-kam", &result).ok());
+  v1::LogPosition future = result.position();
+  future.set_offset(future.offset() + 1000);
+  v1::GetAccountHistoryResponse history;
+  auto s = platform_->History("emea-kam", "acme", &future, &history, /*wait_ms=*/300);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << s.error_message();
+  EXPECT_NE(s.error_message().find("has not reached"), std::string::npos) << s.error_message();
+}
+
+// A broker outage: the command fails with UNAVAILABLE, nothing of it is written, and the
+// service recovers when the broker returns. Uses a private broker this test may stop.
+TEST(ProgrammeOutage, ACommandDuringAnOutageIsUnavailableAndWritesNothing) {
+  testing::PrivateBroker broker;
+  broker.Start();
+  eventlog::KafkaOptions kafka;
+  kafka.brokers = broker.brokers();
+  const std::string dir = std::filesystem::temp_directory_path() / "kam-e2e-outage";
+  std::filesystem::remove_all(dir);
+  {
+    Platform platform(kafka, "outage-", dir, milliseconds(3000));
+    ASSERT_TRUE(platform.Charter("emea-kam", "tok-ana-champion").ok());
+
+    broker.Stop();
+    const auto lost = Nomination("acme", "during-outage");
+    auto s = platform.Nominate(lost, "tok-kim-kam");
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+
+    broker.Start();
+    v1::CommandResult later;
+    grpc::Status after;
+    for (int i = 0; i < 20; ++i) {  // the producer reconnects; the first tries may time out
+      after = platform.Nominate(Nomination("globex"), "tok-kim-kam", &later);
+      if (after.error_code() != grpc::StatusCode::UNAVAILABLE) break;
+    }
+    ASSERT_TRUE(after.ok()) << after.error_message();
+    EXPECT_EQ(later.aggregate_version(), 2u);  // the failed command left no event behind
+
+    v1::GetAccountHistoryResponse history;
+    ASSERT_TRUE(platform.History("emea-kam", "globex", &later.position(), &history).ok());
+    auto missing = platform.History("emea-kam", "acme", nullptr, &history);
+    EXPECT_EQ(missing.error_code(), grpc::StatusCode::NOT_FOUND) << missing.error_message();
+    EXPECT_EQ(platform.folded(), 2u);  // the charter and globex, nothing else
+
+    // The client's retry of the failed command now succeeds, once.
+    v1::CommandResult retried;
+    ASSERT_TRUE(platform.Nominate(lost, "tok-kim-kam", &retried).ok());
+    EXPECT_FALSE(retried.deduplicated());
+    EXPECT_EQ(retried.aggregate_version(), 3u);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace kam

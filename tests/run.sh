@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The test command: set-up, build, then every test layer (unit, integration, e2e).
+# Integration and e2e tests use the broker in KAM_KAFKA_BROKERS; if it is unset this
+# script starts a private one-node KRaft broker for the run and stops it afterwards.
+#   tests/run.sh                 all layers
+#   tests/run.sh -L unit         any ctest arguments narrow the run
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+"$root/deploy/build.sh"
+
+broker_dir=""
+cleanup() {
+  if [ -n "$broker_dir" ]; then
+    "$root/deploy/kafka/broker.sh" stop --dir "$broker_dir" || true
+    rm -rf "$broker_dir"
+  fi
+}
+trap cleanup EXIT
+if [ -z "${KAM_KAFKA_BROKERS:-}" ]; then
+  broker_dir=$(mktemp -d /tmp/kam-test-kafka.XXXXXX)
+  port=${KAM_TEST_KAFKA_PORT:-39092}
+  echo "tests: starting a private Kafka broker on 127.0.0.1:$port"
+  KAM_KAFKA_BROKERS=$("$root/deploy/kafka/broker.sh" start --dir "$broker_dir" --port "$port")
+  export KAM_KAFKA_BROKERS
+fi
+echo "tests: using Kafka at $KAM_KAFKA_BROKERS"
+cd "$root/build"
+if [ $# -gt 0 ]; then
+  ctest --output-on-failure --timeout 600 "$@"
+else
+  ctest --output-on-failure --timeout 600
+fi

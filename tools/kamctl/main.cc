@@ -1,0 +1,142 @@
+// kamctl: talk to the platform from a shell.
+//
+//   kamctl [--commands ADDR] [--queries ADDR] [--token TOKEN] COMMAND ARGS...
+//     charter PROGRAMME NAME RATIONALE [MIN MAX]
+//     nominate PROGRAMME ACCOUNT NAME RATIONALE
+//     history PROGRAMME ACCOUNT [--after TOPIC/PARTITION@OFFSET]
+// Every command sends a fresh client request id unless --request-id is given (a retry).
+// Replies are printed as JSON; errors as "CODE: message" with exit status 1.
+#include <grpcpp/grpcpp.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "base/ids.h"
+#include "google/protobuf/util/json_util.h"
+#include "kam/v1/history_service.grpc.pb.h"
+#include "kam/v1/programme_service.grpc.pb.h"
+
+namespace {
+
+const char* const kUsage =
+    "usage: kamctl [--commands ADDR] [--queries ADDR] [--token TOKEN] [--request-id ID] COMMAND\n"
+    "  charter PROGRAMME NAME RATIONALE [MIN MAX]   charter a programme\n"
+    "  nominate PROGRAMME ACCOUNT NAME RATIONALE     nominate an account\n"
+    "  history PROGRAMME ACCOUNT [TOPIC PARTITION OFFSET]\n"
+    "                                               an account's history (waiting for a position)\n"
+    "defaults: --commands $KAM_COMMANDS or 127.0.0.1:50051, --queries $KAM_QUERIES or\n"
+    "127.0.0.1:50061, --token $KAM_TOKEN\n";
+
+const char* const kCodeNames[] = {
+    "OK",        "CANCELLED",      "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
+    "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+    "ABORTED",   "OUT_OF_RANGE",   "UNIMPLEMENTED",     "INTERNAL",           "UNAVAILABLE",
+    "DATA_LOSS", "UNAUTHENTICATED"};
+
+std::string Env(const char* name, const char* fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr ? v : fallback;
+}
+
+int Print(const grpc::Status& status, const google::protobuf::Message& reply) {
+  if (!status.ok()) {
+    const int code = static_cast<int>(status.error_code());
+    std::cerr << (code >= 0 && code <= 16 ? kCodeNames[code] : "CODE") << ": "
+              << status.error_message() << "\n";
+    return 1;
+  }
+  std::string json;
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  options.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(reply, &json, options);
+  std::cout << json;
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::map<std::string, std::string> opt = {{"commands", Env("KAM_COMMANDS", "127.0.0.1:50051")},
+                                            {"queries", Env("KAM_QUERIES", "127.0.0.1:50061")},
+                                            {"token", Env("KAM_TOKEN", "")},
+                                            {"request-id", ""}};
+  std::vector<std::string> args;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a.rfind("--", 0) == 0 && opt.contains(a.substr(2)) && i + 1 < argc) {
+      opt[a.substr(2)] = argv[++i];
+    } else if (a == "--help" || a == "-h") {
+      std::cout << kUsage;
+      return 0;
+    } else {
+      args.push_back(a);
+    }
+  }
+  if (args.empty()) {
+    std::cerr << kUsage;
+    return 2;
+  }
+  auto context = [&](grpc::ClientContext& ctx) {
+    ctx.AddMetadata("authorization", "Bearer " + opt["token"]);
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(40));
+  };
+  auto metadata = [&](kam::v1::CommandMetadata* m) {
+    m->set_client_request_id(opt["request-id"].empty() ? kam::base::NewEventId()
+                                                       : opt["request-id"]);
+  };
+  const std::string& cmd = args[0];
+  if (cmd == "charter" && (args.size() == 4 || args.size() == 6)) {
+    auto stub = kam::v1::ProgrammeCommandService::NewStub(
+        grpc::CreateChannel(opt["commands"], grpc::InsecureChannelCredentials()));
+    kam::v1::CharterProgrammeRequest req;
+    metadata(req.mutable_metadata());
+    req.set_programme_id(args[1]);
+    req.set_name(args[2]);
+    req.set_rationale(args[3]);
+    if (args.size() == 6) {
+      req.set_min_key_accounts(static_cast<uint32_t>(std::strtoul(args[4].c_str(), nullptr, 10)));
+      req.set_max_key_accounts(static_cast<uint32_t>(std::strtoul(args[5].c_str(), nullptr, 10)));
+    }
+    kam::v1::CharterProgrammeResponse resp;
+    grpc::ClientContext ctx;
+    context(ctx);
+    return Print(stub->CharterProgramme(&ctx, req, &resp), resp);
+  }
+  if (cmd == "nominate" && args.size() == 5) {
+    auto stub = kam::v1::ProgrammeCommandService::NewStub(
+        grpc::CreateChannel(opt["commands"], grpc::InsecureChannelCredentials()));
+    kam::v1::NominateAccountRequest req;
+    metadata(req.mutable_metadata());
+    req.set_programme_id(args[1]);
+    req.set_account_id(args[2]);
+    req.set_account_name(args[3]);
+    req.set_rationale(args[4]);
+    kam::v1::NominateAccountResponse resp;
+    grpc::ClientContext ctx;
+    context(ctx);
+    return Print(stub->NominateAccount(&ctx, req, &resp), resp);
+  }
+  if (cmd == "history" && (args.size() == 3 || args.size() == 6)) {
+    auto stub = kam::v1::HistoryQueryService::NewStub(
+        grpc::CreateChannel(opt["queries"], grpc::InsecureChannelCredentials()));
+    kam::v1::GetAccountHistoryRequest req;
+    req.set_programme_id(args[1]);
+    req.set_account_id(args[2]);
+    if (args.size() == 6) {
+      auto* p = req.mutable_consistency()->add_at_least();
+      p->set_topic(args[3]);
+      p->set_partition(std::atoi(args[4].c_str()));
+      p->set_offset(std::atoll(args[5].c_str()));
+    }
+    kam::v1::GetAccountHistoryResponse resp;
+    grpc::ClientContext ctx;
+    context(ctx);
+    return Print(stub->GetAccountHistory(&ctx, req, &resp), resp);
+  }
+  std::cerr << kUsage;
+  return 2;
+}
