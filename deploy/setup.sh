@@ -12,6 +12,8 @@ packages=(
   librdkafka-dev librocksdb-dev libgtest-dev libbenchmark-dev libssl-dev libabsl-dev
   openjdk-17-jre-headless maven
 )
+# Node.js and npm run buf (proto lint / breaking checks); the machine's own are used if present.
+command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -29,4 +31,9 @@ if [ ! -f "$here/kafka/lib/kafka_2.13-$kafka_version.jar" ]; then
   echo "setup: fetching Apache Kafka $kafka_version from Maven Central"
   rm -rf "$here/kafka/lib"
   mvn -q -B -f "$here/kafka/pom.xml" package
+fi
+
+if [ ! -x "$here/../tools/buf/node_modules/.bin/buf" ]; then
+  echo "setup: installing buf (npm @bufbuild/buf) into tools/buf"
+  (cd "$here/../tools/buf" && npm install --no-audit --no-fund --no-package-lock --loglevel=error)
 fi

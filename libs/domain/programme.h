@@ -1,22 +1,30 @@
-// The programme aggregate: one KAM programme and its portfolio of accounts.
-//
-// Every hard rule about the portfolio (bounds, unique nominations, and later the
-// admission rules) is checked here, by the programme's single writer.
+// The programme aggregate: one KAM programme, its people, its selection criteria and its
+// portfolio of accounts - everything whose rules must hold together, so that one writer
+// checks them atomically.
 //
 //   kam::domain::ProgrammeState state;
-//   for (const auto& e : history) kam::domain::Evolve(state, e);
-//   absl::StatusOr<kam::domain::Events> out = kam::domain::Decide(state, request, context);
+//   for (const auto& envelope : history) kam::domain::Evolve(state, envelope);
+//   kam::domain::CommandContext ctx{.actor = "ana@supplier.example", .now = absl::Now()};
+//   absl::StatusOr<kam::domain::Events> out = kam::domain::Decide(state, request, ctx);
+//   std::vector<kam::domain::Flag> flags = kam::domain::ComputeFlags(state, today);
 //
-// Decide and Evolve are pure: no I/O, no clock (the caller passes the time in the
-// envelope), no randomness. Thread-compatible.
+// Decide and Evolve are pure: no I/O, no clock (the caller passes the time), no
+// randomness. Decide validates the request's fields (INVALID_ARGUMENT naming the field)
+// and the rules (FAILED_PRECONDITION / ALREADY_EXISTS naming the rule, see rules.h).
+// Thread-compatible.
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
+#include "kam/v1/envelope.pb.h"
 #include "kam/v1/events.pb.h"
 #include "kam/v1/programme_service.pb.h"
 
@@ -29,34 +37,193 @@ inline constexpr uint32_t kKeyAccountCeiling = 100;
 
 using Events = std::vector<v1::Event>;
 
-enum class AccountStage { kNominated };
+// The parameters a charter gets when it leaves them zero.
+v1::ProgrammeParameters DefaultParameters();
+
+enum class AccountStage { kNominated, kIncubating, kAdmitted, kRejected, kRetired };
+std::string_view StageName(AccountStage stage);
+
+struct Assessment {
+  std::string event_id;
+  uint32_t criteria_version = 0;
+  double weighted_score = 0;
+};
 
 struct AccountState {
   std::string name;
   std::string nominated_by;
   AccountStage stage = AccountStage::kNominated;
+  std::optional<Assessment> assessment;  // the latest
+  std::optional<absl::CivilDay> admitted_on;
+  std::optional<absl::CivilDay> incubated_on;
+  std::optional<absl::CivilDay> incubation_review_by;
+  std::optional<absl::CivilDay> retired_on;
+  bool admitted_as_exception = false;
+  bool retired_within_min_tenure = false;
+  std::string sponsor;  // person id; empty: none
+  absl::CivilDay sponsor_since;
+  std::string manager;  // person id; empty: none
+  std::vector<v1::TrainingPlanItem> training_plan;
+  std::set<std::string> team;  // person ids
+  std::optional<absl::CivilDay> last_review;
+  std::vector<v1::MetricKind> last_review_metrics;
+  std::vector<v1::MetricKind> objective_metrics;
+
+  bool active() const {
+    return stage == AccountStage::kAdmitted || stage == AccountStage::kIncubating;
+  }
+};
+
+struct Person {
+  std::string name;
+  std::string principal;
+  std::set<v1::PersonFunction> functions;
+  bool senior = false;
+  bool reports_to_top_management = false;
+  bool board_level = false;
+  bool Has(v1::PersonFunction f) const { return functions.contains(f); }
+};
+
+// A logged fact that can be retracted: a sponsor visit, a competency assessment, a
+// manager or staff training, or a benchmark. Keyed by the event id that logged it.
+struct LoggedRecord {
+  v1::Event::KindCase kind = v1::Event::KIND_NOT_SET;
+  std::string person_id;
+  std::string account_id;
+  v1::Skill skill = v1::SKILL_UNSPECIFIED;
+  bool competent = false;
+  absl::CivilDay date;
+  std::string benchmark_id;
+  uint64_t version = 0;  // the aggregate version that logged it: orders the records
+  bool retracted = false;
+};
+
+struct Commitment {
+  std::string account_id;
+  std::string owner_person_id;
+  absl::CivilDay due_by;
+  enum class Status { kOpen, kFulfilled, kBreached } status = Status::kOpen;
+};
+
+struct Criteria {
+  uint32_t version = 0;
+  std::vector<v1::SelectionCriterion> criteria;
+  double threshold = 0;
 };
 
 struct ProgrammeState {
   bool chartered = false;
   std::string programme_id;
   std::string name;
+  absl::CivilDay chartered_on;
   uint32_t min_key_accounts = 0;
   uint32_t max_key_accounts = 0;
-  std::map<std::string, AccountState> accounts;  // by account id
+  v1::ProgrammeParameters parameters;
+  std::string champion;  // person id; empty: none
+  std::optional<Criteria> criteria;
+  std::map<std::string, AccountState> accounts;   // by account id
+  std::map<std::string, Person> people;           // by person id
+  std::map<std::string, LoggedRecord> records;    // by event id
+  std::map<std::string, Commitment> commitments;  // by commitment id
+  std::set<std::string> benchmarks;               // benchmark ids ever recorded
+  std::set<std::string> practices;                // adopted best-practice ids
+  std::optional<absl::CivilDay> last_programme_review;
+
+  // Derived views.
+  uint32_t AdmittedCount() const;
+  uint32_t SponsorLoad(const std::string& person_id) const;  // active accounts sponsored
+  std::optional<std::string> PersonByPrincipal(const std::string& principal) const;
+  // Whether `person_id` has a non-retracted training or a latest competent assessment in `skill`.
+  bool HasSkill(const std::string& person_id, v1::Skill skill) const;
+  bool StaffTrained(const std::string& person_id) const;
+  std::optional<absl::CivilDay> LastVisit(const std::string& account_id,
+                                          const std::string& person_id) const;
+  std::optional<absl::CivilDay> LastBenchmark() const;
 };
 
-// Who asks. `actor` is the authenticated principal, never a field the caller fills in.
+// Who asks and when. `actor` is the authenticated principal, never a field the caller
+// fills in; `now` is the command's business time (its occurred_at).
 struct CommandContext {
   std::string actor;
+  absl::Time now;
 };
 
-absl::StatusOr<Events> Decide(const ProgrammeState& state, const v1::CharterProgrammeRequest& cmd,
-                              const CommandContext& ctx);
-absl::StatusOr<Events> Decide(const ProgrammeState& state, const v1::NominateAccountRequest& cmd,
-                              const CommandContext& ctx);
+absl::StatusOr<Events> Decide(const ProgrammeState&, const v1::CharterProgrammeRequest&,
+                              const CommandContext&);
+absl::StatusOr<Events> Decide(const ProgrammeState&, const v1::ChangeProgrammeParametersRequest&,
+                              const CommandContext&);
+absl::StatusOr<Events> Decide(const ProgrammeState&, const v1::RegisterPersonRequest&,
+                              const CommandContext&);
+absl::StatusOr<Events> Decide(const ProgrammeState&, const v1::AppointChampionRequest&,
+                              const CommandContext&);
+absl::StatusOr<Events> Decide(const ProgrammeState&, const v1::StandDownChampionRequest&,
+                              const CommandContext&);
+absl::StatusOr<Events> Decide(const ProgrammeState&, const v1::PublishSelectionCriteriaRequest&,
+                              const CommandContext&);
+absl::StatusOr<Events> Decide(const ProgrammeState&, const v1::NominateAccountRequest&,
+                              const CommandContext&);
+absl::StatusOr<Events> Decide(const ProgrammeState&, const v1::AssessAccountRequest&,
+                              const CommandContext&);
+absl::StatusOr<Events> Decide(const ProgrammeState&, const v1::AdmitAccountRequest&,
+                              const CommandContext&);
+absl::StatusOr<Events> Decide(const ProgrammeState&, const v1::IncubateAccountRequest&,
+                              const CommandContext&);
+absl::StatusOr<Events> Decide(const ProgrammeState&, const v1::RejectNominationRequest&,
+                              const CommandContext&);
+absl::StatusOr<Events> Decide(const ProgrammeState&, const v1::ReviewAccountRequest&,
+                              const CommandContext&);
+absl::StatusOr<Events> Decide(const ProgrammeState&, const v1::RetireAccountRequest&,
+                              const CommandContext&);
+absl::StatusOr<Events> Decide(const ProgrammeState&, const v1::SetAccountObjectivesRequest&,
+                              const CommandContext&);
+absl::StatusOr<Events> Decide(const ProgrammeState&, const v1::AssignSponsorRequest&,
+                              const CommandContext&);
+absl::StatusOr<Events> Decide(const ProgrammeState&, const v1::ReleaseSponsorRequest&,
+                              const CommandContext&);
+absl::StatusOr<Events> Decide(const ProgrammeState&, const v1::LogSponsorVisitRequest&,
+                              const CommandContext&);
+absl::StatusOr<Events> Decide(const ProgrammeState&, const v1::AssessCompetencyRequest&,
+                              const CommandContext&);
+absl::StatusOr<Events> Decide(const ProgrammeState&, const v1::RecordManagerTrainingRequest&,
+                              const CommandContext&);
+absl::StatusOr<Events> Decide(const ProgrammeState&, const v1::RecordStaffTrainingRequest&,
+                              const CommandContext&);
+absl::StatusOr<Events> Decide(const ProgrammeState&, const v1::AssignManagerRequest&,
+                              const CommandContext&);
+absl::StatusOr<Events> Decide(const ProgrammeState&, const v1::ReleaseManagerRequest&,
+                              const CommandContext&);
+absl::StatusOr<Events> Decide(const ProgrammeState&, const v1::AssignTeamMemberRequest&,
+                              const CommandContext&);
+absl::StatusOr<Events> Decide(const ProgrammeState&, const v1::ReleaseTeamMemberRequest&,
+                              const CommandContext&);
+absl::StatusOr<Events> Decide(const ProgrammeState&, const v1::MakeCommitmentRequest&,
+                              const CommandContext&);
+absl::StatusOr<Events> Decide(const ProgrammeState&, const v1::FulfilCommitmentRequest&,
+                              const CommandContext&);
+absl::StatusOr<Events> Decide(const ProgrammeState&, const v1::BreachCommitmentRequest&,
+                              const CommandContext&);
+absl::StatusOr<Events> Decide(const ProgrammeState&, const v1::ReviewProgrammeRequest&,
+                              const CommandContext&);
+absl::StatusOr<Events> Decide(const ProgrammeState&, const v1::RecordBenchmarkRequest&,
+                              const CommandContext&);
+absl::StatusOr<Events> Decide(const ProgrammeState&, const v1::AdoptBestPracticeRequest&,
+                              const CommandContext&);
+absl::StatusOr<Events> Decide(const ProgrammeState&, const v1::RetractRecordRequest&,
+                              const CommandContext&);
 
-// Folds one event of this programme into the state. Events of other kinds are ignored.
-void Evolve(ProgrammeState& state, const v1::Event& event);
+// Folds one event of this programme into the state. The envelope supplies the event id
+// (for retractions) and the business day (occurred_at).
+void Evolve(ProgrammeState& state, const v1::EventEnvelope& envelope);
+
+// A finding the read side reports without blocking (the "flag" rules of KAM-DOMAIN.md).
+struct Flag {
+  std::string rule;     // a rules::kFlag... name
+  int step = 0;         // 1..7
+  std::string subject;  // "account acme", "person p-1", "programme"
+  std::string detail;
+};
+
+// Every flag raised by the programme's state on `today`, in a stable order.
+std::vector<Flag> ComputeFlags(const ProgrammeState& state, absl::CivilDay today);
 
 }  // namespace kam::domain

@@ -5,7 +5,9 @@
 //   KAM_RETURN_IF_ERROR(writer.Start());     // topic, fencing, rebuild from the log
 //   absl::StatusOr<kam::v1::CommandResult> r = writer.Execute(
 //       programme_id, request.metadata(), principal,
-//       [&](const ProgrammeState& s) { return kam::domain::Decide(s, request, ctx); });
+//       [&](const ProgrammeState& s, absl::Time now) {
+//         return kam::domain::Decide(s, request, {principal, now});
+//       });
 //
 // Guarantees: one command at a time (a mutex; the transactional.id fences other
 // processes); a retried client_request_id returns the original result and writes
@@ -27,6 +29,7 @@
 #include "base/errors.h"
 #include "base/ids.h"
 #include "base/strings.h"
+#include "domain/dates.h"
 #include "domain/programme.h"
 #include "eventlog/codec.h"
 #include "eventlog/consumer.h"
@@ -46,7 +49,9 @@ struct WriterOptions {
 template <typename State>
 class AggregateWriter {
  public:
-  using EvolveFn = void (*)(State&, const v1::Event&);
+  using EvolveFn = void (*)(State&, const v1::EventEnvelope&);
+  // How far a command's occurred_at may lie ahead of the writer's clock.
+  static constexpr absl::Duration kMaxClockSkew = absl::Minutes(5);
 
   AggregateWriter(LogSession& log, WriterOptions options, EvolveFn evolve)
       : log_(log), options_(std::move(options)), evolve_(evolve) {}
@@ -60,6 +65,8 @@ class AggregateWriter {
     return ReloadLocked();
   }
 
+  // `decide(state, now)` gets the aggregate's current state and the command's business
+  // time (metadata.occurred_at, or the time of recording) and returns its events.
   template <typename DecideFn>
   absl::StatusOr<v1::CommandResult> Execute(const std::string& aggregate_id,
                                             const v1::CommandMetadata& metadata,
@@ -70,6 +77,19 @@ class AggregateWriter {
       return base::InvalidField(
           "metadata.correlation_id",
           base::StrCat("must be at most ", base::kMaxRequestIdLength, " characters"));
+    }
+    const absl::Time recorded_at = absl::Now();
+    absl::Time occurred_at = recorded_at;
+    if (metadata.has_occurred_at()) {
+      const auto& ts = metadata.occurred_at();
+      if (ts.seconds() < 0 || ts.seconds() > 253402300799 || ts.nanos() < 0 ||
+          ts.nanos() > 999999999) {
+        return base::InvalidField("metadata.occurred_at", "is not a valid timestamp");
+      }
+      occurred_at = domain::TimeOf(ts);
+      if (occurred_at > recorded_at + kMaxClockSkew) {
+        return base::InvalidField("metadata.occurred_at", "is in the future");
+      }
     }
     std::lock_guard<std::mutex> lock(mu_);
     if (log_.needs_reload()) KAM_RETURN_IF_ERROR(ReloadLocked());
@@ -92,9 +112,9 @@ class AggregateWriter {
           "metadata.expected_version: ", options_.aggregate_type, " '", aggregate_id,
           "' is at version ", current.chain.version, ", not ", metadata.expected_version()));
     }
-    absl::StatusOr<domain::Events> events = decide(current.state);
+    absl::StatusOr<domain::Events> events = decide(current.state, occurred_at);
     if (!events.ok()) return events.status();
-    CommandInfo info{options_.aggregate_type, aggregate_id, actor, metadata, absl::Now()};
+    CommandInfo info{options_.aggregate_type, aggregate_id, actor, metadata, recorded_at};
     SealedCommand sealed = SealCommand(current.chain, info, *events);
     std::vector<eventlog::Record> records;
     records.reserve(sealed.bytes.size());
@@ -103,7 +123,7 @@ class AggregateWriter {
     if (!positions.ok()) return positions.status();
 
     Aggregate& target = aggregates_[aggregate_id];
-    for (const auto& e : *events) evolve_(target.state, e);
+    for (const auto& envelope : sealed.envelopes) evolve_(target.state, envelope);
     return Advance(target.chain, sealed, *positions);
   }
 
@@ -145,7 +165,7 @@ class AggregateWriter {
           const v1::EventEnvelope& env = opened->envelope;
           bool hash_ok = opened->hash_ok && env.aggregate_id() == r.key &&
                          env.aggregate_type() == options_.aggregate_type;
-          if (Replay(a.chain, env, hash_ok, pos).ok()) evolve_(a.state, env.event());
+          if (Replay(a.chain, env, hash_ok, pos).ok()) evolve_(a.state, env);
           return absl::OkStatus();  // a broken aggregate is refused later, the rest load
         });
     if (!status.ok()) return status;

@@ -5,8 +5,16 @@
 namespace kam::services {
 namespace {
 
-const std::set<std::string> kCharterRoles = {"admin", "champion"};
-const std::set<std::string> kNominateRoles = {"admin", "champion", "kam", "sponsor"};
+// The role sets of KAM_PROGRAMME_COMMANDS. Roles: admin, champion, sponsor, kam (key
+// account manager), publisher (enterprise system), board (read only: no command).
+const std::set<std::string> kAdminOnly = {"admin"};
+const std::set<std::string> kGovernance = {"admin", "champion"};
+// Approvals also reach sponsors: steering-board members are usually executives; the
+// domain admits only the active champion or a registered steering-board member.
+const std::set<std::string> kApprovers = {"admin", "champion", "sponsor"};
+const std::set<std::string> kAccountTeam = {"admin", "champion", "kam"};
+const std::set<std::string> kNominators = {"admin", "champion", "kam", "sponsor"};
+const std::set<std::string> kTrainingRecorders = {"admin", "champion", "publisher"};
 
 }  // namespace
 
@@ -34,25 +42,23 @@ grpc::Status ProgrammeService::Run(grpc::ServerContext* context, const std::set<
   auto who = auth_.Authenticate(*context);
   if (!who.ok()) return server::ToGrpc(who.status());
   if (auto s = server::Authenticator::Require(*who, roles, what); !s.ok()) return server::ToGrpc(s);
-  const domain::CommandContext ctx{who->name};
   auto result = writer_.Execute(
       request.programme_id(), request.metadata(), who->name,
-      [&](const domain::ProgrammeState& state) { return domain::Decide(state, request, ctx); });
+      [&](const domain::ProgrammeState& state, absl::Time now) {
+        return domain::Decide(state, request, domain::CommandContext{who->name, now});
+      });
   if (!result.ok()) return server::ToGrpc(result.status());
   *out = *std::move(result);
   return grpc::Status::OK;
 }
 
-grpc::Status ProgrammeService::CharterProgramme(grpc::ServerContext* context,
-                                                const v1::CharterProgrammeRequest* request,
-                                                v1::CharterProgrammeResponse* response) {
-  return Run(context, kCharterRoles, "charter a programme", *request, response->mutable_result());
-}
-
-grpc::Status ProgrammeService::NominateAccount(grpc::ServerContext* context,
-                                               const v1::NominateAccountRequest* request,
-                                               v1::NominateAccountResponse* response) {
-  return Run(context, kNominateRoles, "nominate an account", *request, response->mutable_result());
-}
+#define KAM_DEFINE_RPC(Name, Roles)                                                  \
+  grpc::Status ProgrammeService::Name(grpc::ServerContext* context,                  \
+                                      const v1::Name##Request* request,              \
+                                      v1::Name##Response* response) {                \
+    return Run(context, Roles, "call " #Name, *request, response->mutable_result()); \
+  }
+KAM_PROGRAMME_COMMANDS(KAM_DEFINE_RPC)
+#undef KAM_DEFINE_RPC
 
 }  // namespace kam::services

@@ -1,12 +1,16 @@
-// The programme command service: gRPC handlers that authenticate, authorise, call the
-// pure domain through the programme aggregate's single writer, and map the outcome.
+// The programme command service: gRPC handlers that authenticate, authorise by role, call
+// the pure domain through the programme aggregate's single writer, and map the outcome.
 //
 //   auto svc = kam::services::ProgrammeService::Create(config, auth);   // rebuilds from the log
-//   server.Add(svc->grpc_service());
+//   server.Add(svc->get());
+//
+// Which roles may call which RPC is kProgrammeCommands below; the domain then checks the
+// rules (e.g. that an approver is the champion or a steering-board member).
 #pragma once
 
 #include <chrono>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -18,6 +22,40 @@
 #include "writer/log_session.h"
 
 namespace kam::services {
+
+// Every RPC of ProgrammeCommandService with the roles allowed to call it.
+#define KAM_PROGRAMME_COMMANDS(X)              \
+  X(CharterProgramme, kGovernance)             \
+  X(ChangeProgrammeParameters, kGovernance)    \
+  X(RegisterPerson, kGovernance)               \
+  X(AppointChampion, kAdminOnly)               \
+  X(StandDownChampion, kGovernance)            \
+  X(PublishSelectionCriteria, kGovernance)     \
+  X(NominateAccount, kNominators)              \
+  X(AssessAccount, kAccountTeam)               \
+  X(AdmitAccount, kApprovers)                  \
+  X(IncubateAccount, kApprovers)               \
+  X(RejectNomination, kApprovers)              \
+  X(ReviewAccount, kNominators)                \
+  X(RetireAccount, kApprovers)                 \
+  X(SetAccountObjectives, kAccountTeam)        \
+  X(AssignSponsor, kGovernance)                \
+  X(ReleaseSponsor, kGovernance)               \
+  X(LogSponsorVisit, kNominators)              \
+  X(AssessCompetency, kGovernance)             \
+  X(RecordManagerTraining, kTrainingRecorders) \
+  X(RecordStaffTraining, kTrainingRecorders)   \
+  X(AssignManager, kGovernance)                \
+  X(ReleaseManager, kGovernance)               \
+  X(AssignTeamMember, kAccountTeam)            \
+  X(ReleaseTeamMember, kAccountTeam)           \
+  X(MakeCommitment, kAccountTeam)              \
+  X(FulfilCommitment, kAccountTeam)            \
+  X(BreachCommitment, kAccountTeam)            \
+  X(ReviewProgramme, kGovernance)              \
+  X(RecordBenchmark, kGovernance)              \
+  X(AdoptBestPractice, kGovernance)            \
+  X(RetractRecord, kGovernance)
 
 struct ProgrammeServiceConfig {
   eventlog::KafkaOptions kafka;
@@ -35,12 +73,11 @@ class ProgrammeService final : public v1::ProgrammeCommandService::Service {
   static absl::StatusOr<std::unique_ptr<ProgrammeService>> Create(
       const ProgrammeServiceConfig& config, const server::Authenticator& auth);
 
-  grpc::Status CharterProgramme(grpc::ServerContext* context,
-                                const v1::CharterProgrammeRequest* request,
-                                v1::CharterProgrammeResponse* response) override;
-  grpc::Status NominateAccount(grpc::ServerContext* context,
-                               const v1::NominateAccountRequest* request,
-                               v1::NominateAccountResponse* response) override;
+#define KAM_DECLARE_RPC(Name, Roles)                                                \
+  grpc::Status Name(grpc::ServerContext* context, const v1::Name##Request* request, \
+                    v1::Name##Response* response) override;
+  KAM_PROGRAMME_COMMANDS(KAM_DECLARE_RPC)
+#undef KAM_DECLARE_RPC
 
   const std::string& topic() const { return topic_; }
 

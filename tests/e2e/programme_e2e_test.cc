@@ -226,7 +226,7 @@ TEST_F(ProgrammeE2E, BadInputIsRejectedNamingTheFieldOrRuleAndWritesNothing) {
   cases.push_back({"unknown token", Nomination("acme"), "tok-nobody-123",
                    grpc::StatusCode::UNAUTHENTICATED, "unknown bearer token"});
   cases.push_back({"board is read-only", Nomination("acme"), "tok-bob-board",
-                   grpc::StatusCode::PERMISSION_DENIED, "may not nominate an account"});
+                   grpc::StatusCode::PERMISSION_DENIED, "may not call NominateAccount"});
   auto stale = Nomination("acme");
   stale.mutable_metadata()->set_expected_version(7);
   cases.push_back({"stale expected version", stale, "tok-kim-kam", grpc::StatusCode::ABORTED,

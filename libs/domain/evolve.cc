@@ -1,0 +1,232 @@
+// Evolve: folds one programme event into the state. Never fails: an event is a fact;
+// unknown or foreign kinds are ignored.
+#include "domain/dates.h"
+#include "domain/programme.h"
+
+namespace kam::domain {
+namespace {
+
+void Log(ProgrammeState& s, const v1::EventEnvelope& env, LoggedRecord r) {
+  r.kind = env.event().kind_case();
+  r.version = env.aggregate_version();
+  s.records[env.event_id()] = std::move(r);
+}
+
+template <typename Kinds>
+std::vector<v1::MetricKind> ToKinds(const Kinds& kinds) {
+  std::vector<v1::MetricKind> out;
+  for (int k : kinds) out.push_back(static_cast<v1::MetricKind>(k));
+  return out;
+}
+
+// The day of a date field that Decide validated; the envelope's day if it does not parse
+// (an event is a fact even if an older writer stored a sloppy date).
+absl::CivilDay DateOr(std::string_view text, absl::CivilDay fallback) {
+  auto d = ParseDate("date", text);
+  return d.ok() ? *d : fallback;
+}
+
+}  // namespace
+
+void Evolve(ProgrammeState& s, const v1::EventEnvelope& env) {
+  const v1::Event& event = env.event();
+  const absl::CivilDay day = DayOf(env.occurred_at());
+  switch (event.kind_case()) {
+    case v1::Event::kProgrammeChartered: {
+      const auto& e = event.programme_chartered();
+      s.chartered = true;
+      s.programme_id = e.programme_id();
+      s.name = e.name();
+      s.chartered_on = day;
+      s.min_key_accounts = e.min_key_accounts();
+      s.max_key_accounts = e.max_key_accounts();
+      s.parameters = e.has_parameters() ? e.parameters() : DefaultParameters();
+      break;
+    }
+    case v1::Event::kProgrammeParametersChanged: {
+      const auto& e = event.programme_parameters_changed();
+      s.min_key_accounts = e.min_key_accounts();
+      s.max_key_accounts = e.max_key_accounts();
+      s.parameters = e.parameters();
+      break;
+    }
+    case v1::Event::kPersonRegistered: {
+      const auto& e = event.person_registered();
+      Person& p = s.people[e.person_id()];
+      p.name = e.name();
+      p.principal = e.principal();
+      for (int f : e.functions()) p.functions.insert(static_cast<v1::PersonFunction>(f));
+      p.senior = e.senior();
+      p.reports_to_top_management = e.reports_to_top_management();
+      p.board_level = e.board_level();
+      break;
+    }
+    case v1::Event::kChampionAppointed:
+      s.champion = event.champion_appointed().person_id();
+      break;
+    case v1::Event::kChampionStoodDown:
+      if (s.champion == event.champion_stood_down().person_id()) s.champion.clear();
+      break;
+    case v1::Event::kSelectionCriteriaPublished: {
+      const auto& e = event.selection_criteria_published();
+      s.criteria =
+          Criteria{e.criteria_version(), {e.criteria().begin(), e.criteria().end()}, e.threshold()};
+      break;
+    }
+    case v1::Event::kAccountNominated: {
+      const auto& e = event.account_nominated();
+      AccountState fresh;  // a re-nomination after rejection or retirement starts afresh
+      fresh.name = e.account_name();
+      fresh.nominated_by = e.nominated_by();
+      s.accounts[e.account_id()] = std::move(fresh);
+      break;
+    }
+    case v1::Event::kAccountAssessed: {
+      const auto& e = event.account_assessed();
+      s.accounts[e.account_id()].assessment =
+          Assessment{env.event_id(), e.criteria_version(), e.weighted_score()};
+      break;
+    }
+    case v1::Event::kAccountAdmitted: {
+      const auto& e = event.account_admitted();
+      AccountState& a = s.accounts[e.account_id()];
+      a.stage = AccountStage::kAdmitted;
+      a.admitted_on = day;
+      a.admitted_as_exception = e.exception();
+      break;
+    }
+    case v1::Event::kAccountIncubated: {
+      const auto& e = event.account_incubated();
+      AccountState& a = s.accounts[e.account_id()];
+      a.stage = AccountStage::kIncubating;
+      a.incubated_on = day;
+      a.incubation_review_by = DateOr(e.review_by(), day);
+      break;
+    }
+    case v1::Event::kNominationRejected:
+      s.accounts[event.nomination_rejected().account_id()].stage = AccountStage::kRejected;
+      break;
+    case v1::Event::kAccountReviewed: {
+      const auto& e = event.account_reviewed();
+      AccountState& a = s.accounts[e.account_id()];
+      a.last_review = day;
+      a.last_review_metrics = ToKinds(e.metrics_considered());
+      break;
+    }
+    case v1::Event::kAccountRetired: {
+      const auto& e = event.account_retired();
+      AccountState& a = s.accounts[e.account_id()];
+      a.stage = AccountStage::kRetired;
+      a.retired_on = day;
+      a.retired_within_min_tenure = e.within_min_tenure();
+      a.sponsor.clear();  // a retired account has no sponsor, manager or team
+      a.manager.clear();
+      a.training_plan.clear();
+      a.team.clear();
+      break;
+    }
+    case v1::Event::kAccountObjectivesSet: {
+      const auto& e = event.account_objectives_set();
+      s.accounts[e.account_id()].objective_metrics = ToKinds(e.measured_by());
+      break;
+    }
+    case v1::Event::kSponsorAssigned: {
+      const auto& e = event.sponsor_assigned();
+      AccountState& a = s.accounts[e.account_id()];
+      a.sponsor = e.person_id();
+      a.sponsor_since = day;
+      break;
+    }
+    case v1::Event::kSponsorReleased:
+      s.accounts[event.sponsor_released().account_id()].sponsor.clear();
+      break;
+    case v1::Event::kSponsorVisitLogged: {
+      const auto& e = event.sponsor_visit_logged();
+      Log(s, env,
+          {.person_id = e.person_id(),
+           .account_id = e.account_id(),
+           .date = DateOr(e.visit_date(), day)});
+      break;
+    }
+    case v1::Event::kCompetencyAssessed: {
+      const auto& e = event.competency_assessed();
+      Log(s, env,
+          {.person_id = e.person_id(),
+           .skill = e.skill(),
+           .competent = e.competent(),
+           .date = day});
+      break;
+    }
+    case v1::Event::kManagerTrained: {
+      const auto& e = event.manager_trained();
+      Log(s, env,
+          {.person_id = e.person_id(), .skill = e.skill(), .date = DateOr(e.completed_on(), day)});
+      break;
+    }
+    case v1::Event::kStaffTrained: {
+      const auto& e = event.staff_trained();
+      Log(s, env, {.person_id = e.person_id(), .date = DateOr(e.completed_on(), day)});
+      break;
+    }
+    case v1::Event::kManagerAssigned: {
+      const auto& e = event.manager_assigned();
+      AccountState& a = s.accounts[e.account_id()];
+      a.manager = e.person_id();
+      a.training_plan.assign(e.training_plan().begin(), e.training_plan().end());
+      break;
+    }
+    case v1::Event::kManagerReleased: {
+      AccountState& a = s.accounts[event.manager_released().account_id()];
+      a.manager.clear();
+      a.training_plan.clear();
+      break;
+    }
+    case v1::Event::kTeamMemberAssigned: {
+      const auto& e = event.team_member_assigned();
+      s.accounts[e.account_id()].team.insert(e.person_id());
+      break;
+    }
+    case v1::Event::kTeamMemberReleased: {
+      const auto& e = event.team_member_released();
+      s.accounts[e.account_id()].team.erase(e.person_id());
+      break;
+    }
+    case v1::Event::kCommitmentMade: {
+      const auto& e = event.commitment_made();
+      s.commitments[e.commitment_id()] = Commitment{
+          e.account_id(), e.owner_person_id(), DateOr(e.due_by(), day), Commitment::Status::kOpen};
+      break;
+    }
+    case v1::Event::kCommitmentFulfilled:
+      s.commitments[event.commitment_fulfilled().commitment_id()].status =
+          Commitment::Status::kFulfilled;
+      break;
+    case v1::Event::kCommitmentBreached:
+      s.commitments[event.commitment_breached().commitment_id()].status =
+          Commitment::Status::kBreached;
+      break;
+    case v1::Event::kProgrammeReviewed:
+      s.last_programme_review = day;
+      break;
+    case v1::Event::kBenchmarkRecorded: {
+      const auto& e = event.benchmark_recorded();
+      s.benchmarks.insert(e.benchmark_id());
+      Log(s, env, {.date = day, .benchmark_id = e.benchmark_id()});
+      break;
+    }
+    case v1::Event::kBestPracticeAdopted:
+      s.practices.insert(event.best_practice_adopted().practice_id());
+      break;
+    case v1::Event::kRecordRetracted:
+      if (auto it = s.records.find(event.record_retracted().retracted_event_id());
+          it != s.records.end()) {
+        it->second.retracted = true;
+      }
+      break;
+    case v1::Event::kMetricRecorded:  // the account-metrics aggregate's event
+    case v1::Event::KIND_NOT_SET:
+      break;
+  }
+}
+
+}  // namespace kam::domain

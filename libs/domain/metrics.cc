@@ -1,0 +1,194 @@
+#include "domain/metrics.h"
+
+#include <cmath>
+
+#include "domain/checks.h"
+
+namespace kam::domain {
+namespace {
+
+using internal::FailedRule;
+
+bool IsMoneyKind(v1::MetricKind k) {
+  return k == v1::METRIC_KIND_REVENUE || k == v1::METRIC_KIND_GROSS_MARGIN ||
+         k == v1::METRIC_KIND_COST_TO_SERVE;
+}
+
+absl::Status Shape(std::string_view problem) {
+  return base::RuleViolated(absl::StatusCode::kInvalidArgument, rules::kMetricShape, problem);
+}
+
+absl::Status CheckCurrency(const v1::Money& m) {
+  const std::string& c = m.currency();
+  bool ok = c.size() == 3;
+  for (char ch : c) ok = ok && ch >= 'A' && ch <= 'Z';
+  if (!ok) return base::InvalidField("metric.amount.currency", "must be an ISO-4217 code like EUR");
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string MetricsAggregateId(std::string_view programme_id, std::string_view account_id) {
+  return base::StrCat(programme_id, ":", account_id);
+}
+
+absl::StatusOr<Events> Decide(const MetricsState& state, const v1::RecordMetricRequest& cmd,
+                              const CommandContext& /*ctx*/) {
+  if (!cmd.has_metric()) return base::InvalidField("metric", "is required");
+  const v1::MetricRecorded& m = cmd.metric();
+  KAM_RETURN_IF_ERROR(base::ValidateId("metric.programme_id", m.programme_id()));
+  KAM_RETURN_IF_ERROR(base::ValidateId("metric.account_id", m.account_id()));
+  KAM_RETURN_IF_ERROR(base::ValidateId("metric.source_system", m.source_system()));
+  KAM_RETURN_IF_ERROR(base::ValidateRequestId("metric.source_record_id", m.source_record_id()));
+  const auto kind = m.kind();
+  if (kind == v1::METRIC_KIND_UNSPECIFIED || !v1::MetricKind_IsValid(kind)) {
+    return base::InvalidField("metric.kind", "must be a known metric kind");
+  }
+  if (kind == v1::METRIC_KIND_CONTRIBUTION || kind == v1::METRIC_KIND_CUSTOMER_LIFETIME_VALUE) {
+    return base::RuleViolated(absl::StatusCode::kInvalidArgument, rules::kMetricDerived,
+                              base::StrCat(v1::MetricKind_Name(kind),
+                                           " is computed from margin, cost-to-serve and retention; "
+                                           "publish those instead"));
+  }
+  auto start = ParseDate("metric.period_start", m.period_start());
+  if (!start.ok()) return start.status();
+  auto end = ParseDate("metric.period_end", m.period_end());
+  if (!end.ok()) return end.status();
+  if (*end < *start || DaysBetween(*start, *end) > 366) {
+    return base::RuleViolated(
+        absl::StatusCode::kInvalidArgument, rules::kMetricPeriod,
+        "metric.period_end must be on or after period_start, at most a year later");
+  }
+  if (IsMoneyKind(kind)) {
+    if (!m.has_amount())
+      return Shape(base::StrCat(v1::MetricKind_Name(kind), " needs metric.amount"));
+    if (m.ratio() != 0) return Shape(base::StrCat(v1::MetricKind_Name(kind), " carries no ratio"));
+    KAM_RETURN_IF_ERROR(CheckCurrency(m.amount()));
+    if (kind != v1::METRIC_KIND_GROSS_MARGIN && m.amount().minor_units() < 0) {
+      return Shape(base::StrCat(v1::MetricKind_Name(kind), " must not be negative"));
+    }
+  }
+  if (kind == v1::METRIC_KIND_COST_TO_SERVE) {
+    KAM_RETURN_IF_ERROR(base::ValidateId("metric.activity", m.activity()));
+  } else if (!m.activity().empty()) {
+    return Shape("metric.activity is only for COST_TO_SERVE");
+  }
+  if (kind == v1::METRIC_KIND_RETENTION_RATE) {
+    if (m.has_amount()) return Shape("RETENTION_RATE carries a ratio, not an amount");
+    if (!(m.ratio() >= 0 && m.ratio() <= 1)) return Shape("RETENTION_RATE ratio must be in [0, 1]");
+  }
+  if (kind == v1::METRIC_KIND_CUSTOM) {
+    KAM_RETURN_IF_ERROR(
+        base::ValidateText("metric.custom_name", m.custom_name(), base::kMaxNameLength));
+    if (m.has_amount()) KAM_RETURN_IF_ERROR(CheckCurrency(m.amount()));
+    if (!std::isfinite(m.ratio())) return Shape("metric.ratio must be finite");
+  } else if (!m.custom_name().empty()) {
+    return Shape("metric.custom_name is only for CUSTOM");
+  }
+  if (m.has_amount() && !state.currency.empty() && m.amount().currency() != state.currency) {
+    return FailedRule(rules::kMetricSingleCurrency,
+                      base::StrCat("account '", m.account_id(), "' is reported in ", state.currency,
+                                   ", not ", m.amount().currency()));
+  }
+  if (state.sources.contains({m.source_system(), m.source_record_id()})) {
+    return base::RuleViolated(absl::StatusCode::kAlreadyExists, rules::kMetricUniqueSource,
+                              base::StrCat("record '", m.source_record_id(), "' of '",
+                                           m.source_system(), "' is already recorded"));
+  }
+  if (!m.corrects_event_id().empty()) {
+    auto it = state.entries.find(m.corrects_event_id());
+    if (it == state.entries.end() || it->second.superseded || it->second.metric.kind() != kind) {
+      return FailedRule(
+          rules::kMetricCorrection,
+          base::StrCat("corrects_event_id '", m.corrects_event_id(), "' is not an uncorrected ",
+                       v1::MetricKind_Name(kind), " of this account"));
+    }
+  }
+  v1::Event event;
+  *event.mutable_metric_recorded() = m;
+  return internal::One(std::move(event));
+}
+
+void Evolve(MetricsState& s, const v1::EventEnvelope& env) {
+  if (!env.event().has_metric_recorded()) return;
+  const auto& m = env.event().metric_recorded();
+  s.programme_id = m.programme_id();
+  s.account_id = m.account_id();
+  if (s.currency.empty() && m.has_amount()) s.currency = m.amount().currency();
+  s.sources.insert({m.source_system(), m.source_record_id()});
+  if (auto it = s.entries.find(m.corrects_event_id()); it != s.entries.end()) {
+    it->second.superseded = true;
+  }
+  s.entries[env.event_id()] = MetricEntry{m, env.aggregate_version(), false};
+}
+
+Economics ComputeEconomics(const MetricsState& s, double discount_rate, int projection_years) {
+  Economics out;
+  out.currency = s.currency;
+  out.discount_d = discount_rate;
+  std::map<int, YearEconomics> years;
+  std::map<int, std::pair<absl::CivilDay, uint64_t>> retention_at;  // latest period end, version
+  for (const auto& [event_id, entry] : s.entries) {
+    if (entry.superseded) continue;
+    const auto& m = entry.metric;
+    auto end = ParseDate("period_end", m.period_end());
+    if (!end.ok()) continue;
+    YearEconomics& y = years[static_cast<int>(end->year())];
+    y.year = static_cast<int>(end->year());
+    const int64_t v = m.amount().minor_units();
+    switch (m.kind()) {
+      case v1::METRIC_KIND_REVENUE:
+        y.revenue += v;
+        break;
+      case v1::METRIC_KIND_GROSS_MARGIN:
+        y.gross_margin += v;
+        break;
+      case v1::METRIC_KIND_COST_TO_SERVE:
+        y.cost_to_serve += v;
+        y.cost_to_serve_by_activity[m.activity()] += v;
+        break;
+      case v1::METRIC_KIND_RETENTION_RATE: {
+        auto& at = retention_at[y.year];
+        const std::pair<absl::CivilDay, uint64_t> key{*end, entry.version};
+        if (!y.retention_rate || key > at) {
+          y.retention_rate = m.ratio();
+          at = key;
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  std::optional<double> r;
+  for (auto& [year, y] : years) {
+    y.contribution = y.gross_margin - y.cost_to_serve;
+    if (y.retention_rate) r = y.retention_rate;
+    out.years.push_back(y);
+  }
+  if (out.years.empty() || !r) return out;
+  const double m = static_cast<double>(out.years.back().contribution);
+  const double d = discount_rate;
+  out.margin_m = m;
+  out.retention_r = *r;
+  if (1 + d - *r <= 0) return out;  // r <= 1 and d >= 0 make this unreachable but for d = 0, r = 1
+  out.clv = m * *r / (1 + d - *r);
+  for (int t = 1; t <= projection_years; ++t) {
+    out.projection.push_back(m * std::pow(*r, t) / std::pow(1 + d, t));
+  }
+  return out;
+}
+
+std::vector<Flag> ComputeMetricFlags(const MetricsState& s, const Economics& e) {
+  std::vector<Flag> out;
+  if (!e.years.empty() && e.years.back().contribution < 0) {
+    const auto& y = e.years.back();
+    out.push_back(
+        Flag{std::string(rules::kFlagNegativeContribution), 6, "account " + s.account_id,
+             base::StrCat("contribution in ", y.year, " is ", y.contribution, " ", e.currency,
+                          " (margin ", y.gross_margin, " - cost-to-serve ", y.cost_to_serve, ")")});
+  }
+  return out;
+}
+
+}  // namespace kam::domain

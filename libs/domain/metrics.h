@@ -1,0 +1,78 @@
+// The account-metrics aggregate (step 6): the economics enterprise systems publish about
+// one account of one programme, and what the board derives from them - contribution
+// after cost-to-serve and customer lifetime value.
+//
+//   kam::domain::MetricsState m;   // aggregate id MetricsAggregateId("emea-kam", "acme")
+//   auto events = kam::domain::Decide(m, request, ctx);
+//   kam::domain::Economics e = kam::domain::ComputeEconomics(m, /*discount_rate=*/0.10);
+//
+// Pure and thread-compatible, like the programme aggregate.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "domain/programme.h"
+#include "kam/v1/metrics_service.pb.h"
+
+namespace kam::domain {
+
+inline constexpr std::string_view kMetricsAggregateType = "account-metrics";
+
+// "<programme_id>:<account_id>": the Kafka key of the account's metrics stream.
+std::string MetricsAggregateId(std::string_view programme_id, std::string_view account_id);
+
+struct MetricEntry {
+  v1::MetricRecorded metric;
+  uint64_t version = 0;
+  bool superseded = false;  // a later record corrects it
+};
+
+struct MetricsState {
+  std::string programme_id;
+  std::string account_id;
+  std::string currency;                                   // of the first money metric
+  std::map<std::string, MetricEntry> entries;             // by event id
+  std::set<std::pair<std::string, std::string>> sources;  // (source_system, source_record_id)
+};
+
+absl::StatusOr<Events> Decide(const MetricsState& state, const v1::RecordMetricRequest& cmd,
+                              const CommandContext& ctx);
+void Evolve(MetricsState& state, const v1::EventEnvelope& envelope);
+
+// One calendar year (by period end) of an account's economics, in minor currency units.
+struct YearEconomics {
+  int year = 0;
+  int64_t revenue = 0;
+  int64_t gross_margin = 0;
+  int64_t cost_to_serve = 0;
+  std::map<std::string, int64_t> cost_to_serve_by_activity;
+  int64_t contribution = 0;              // gross_margin - cost_to_serve
+  std::optional<double> retention_rate;  // the latest recorded in the year
+};
+
+struct Economics {
+  std::string currency;
+  std::vector<YearEconomics> years;  // ascending
+  // CLV = m * r / (1 + d - r): m the latest year's contribution, r its retention rate
+  // (or the latest known), d the programme's discount rate. Absent without both inputs.
+  std::optional<double> clv;
+  double margin_m = 0;
+  double retention_r = 0;
+  double discount_d = 0;
+  // Year t = 1..N of the multi-year projection: m * r^t / (1 + d)^t (sums towards CLV).
+  std::vector<double> projection;
+  static constexpr std::string_view kFormula = "CLV = m * r / (1 + d - r)";
+};
+
+Economics ComputeEconomics(const MetricsState& state, double discount_rate,
+                           int projection_years = 5);
+
+// Step 6 flags of one account: negative contribution after cost-to-serve in the latest year.
+std::vector<Flag> ComputeMetricFlags(const MetricsState& state, const Economics& economics);
+
+}  // namespace kam::domain

@@ -1,0 +1,176 @@
+// Step 6: account economics - what enterprise systems may record, and what the board
+// derives: contribution after cost-to-serve and customer lifetime value.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "domain/metrics.h"
+#include "unit/golden.h"
+
+namespace kam::testing {
+namespace {
+
+class Metrics : public ::testing::Test {
+ protected:
+  v1::RecordMetricRequest Money(v1::MetricKind kind, int64_t cents,
+                                std::string period_end = "2025-12-31", std::string activity = "") {
+    v1::RecordMetricRequest r;
+    r.mutable_metadata()->set_client_request_id("r");
+    auto* m = r.mutable_metric();
+    m->set_programme_id("emea-kam");
+    m->set_account_id("acme");
+    m->set_kind(kind);
+    m->set_activity(std::move(activity));
+    m->set_period_start(period_end.substr(0, 4) + "-01-01");
+    m->set_period_end(std::move(period_end));
+    m->mutable_amount()->set_currency("EUR");
+    m->mutable_amount()->set_minor_units(cents);
+    m->set_source_system("erp");
+    m->set_source_record_id("rec-" + std::to_string(++n_));
+    return r;
+  }
+  v1::RecordMetricRequest Retention(double r, std::string period_end = "2025-12-31") {
+    auto req = Money(v1::METRIC_KIND_RETENTION_RATE, 0, std::move(period_end));
+    req.mutable_metric()->clear_amount();
+    req.mutable_metric()->set_ratio(r);
+    return req;
+  }
+  absl::StatusOr<domain::Events> Apply(const v1::RecordMetricRequest& r) {
+    auto out = domain::Decide(state, r, {"erp@supplier.example", absl::Now()});
+    if (out.ok()) {
+      v1::EventEnvelope env;
+      env.set_event_id("m" + std::to_string(++version));
+      env.set_aggregate_version(version);
+      *env.mutable_event() = (*out)[0];
+      domain::Evolve(state, env);
+      last_event_id = env.event_id();
+    }
+    return out;
+  }
+  domain::MetricsState state;
+  uint64_t version = 0;
+  std::string last_event_id;
+  int n_ = 0;
+};
+
+TEST_F(Metrics, TheAggregateIdJoinsProgrammeAndAccount) {
+  EXPECT_EQ(domain::MetricsAggregateId("emea-kam", "acme"), "emea-kam:acme");
+}
+
+TEST_F(Metrics, EachKindCarriesItsFields) {
+  auto cts = Money(v1::METRIC_KIND_COST_TO_SERVE, 100);
+  EXPECT_EQ(Render(Apply(cts).status()), "INVALID_ARGUMENT: metric.activity: is required");
+  auto retention = Retention(1.2);
+  EXPECT_EQ(Render(Apply(retention).status()),
+            "INVALID_ARGUMENT: rule metric.shape: RETENTION_RATE ratio must be in [0, 1]");
+  auto revenue = Money(v1::METRIC_KIND_REVENUE, -5);
+  EXPECT_EQ(Render(Apply(revenue).status()),
+            "INVALID_ARGUMENT: rule metric.shape: METRIC_KIND_REVENUE must not be negative");
+  auto no_amount = Money(v1::METRIC_KIND_GROSS_MARGIN, 1);
+  no_amount.mutable_metric()->clear_amount();
+  EXPECT_EQ(Render(Apply(no_amount).status()),
+            "INVALID_ARGUMENT: rule metric.shape: METRIC_KIND_GROSS_MARGIN needs metric.amount");
+  auto currency = Money(v1::METRIC_KIND_REVENUE, 1);
+  currency.mutable_metric()->mutable_amount()->set_currency("euro");
+  EXPECT_EQ(Render(Apply(currency).status()),
+            "INVALID_ARGUMENT: metric.amount.currency: must be an ISO-4217 code like EUR");
+  auto custom = Money(v1::METRIC_KIND_CUSTOM, 1);
+  EXPECT_EQ(Render(Apply(custom).status()), "INVALID_ARGUMENT: metric.custom_name: is required");
+  custom.mutable_metric()->set_custom_name("Share of wallet");
+  EXPECT_TRUE(Apply(custom).ok());
+  EXPECT_TRUE(Apply(Money(v1::METRIC_KIND_GROSS_MARGIN, -300)).ok());  // a margin may be negative
+}
+
+TEST_F(Metrics, DerivedMeasuresAreNotRecorded) {
+  EXPECT_EQ(Render(Apply(Money(v1::METRIC_KIND_CONTRIBUTION, 1)).status()),
+            "INVALID_ARGUMENT: rule metric.derived_not_recordable: METRIC_KIND_CONTRIBUTION is "
+            "computed from margin, cost-to-serve and retention; publish those instead");
+}
+
+TEST_F(Metrics, PeriodsAreRealAndAtMostAYear) {
+  auto r = Money(v1::METRIC_KIND_REVENUE, 1);
+  r.mutable_metric()->set_period_start("2026-01-01");
+  EXPECT_EQ(Render(Apply(r).status()),
+            "INVALID_ARGUMENT: rule metric.period: metric.period_end must be on or after "
+            "period_start, at most a year later");
+  r.mutable_metric()->set_period_start("2025-02-30");
+  EXPECT_EQ(Render(Apply(r).status()),
+            "INVALID_ARGUMENT: metric.period_start: must be a date YYYY-MM-DD, got '2025-02-30'");
+}
+
+TEST_F(Metrics, OneCurrencyPerAccount) {
+  ASSERT_TRUE(Apply(Money(v1::METRIC_KIND_REVENUE, 100)).ok());
+  auto usd = Money(v1::METRIC_KIND_REVENUE, 100);
+  usd.mutable_metric()->mutable_amount()->set_currency("USD");
+  EXPECT_EQ(
+      Render(Apply(usd).status()),
+      "FAILED_PRECONDITION: rule metric.single_currency: account 'acme' is reported in EUR, not "
+      "USD");
+}
+
+TEST_F(Metrics, ASourceRecordIsRecordedOnce) {
+  auto r = Money(v1::METRIC_KIND_REVENUE, 100);
+  ASSERT_TRUE(Apply(r).ok());
+  EXPECT_EQ(Render(Apply(r).status()),
+            "ALREADY_EXISTS: rule metric.unique_source_record: record 'rec-1' of 'erp' is already "
+            "recorded");
+}
+
+TEST_F(Metrics, ACorrectionSupersedesItsTarget) {
+  ASSERT_TRUE(Apply(Money(v1::METRIC_KIND_GROSS_MARGIN, 500000)).ok());
+  const std::string wrong = last_event_id;
+  auto fix = Money(v1::METRIC_KIND_GROSS_MARGIN, 400000);
+  fix.mutable_metric()->set_corrects_event_id("m99");
+  EXPECT_EQ(Render(Apply(fix).status()),
+            "FAILED_PRECONDITION: rule metric.correction_target: corrects_event_id 'm99' is not an "
+            "uncorrected METRIC_KIND_GROSS_MARGIN of this account");
+  fix.mutable_metric()->set_corrects_event_id(wrong);
+  ASSERT_TRUE(Apply(fix).ok());
+  EXPECT_EQ(domain::ComputeEconomics(state, 0.1).years.back().gross_margin, 400000);
+  auto again = Money(v1::METRIC_KIND_GROSS_MARGIN, 1);
+  again.mutable_metric()->set_corrects_event_id(wrong);
+  EXPECT_EQ(Apply(again).status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(Metrics, ContributionIsMarginAfterCostToServeByActivity) {
+  ASSERT_TRUE(Apply(Money(v1::METRIC_KIND_REVENUE, 10000000)).ok());
+  ASSERT_TRUE(Apply(Money(v1::METRIC_KIND_GROSS_MARGIN, 3000000)).ok());
+  ASSERT_TRUE(
+      Apply(Money(v1::METRIC_KIND_COST_TO_SERVE, 800000, "2025-12-31", "expedited-delivery")).ok());
+  ASSERT_TRUE(
+      Apply(Money(v1::METRIC_KIND_COST_TO_SERVE, 200000, "2025-06-30", "key-account-team")).ok());
+  auto e = domain::ComputeEconomics(state, 0.1);
+  ASSERT_EQ(e.years.size(), 1u);
+  EXPECT_EQ(e.years[0].contribution, 2000000);
+  EXPECT_EQ(e.years[0].cost_to_serve_by_activity.at("expedited-delivery"), 800000);
+  EXPECT_FALSE(e.clv.has_value());  // no retention rate yet
+  EXPECT_TRUE(domain::ComputeMetricFlags(state, e).empty());
+}
+
+TEST_F(Metrics, LifetimeValueFollowsTheStatedFormula) {
+  ASSERT_TRUE(Apply(Money(v1::METRIC_KIND_GROSS_MARGIN, 3000000)).ok());
+  ASSERT_TRUE(Apply(Money(v1::METRIC_KIND_COST_TO_SERVE, 1000000, "2025-12-31", "logistics")).ok());
+  ASSERT_TRUE(Apply(Retention(0.8)).ok());
+  auto e = domain::ComputeEconomics(state, 0.1, 3);
+  ASSERT_TRUE(e.clv.has_value());
+  // m = 2,000,000 cents, r = 0.8, d = 0.1: CLV = m r / (1 + d - r) = 1,600,000 / 0.3
+  EXPECT_NEAR(*e.clv, 5333333.33, 0.01);
+  ASSERT_EQ(e.projection.size(), 3u);
+  EXPECT_NEAR(e.projection[0], 2000000 * 0.8 / 1.1, 1e-6);
+  EXPECT_NEAR(e.projection[2], 2000000 * std::pow(0.8 / 1.1, 3), 1e-6);
+  EXPECT_EQ(domain::Economics::kFormula, "CLV = m * r / (1 + d - r)");
+}
+
+TEST_F(Metrics, NegativeContributionIsFlagged) {
+  ASSERT_TRUE(Apply(Money(v1::METRIC_KIND_GROSS_MARGIN, 100000)).ok());
+  ASSERT_TRUE(
+      Apply(Money(v1::METRIC_KIND_COST_TO_SERVE, 250000, "2025-12-31", "field-service")).ok());
+  auto flags = domain::ComputeMetricFlags(state, domain::ComputeEconomics(state, 0.1));
+  ASSERT_EQ(flags.size(), 1u);
+  EXPECT_EQ(flags[0].rule, "flag.step6.negative_contribution");
+  EXPECT_EQ(flags[0].detail,
+            "contribution in 2025 is -150000 EUR (margin 100000 - cost-to-serve 250000)");
+}
+
+}  // namespace
+}  // namespace kam::testing
