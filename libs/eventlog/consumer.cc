@@ -31,12 +31,19 @@ absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(const KafkaOptions& o
 
 absl::Status Consumer::Assign(const std::string& topic, int partitions,
                               const std::map<int32_t, int64_t>& start) {
-  std::vector<RdKafka::TopicPartition*> tps;
+  std::map<int32_t, int64_t> all;
   for (int32_t p = 0; p < partitions; ++p) {
     auto it = start.find(p);
-    tps.push_back(RdKafka::TopicPartition::create(
-        topic, p, it == start.end() ? RdKafka::Topic::OFFSET_BEGINNING : it->second));
+    all[p] = it == start.end() ? RdKafka::Topic::OFFSET_BEGINNING : it->second;
   }
+  return AssignExactly(topic, all);
+}
+
+absl::Status Consumer::AssignExactly(const std::string& topic,
+                                     const std::map<int32_t, int64_t>& start) {
+  std::vector<RdKafka::TopicPartition*> tps;
+  for (const auto& [p, offset] : start)
+    tps.push_back(RdKafka::TopicPartition::create(topic, p, offset));
   RdKafka::ErrorCode ec = consumer_->assign(tps);
   RdKafka::TopicPartition::destroy(tps);
   reached_end_.clear();
@@ -84,11 +91,21 @@ absl::Status ReadAll(const KafkaOptions& options, const std::string& topic,
                      std::chrono::milliseconds timeout) {
   auto partitions = PartitionCount(options, topic);
   if (!partitions.ok()) return partitions.status();
+  std::map<int32_t, int64_t> start;
+  for (int32_t p = 0; p < *partitions; ++p) start[p] = RdKafka::Topic::OFFSET_BEGINNING;
+  return ReadPartitions(options, topic, start, each, timeout);
+}
+
+absl::Status ReadPartitions(const KafkaOptions& options, const std::string& topic,
+                            const std::map<int32_t, int64_t>& start,
+                            const std::function<absl::Status(const ConsumedRecord&)>& each,
+                            std::chrono::milliseconds timeout) {
+  if (start.empty()) return absl::OkStatus();
   auto consumer = Consumer::Create(options);
   if (!consumer.ok()) return consumer.status();
-  if (auto s = (*consumer)->Assign(topic, *partitions, {}); !s.ok()) return s;
+  if (auto s = (*consumer)->AssignExactly(topic, start); !s.ok()) return s;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (static_cast<int>((*consumer)->reached_end().size()) < *partitions) {
+  while ((*consumer)->reached_end().size() < start.size()) {
     if (std::chrono::steady_clock::now() > deadline) {
       return absl::UnavailableError(base::StrCat("kafka: could not read ", topic,
                                                  " to its end within ", timeout.count(), " ms"));

@@ -45,6 +45,9 @@ class Consumer {
   // read) or from the beginning if absent.
   absl::Status Assign(const std::string& topic, int partitions,
                       const std::map<int32_t, int64_t>& start);
+  // Reads exactly the partitions that are keys of `start`, each from its offset
+  // (RdKafka::Topic::OFFSET_BEGINNING = -2 for the beginning).
+  absl::Status AssignExactly(const std::string& topic, const std::map<int32_t, int64_t>& start);
 
   // Up to `max` records, waiting at most `timeout` for the first one. Records of a
   // partition come in offset order. UNAVAILABLE on a consumer error.
@@ -65,6 +68,12 @@ class Consumer {
 // first error `each` returns. UNAVAILABLE if the end is not reached within `timeout`.
 absl::Status ReadAll(const KafkaOptions& options, const std::string& topic,
                      const std::function<absl::Status(const ConsumedRecord&)>& each,
-                     std::chrono::milliseconds timeout = std::chrono::seconds(120));
+                     std::chrono::milliseconds timeout = std::chrono::seconds(600));
+
+// The same for some partitions only, each from its start offset (absent: the beginning).
+absl::Status ReadPartitions(const KafkaOptions& options, const std::string& topic,
+                            const std::map<int32_t, int64_t>& start,
+                            const std::function<absl::Status(const ConsumedRecord&)>& each,
+                            std::chrono::milliseconds timeout = std::chrono::seconds(600));
 
 }  // namespace kam::eventlog

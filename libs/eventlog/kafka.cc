@@ -26,6 +26,46 @@ struct CHandle {
 
 }  // namespace
 
+int32_t PartitionFor(std::string_view key, int partitions) {
+  // Kafka's Utils.murmur2 (seed 0x9747b28c) and Utils.toPositive.
+  const uint32_t m = 0x5bd1e995;
+  const int r = 24;
+  const auto* data = reinterpret_cast<const unsigned char*>(key.data());
+  const auto length = static_cast<uint32_t>(key.size());
+  uint32_t h = 0x9747b28c ^ length;
+  const uint32_t blocks = length / 4;
+  for (uint32_t i = 0; i < blocks; ++i) {
+    uint32_t k = static_cast<uint32_t>(data[i * 4]) |
+                 (static_cast<uint32_t>(data[i * 4 + 1]) << 8) |
+                 (static_cast<uint32_t>(data[i * 4 + 2]) << 16) |
+                 (static_cast<uint32_t>(data[i * 4 + 3]) << 24);
+    k *= m;
+    k ^= k >> r;
+    k *= m;
+    h *= m;
+    h ^= k;
+  }
+  const uint32_t tail = blocks * 4;
+  switch (length % 4) {
+    case 3:
+      h ^= static_cast<uint32_t>(data[tail + 2]) << 16;
+      [[fallthrough]];
+    case 2:
+      h ^= static_cast<uint32_t>(data[tail + 1]) << 8;
+      [[fallthrough]];
+    case 1:
+      h ^= static_cast<uint32_t>(data[tail]);
+      h *= m;
+      break;
+    default:
+      break;
+  }
+  h ^= h >> 13;
+  h *= m;
+  h ^= h >> 15;
+  return static_cast<int32_t>((h & 0x7fffffff) % static_cast<uint32_t>(partitions));
+}
+
 std::string AggregateTopic(std::string_view prefix, std::string_view aggregate_type) {
   return base::StrCat(prefix, "kam.", aggregate_type, ".v1");
 }

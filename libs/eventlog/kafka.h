@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -35,6 +36,11 @@ struct KafkaOptions {
 // The topic of an aggregate type: "<prefix>kam.<aggregate_type>.v1". The prefix
 // isolates environments (and tests) sharing one cluster; empty in production.
 std::string AggregateTopic(std::string_view prefix, std::string_view aggregate_type);
+
+// The partition of `key` among `partitions`: Kafka's default (murmur2) partitioner, so
+// Java clients and this code agree. Writers pick partitions explicitly with it, because
+// partition ownership decides which writer instance owns an aggregate.
+int32_t PartitionFor(std::string_view key, int partitions);
 
 // A global librdkafka configuration from `options` and `properties` (which win over
 // the options' own properties only where noted by the caller). INVALID_ARGUMENT naming

@@ -120,13 +120,19 @@ absl::StatusOr<std::unique_ptr<TransactionalProducer>> TransactionalProducer::Cr
   return self;
 }
 
+bool TransactionalProducer::fenced() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return impl_->fenced;
+}
+
 bool TransactionalProducer::usable() const {
   std::lock_guard<std::mutex> lock(mu_);
   return !impl_->broken;
 }
 
 absl::StatusOr<std::vector<v1::LogPosition>> TransactionalProducer::Append(
-    const std::string& topic, std::span<const Record> records, std::chrono::milliseconds timeout) {
+    const std::string& topic, int32_t partition, std::span<const Record> records,
+    std::chrono::milliseconds timeout) {
   std::lock_guard<std::mutex> lock(mu_);
   Impl& im = *impl_;
   if (im.fenced) {
@@ -148,9 +154,9 @@ absl::StatusOr<std::vector<v1::LogPosition>> TransactionalProducer::Append(
   for (std::size_t i = 0; i < records.size(); ++i) {
     const Record& r = records[i];
     RdKafka::ErrorCode ec =
-        im.producer->produce(topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
-                             const_cast<char*>(r.value.data()), r.value.size(), r.key.data(),
-                             r.key.size(), 0, &(*slots)[i]);
+        im.producer->produce(topic, partition < 0 ? RdKafka::Topic::PARTITION_UA : partition,
+                             RdKafka::Producer::RK_MSG_COPY, const_cast<char*>(r.value.data()),
+                             r.value.size(), r.key.data(), r.key.size(), 0, &(*slots)[i]);
     if (ec != RdKafka::ERR_NO_ERROR) {
       im.Abort(deadline, std::move(slots));
       std::string what = base::StrCat("kafka produce: ", RdKafka::err2str(ec));

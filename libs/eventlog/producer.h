@@ -42,17 +42,19 @@ class TransactionalProducer {
   TransactionalProducer(const TransactionalProducer&) = delete;
   TransactionalProducer& operator=(const TransactionalProducer&) = delete;
 
-  // Appends `records` to `topic` (partition chosen by key) in one transaction and
-  // returns each record's position. Errors, with nothing committed:
+  // Appends `records` to `topic` in one transaction and returns each record's position.
+  // `partition` is the partition to write to (-1: chosen by librdkafka from the key). Errors, with
+  // nothing committed:
   //  - UNAVAILABLE: the brokers did not acknowledge within `timeout`; the transaction
   //    was aborted, or the producer is now unusable (usable() == false) and the
   //    caller must create a new one, whose Create() aborts the open transaction;
-  //  - FAILED_PRECONDITION: this producer was fenced by a newer one with its id;
+  //  - FAILED_PRECONDITION: this producer was fenced by a newer one with its id
+  //    (fenced() turns true and stays true);
   //  - INVALID_ARGUMENT: a record was refused (e.g. larger than the broker allows).
   // Callers must treat any error as "outcome unknown" for their in-memory state only
   // in the UNAVAILABLE case after usable() turned false; see AggregateWriter.
   absl::StatusOr<std::vector<v1::LogPosition>> Append(
-      const std::string& topic, std::span<const Record> records,
+      const std::string& topic, int32_t partition, std::span<const Record> records,
       std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
   // Begins a transaction, produces `records` and aborts it: a test helper proving
@@ -61,6 +63,7 @@ class TransactionalProducer {
                               std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
   bool usable() const;
+  bool fenced() const;
   const std::string& transactional_id() const { return transactional_id_; }
 
  private:

@@ -64,6 +64,28 @@ absl::Status Flags::GetInt(const std::string& name, long min, long max, long& ou
   return absl::OkStatus();
 }
 
+absl::Status Flags::GetIntList(const std::string& name, long min, long max,
+                               std::vector<int>& out) const {
+  out.clear();
+  const std::string& v = Get(name);
+  std::size_t start = 0;
+  while (start < v.size()) {
+    std::size_t end = v.find(',', start);
+    if (end == std::string::npos) end = v.size();
+    long parsed = 0;
+    auto [ptr, ec] = std::from_chars(v.data() + start, v.data() + end, parsed);
+    if (ec != std::errc() || ptr != v.data() + end || parsed < min || parsed > max) {
+      return absl::InvalidArgumentError(base::StrCat("--", name,
+                                                     " must be a comma-separated list of "
+                                                     "integers in [",
+                                                     min, ", ", max, "], got '", v, "'"));
+    }
+    out.push_back(static_cast<int>(parsed));
+    start = end + 1;
+  }
+  return absl::OkStatus();
+}
+
 std::string Flags::Usage() const {
   std::string out = base::StrCat(program_, ": ", summary_, "\n\nflags:\n");
   for (const auto& [name, f] : flags_) {

@@ -1,7 +1,9 @@
 // The single writer of one aggregate type, shared by every command service.
 //
-//   kam::writer::AggregateWriter<kam::domain::ProgrammeState> writer(
-//       log, {.topic = "kam.programme.v1", .aggregate_type = "programme"}, &kam::domain::Evolve);
+//   kam::writer::AggregateWriter<kam::domain::ProgrammeState> writer(kafka, {
+//       .topic = "kam.programme.v1", .aggregate_type = "programme",
+//       .transactional_id = "kam.programme-writer", .owned_partitions = {0, 1}},
+//       &kam::domain::Evolve);
 //   KAM_RETURN_IF_ERROR(writer.Start());     // topic, fencing, rebuild from the log
 //   absl::StatusOr<kam::v1::CommandResult> r = writer.Execute(
 //       programme_id, request.metadata(), principal,
@@ -9,20 +11,28 @@
 //         return kam::domain::Decide(s, request, {principal, now});
 //       });
 //
-// Guarantees: one command at a time (a mutex; the transactional.id fences other
-// processes); a retried client_request_id returns the original result and writes
-// nothing; an expected_version mismatch is ABORTED naming the current version; a
-// command's events are one Kafka transaction; in-memory state changes only after the
-// append is acknowledged, and is rebuilt from the log after an append whose outcome is
-// unknown. Thread-safe.
+// Ownership: an aggregate lives in the partition PartitionFor(id) of its topic. The writer
+// owns some partitions and, per owned partition, a transactional producer with the id
+// "<transactional_id>.p<partition>": another instance claiming that partition fences this
+// one (Kafka aborts our open transaction and refuses our commits), so two writers never
+// interleave on an aggregate. A command for an aggregate in a partition not owned here,
+// or fenced away, is UNAVAILABLE.
+//
+// Guarantees: one command at a time per partition; a retried client_request_id returns
+// the original result and writes nothing; an expected_version mismatch is ABORTED naming
+// the current version; a command's events are one Kafka transaction; in-memory state
+// changes only after the append is acknowledged, and is rebuilt from the log after an
+// append whose outcome is unknown. Thread-safe.
 #pragma once
 
 #include <chrono>
-#include <functional>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/clock.h"
@@ -43,7 +53,12 @@ inline constexpr std::string_view kHistoryIntactRule = "history.intact";
 struct WriterOptions {
   std::string topic;
   std::string aggregate_type;
-  int partitions = 3;
+  int partitions = 3;  // when the topic must be created
+  // Base of the per-partition transactional ids.
+  std::string transactional_id;
+  // The partitions this instance owns; empty: all of them.
+  std::vector<int32_t> owned_partitions;
+  std::chrono::milliseconds append_timeout{10000};
 };
 
 template <typename State>
@@ -53,16 +68,40 @@ class AggregateWriter {
   // How far a command's occurred_at may lie ahead of the writer's clock.
   static constexpr absl::Duration kMaxClockSkew = absl::Minutes(5);
 
-  AggregateWriter(LogSession& log, WriterOptions options, EvolveFn evolve)
-      : log_(log), options_(std::move(options)), evolve_(evolve) {}
+  AggregateWriter(eventlog::KafkaOptions kafka, WriterOptions options, EvolveFn evolve)
+      : kafka_(std::move(kafka)), options_(std::move(options)), evolve_(evolve) {}
 
-  // Creates the topic if needed, takes over the transactional.id (fencing any zombie and
-  // aborting its open transaction) and then rebuilds every aggregate from the log.
+  // Creates the topic if needed, takes over the owned partitions' transactional ids
+  // (fencing any zombie and aborting its open transactions) and then rebuilds every
+  // aggregate of those partitions from the log.
   absl::Status Start() {
-    std::lock_guard<std::mutex> lock(mu_);
-    KAM_RETURN_IF_ERROR(eventlog::EnsureTopic(log_.kafka(), options_.topic, options_.partitions));
-    KAM_RETURN_IF_ERROR(log_.Connect());
-    return ReloadLocked();
+    KAM_RETURN_IF_ERROR(eventlog::EnsureTopic(kafka_, options_.topic, options_.partitions));
+    auto count = eventlog::PartitionCount(kafka_, options_.topic);
+    if (!count.ok()) return count.status();
+    partition_count_ = *count;
+    std::vector<int32_t> owned = options_.owned_partitions;
+    if (owned.empty()) {
+      for (int32_t p = 0; p < partition_count_; ++p) owned.push_back(p);
+    }
+    for (int32_t p : owned) {
+      if (p < 0 || p >= partition_count_) {
+        return base::InvalidField(
+            "owned_partitions", base::StrCat("partition ", p, " does not exist in ", options_.topic,
+                                             " (", partition_count_, " partitions)"));
+      }
+      partitions_.emplace(p, std::make_unique<Partition>(LogSession(
+                                 kafka_, base::StrCat(options_.transactional_id, ".p", p),
+                                 options_.append_timeout)));
+    }
+    for (auto& [p, part] : partitions_) {
+      std::lock_guard<std::mutex> lock(part->mu);
+      KAM_RETURN_IF_ERROR(part->log.Connect());
+    }
+    for (auto& [p, part] : partitions_) {
+      std::lock_guard<std::mutex> lock(part->mu);
+      KAM_RETURN_IF_ERROR(ReloadLocked(p, *part));
+    }
+    return absl::OkStatus();
   }
 
   // `decide(state, now)` gets the aggregate's current state and the command's business
@@ -91,12 +130,21 @@ class AggregateWriter {
         return base::InvalidField("metadata.occurred_at", "is in the future");
       }
     }
-    std::lock_guard<std::mutex> lock(mu_);
-    if (log_.needs_reload()) KAM_RETURN_IF_ERROR(ReloadLocked());
+    const int32_t p = eventlog::PartitionFor(aggregate_id, partition_count_);
+    auto owned = partitions_.find(p);
+    if (owned == partitions_.end()) {
+      return absl::UnavailableError(base::StrCat(options_.aggregate_type, " '", aggregate_id,
+                                                 "' lives in partition ", p, " of ", options_.topic,
+                                                 ", which this instance does not own"));
+    }
+    Partition& part = *owned->second;
+    std::lock_guard<std::mutex> lock(part.mu);
+    KAM_RETURN_IF_ERROR(part.log.CheckNotFenced());
+    if (part.log.needs_reload()) KAM_RETURN_IF_ERROR(ReloadLocked(p, part));
 
     static const Aggregate kEmpty{};
-    auto it = aggregates_.find(aggregate_id);
-    const Aggregate& current = it == aggregates_.end() ? kEmpty : it->second;
+    auto it = part.aggregates.find(aggregate_id);
+    const Aggregate& current = it == part.aggregates.end() ? kEmpty : it->second;
     if (!current.chain.broken.empty()) {
       return base::RuleViolated(absl::StatusCode::kFailedPrecondition, kHistoryIntactRule,
                                 current.chain.broken);
@@ -119,20 +167,29 @@ class AggregateWriter {
     std::vector<eventlog::Record> records;
     records.reserve(sealed.bytes.size());
     for (std::string& b : sealed.bytes) records.push_back({aggregate_id, std::move(b)});
-    auto positions = log_.Append(options_.topic, records);
+    auto positions = part.log.Append(options_.topic, p, records);
     if (!positions.ok()) return positions.status();
 
-    Aggregate& target = aggregates_[aggregate_id];
+    Aggregate& target = part.aggregates[aggregate_id];
     for (const auto& envelope : sealed.envelopes) evolve_(target.state, envelope);
     return Advance(target.chain, sealed, *positions);
   }
 
-  // A copy of the aggregate's state and its version (0: no events yet).
+  // A copy of the aggregate's state and its version (0: no events yet, or not owned here).
   std::pair<State, uint64_t> Snapshot(const std::string& aggregate_id) const {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = aggregates_.find(aggregate_id);
-    if (it == aggregates_.end()) return {State{}, 0};
+    auto owned = partitions_.find(eventlog::PartitionFor(aggregate_id, partition_count_));
+    if (owned == partitions_.end()) return {State{}, 0};
+    std::lock_guard<std::mutex> lock(owned->second->mu);
+    auto it = owned->second->aggregates.find(aggregate_id);
+    if (it == owned->second->aggregates.end()) return {State{}, 0};
     return {it->second.state, it->second.chain.version};
+  }
+
+  int partition_count() const { return partition_count_; }
+  std::vector<int32_t> owned_partitions() const {
+    std::vector<int32_t> out;
+    for (const auto& [p, part] : partitions_) out.push_back(p);
+    return out;
   }
 
  private:
@@ -140,14 +197,20 @@ class AggregateWriter {
     State state;
     Chain chain;
   };
+  struct Partition {
+    explicit Partition(LogSession session) : log(std::move(session)) {}
+    std::mutex mu;
+    LogSession log;
+    std::unordered_map<std::string, Aggregate> aggregates;
+  };
 
-  // Rebuilds every aggregate from the log, after (re)connecting so that no earlier
-  // transaction of ours is still open.
-  absl::Status ReloadLocked() {
-    if (log_.needs_reload()) KAM_RETURN_IF_ERROR(log_.Connect());
+  // Rebuilds every aggregate of partition `p` from the log, after (re)connecting if the
+  // last append left its outcome unknown, so that no earlier transaction is still open.
+  absl::Status ReloadLocked(int32_t p, Partition& part) {
+    if (part.log.needs_reload()) KAM_RETURN_IF_ERROR(part.log.Connect());
     std::unordered_map<std::string, Aggregate> fresh;
-    auto status =
-        eventlog::ReadAll(log_.kafka(), options_.topic, [&](const eventlog::ConsumedRecord& r) {
+    auto status = eventlog::ReadPartitions(
+        kafka_, options_.topic, {{p, -2 /* beginning */}}, [&](const eventlog::ConsumedRecord& r) {
           Aggregate& a = fresh[r.key];
           v1::LogPosition pos;
           pos.set_topic(r.topic);
@@ -163,22 +226,22 @@ class AggregateWriter {
             return absl::OkStatus();
           }
           const v1::EventEnvelope& env = opened->envelope;
-          bool hash_ok = opened->hash_ok && env.aggregate_id() == r.key &&
-                         env.aggregate_type() == options_.aggregate_type;
+          const bool hash_ok = opened->hash_ok && env.aggregate_id() == r.key &&
+                               env.aggregate_type() == options_.aggregate_type;
           if (Replay(a.chain, env, hash_ok, pos).ok()) evolve_(a.state, env);
           return absl::OkStatus();  // a broken aggregate is refused later, the rest load
         });
     if (!status.ok()) return status;
-    aggregates_ = std::move(fresh);
-    log_.MarkReloaded();
+    part.aggregates = std::move(fresh);
+    part.log.MarkReloaded();
     return absl::OkStatus();
   }
 
-  LogSession& log_;
+  const eventlog::KafkaOptions kafka_;
   const WriterOptions options_;
   const EvolveFn evolve_;
-  mutable std::mutex mu_;
-  std::unordered_map<std::string, Aggregate> aggregates_;
+  int partition_count_ = 0;
+  std::map<int32_t, std::unique_ptr<Partition>> partitions_;  // fixed after Start()
 };
 
 }  // namespace kam::writer

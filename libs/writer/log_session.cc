@@ -1,12 +1,21 @@
 #include "writer/log_session.h"
 
+#include "base/strings.h"
+
 namespace kam::writer {
 
 LogSession::LogSession(eventlog::KafkaOptions kafka, std::string transactional_id,
                        std::chrono::milliseconds timeout)
     : kafka_(std::move(kafka)), transactional_id_(std::move(transactional_id)), timeout_(timeout) {}
 
+absl::Status LogSession::FencedError() const {
+  return absl::UnavailableError(base::StrCat(
+      "writer '", transactional_id_,
+      "' was fenced: another instance owns this partition now; send the command there"));
+}
+
 absl::Status LogSession::Connect() {
+  if (fenced_) return FencedError();
   producer_.reset();  // destroy the old one first: its open transaction is aborted by the new
   auto p = eventlog::TransactionalProducer::Create(kafka_, transactional_id_, timeout_);
   if (!p.ok()) return p.status();
@@ -15,12 +24,19 @@ absl::Status LogSession::Connect() {
 }
 
 absl::StatusOr<std::vector<v1::LogPosition>> LogSession::Append(
-    const std::string& topic, std::span<const eventlog::Record> records) {
+    const std::string& topic, int32_t partition, std::span<const eventlog::Record> records) {
+  if (fenced_) return FencedError();
   if (!producer_ || !producer_->usable()) {
     if (auto s = Connect(); !s.ok()) return s;
   }
-  auto positions = producer_->Append(topic, records, timeout_);
-  if (!positions.ok() && !producer_->usable()) needs_reload_ = true;
+  auto positions = producer_->Append(topic, partition, records, timeout_);
+  if (!positions.ok()) {
+    if (producer_->fenced()) {
+      fenced_ = true;
+      return FencedError();
+    }
+    if (!producer_->usable()) needs_reload_ = true;
+  }
   return positions;
 }
 

@@ -18,6 +18,9 @@ int main(int argc, char** argv) {
   flags.Define("transactional-id", "kam.programme-writer",
                "Kafka transactional.id of this writer; a second instance with it fences this one");
   flags.Define("append-timeout-ms", "10000", "how long a command waits for Kafka");
+  flags.Define("owned-partitions", "",
+               "comma-separated partitions of the programme topic this instance writes "
+               "(default: all); another instance claiming one fences this one for it");
   if (auto s = flags.Parse(argc, argv); !s.ok() || flags.help()) {
     if (!s.ok()) std::cerr << s.message() << "\n";
     std::cerr << flags.Usage();
@@ -31,6 +34,11 @@ int main(int argc, char** argv) {
       std::cerr << s.message() << "\n";
       return 2;
     }
+  }
+  std::vector<int> owned;
+  if (auto s = flags.GetIntList("owned-partitions", 0, 999, owned); !s.ok()) {
+    std::cerr << s.message() << "\n";
+    return 2;
   }
   if (flags.Get("tokens").empty()) {
     std::cerr << "--tokens is required: every command is made by an authenticated principal\n";
@@ -47,6 +55,7 @@ int main(int argc, char** argv) {
   config.partitions = static_cast<int>(partitions);
   config.transactional_id = flags.Get("transactional-id");
   config.append_timeout = std::chrono::milliseconds(timeout_ms);
+  config.owned_partitions.assign(owned.begin(), owned.end());
 
   kam::server::Log(kam::base::StrCat("rebuilding programmes from ", config.kafka.brokers));
   auto service = kam::services::ProgrammeService::Create(config, **auth);

@@ -22,10 +22,13 @@ ProgrammeService::ProgrammeService(const ProgrammeServiceConfig& config,
                                    const server::Authenticator& auth)
     : auth_(auth),
       topic_(eventlog::AggregateTopic(config.topic_prefix, domain::kProgrammeAggregateType)),
-      log_(config.kafka, config.transactional_id, config.append_timeout),
-      writer_(log_,
-              writer::WriterOptions{topic_, std::string(domain::kProgrammeAggregateType),
-                                    config.partitions},
+      writer_(config.kafka,
+              writer::WriterOptions{.topic = topic_,
+                                    .aggregate_type = std::string(domain::kProgrammeAggregateType),
+                                    .partitions = config.partitions,
+                                    .transactional_id = config.transactional_id,
+                                    .owned_partitions = config.owned_partitions,
+                                    .append_timeout = config.append_timeout},
               &domain::Evolve) {}
 
 absl::StatusOr<std::unique_ptr<ProgrammeService>> ProgrammeService::Create(

@@ -19,7 +19,6 @@
 #include "kam/v1/programme_service.grpc.pb.h"
 #include "server/auth.h"
 #include "writer/aggregate_writer.h"
-#include "writer/log_session.h"
 
 namespace kam::services {
 
@@ -61,9 +60,11 @@ struct ProgrammeServiceConfig {
   eventlog::KafkaOptions kafka;
   std::string topic_prefix;
   int partitions = 3;
-  // Owns every partition of the programme topic for now; a second instance with the
-  // same id fences this one.
+  // Base of the per-partition transactional ids; an instance claiming a partition fences
+  // any other instance that held it.
   std::string transactional_id = "kam.programme-writer";
+  // The partitions of the programme topic this instance owns; empty: all.
+  std::vector<int32_t> owned_partitions;
   std::chrono::milliseconds append_timeout{10000};
 };
 
@@ -80,6 +81,7 @@ class ProgrammeService final : public v1::ProgrammeCommandService::Service {
 #undef KAM_DECLARE_RPC
 
   const std::string& topic() const { return topic_; }
+  const writer::AggregateWriter<domain::ProgrammeState>& writer() const { return writer_; }
 
  private:
   ProgrammeService(const ProgrammeServiceConfig& config, const server::Authenticator& auth);
@@ -91,7 +93,6 @@ class ProgrammeService final : public v1::ProgrammeCommandService::Service {
 
   const server::Authenticator& auth_;
   std::string topic_;
-  writer::LogSession log_;
   writer::AggregateWriter<domain::ProgrammeState> writer_;
 };
 

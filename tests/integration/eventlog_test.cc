@@ -36,7 +36,7 @@ TEST(EventLog, AppendsOneTransactionAndReportsPositionsInKeyOrder) {
   auto producer = eventlog::TransactionalProducer::Create(testing::SharedKafka(), topic.name + "w");
   ASSERT_TRUE(producer.ok()) << producer.status();
   std::vector<eventlog::Record> records = {{"p1", "a"}, {"p1", "b"}, {"p1", "c"}};
-  auto positions = (*producer)->Append(topic.name, records);
+  auto positions = (*producer)->Append(topic.name, -1, records);
   ASSERT_TRUE(positions.ok()) << positions.status();
   ASSERT_EQ(positions->size(), 3u);
   EXPECT_EQ((*positions)[0].partition(), (*positions)[2].partition());  // one key, one partition
@@ -52,7 +52,7 @@ TEST(EventLog, AnAbortedTransactionIsNeverSeenByReadCommittedReaders) {
   std::vector<eventlog::Record> ghost = {{"p1", "ghost-1"}, {"p1", "ghost-2"}};
   ASSERT_TRUE((*producer)->AppendAndAbort(topic.name, ghost).ok());
   std::vector<eventlog::Record> real = {{"p1", "real"}};
-  ASSERT_TRUE((*producer)->Append(topic.name, real).ok());
+  ASSERT_TRUE((*producer)->Append(topic.name, -1, real).ok());
   EXPECT_EQ(ReadValues(topic.name), (std::vector<std::string>{"real"}));
 }
 
@@ -65,7 +65,7 @@ TEST(EventLog, TheProjectionNeverFoldsAnAbortedTransaction) {
   ASSERT_TRUE((*producer)->AppendAndAbort(topic.name, ghost).ok());
   testing::EventFactory fresh;  // the aborted event never happened: restart the chain
   std::vector<eventlog::Record> real = {{"emea", fresh.Nominated("emea", "acme")}};
-  auto positions = (*producer)->Append(topic.name, real);
+  auto positions = (*producer)->Append(topic.name, -1, real);
   ASSERT_TRUE(positions.ok());
 
   const std::string dir = std::filesystem::temp_directory_path() / ("kam-rm-" + topic.name);
@@ -95,15 +95,15 @@ TEST(EventLog, ANewProducerWithTheSameTransactionalIdFencesTheOld) {
   auto zombie = eventlog::TransactionalProducer::Create(testing::SharedKafka(), id);
   ASSERT_TRUE(zombie.ok());
   std::vector<eventlog::Record> first = {{"p1", "from-zombie-before"}};
-  ASSERT_TRUE((*zombie)->Append(topic.name, first).ok());
+  ASSERT_TRUE((*zombie)->Append(topic.name, -1, first).ok());
 
   auto successor = eventlog::TransactionalProducer::Create(testing::SharedKafka(), id);
   ASSERT_TRUE(successor.ok());
   std::vector<eventlog::Record> late = {{"p1", "from-zombie-after"}};
-  auto fenced = (*zombie)->Append(topic.name, late);
+  auto fenced = (*zombie)->Append(topic.name, -1, late);
   EXPECT_EQ(fenced.status().code(), absl::StatusCode::kFailedPrecondition) << fenced.status();
   std::vector<eventlog::Record> next = {{"p1", "from-successor"}};
-  ASSERT_TRUE((*successor)->Append(topic.name, next).ok());
+  ASSERT_TRUE((*successor)->Append(topic.name, -1, next).ok());
   EXPECT_EQ(ReadValues(topic.name),
             (std::vector<std::string>{"from-zombie-before", "from-successor"}));
 }

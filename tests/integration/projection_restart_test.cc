@@ -38,7 +38,7 @@ class ProjectionRestart : public ::testing::Test {
       const std::string programme = "prog-" + std::to_string(i % 3);
       std::vector<eventlog::Record> r = {
           {programme, events_.Nominated(programme, "acct-" + std::to_string(appended_++))}};
-      auto at = producer_->Append(topic_, r);
+      auto at = producer_->Append(topic_, -1, r);
       EXPECT_TRUE(at.ok()) << at.status();
       if (at.ok()) last[(*at)[0].partition()] = (*at)[0];
     }
