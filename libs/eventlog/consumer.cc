@@ -13,8 +13,19 @@ Consumer::~Consumer() {
 
 absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(const KafkaOptions& options) {
   // group.id is required by librdkafka's KafkaConsumer; partitions are assigned
-  // manually and nothing is ever committed to the group.
-  auto conf = MakeConf(options, {{"group.id", "kam-reader-" + base::NewEventId()},
+  // manually and nothing is ever committed to this throw-away group.
+  return Make(options, "kam-reader-" + base::NewEventId());
+}
+
+absl::StatusOr<std::unique_ptr<Consumer>> Consumer::CreateInGroup(const KafkaOptions& options,
+                                                                  const std::string& group_id) {
+  if (group_id.empty()) return absl::InvalidArgumentError("group_id: is required");
+  return Make(options, group_id);
+}
+
+absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Make(const KafkaOptions& options,
+                                                         const std::string& group_id) {
+  auto conf = MakeConf(options, {{"group.id", group_id},
                                  {"isolation.level", "read_committed"},
                                  {"enable.auto.commit", "false"},
                                  {"enable.auto.offset.store", "false"},
@@ -37,6 +48,27 @@ absl::Status Consumer::Assign(const std::string& topic, int partitions,
     all[p] = it == start.end() ? RdKafka::Topic::OFFSET_BEGINNING : it->second;
   }
   return AssignExactly(topic, all);
+}
+
+absl::Status Consumer::AssignCommitted(const std::string& topic,
+                                       const std::vector<int32_t>& partitions) {
+  std::map<int32_t, int64_t> start;
+  for (int32_t p : partitions) start[p] = RdKafka::Topic::OFFSET_STORED;
+  return AssignExactly(topic, start);
+}
+
+absl::Status Consumer::Commit(const std::string& topic, const std::map<int32_t, int64_t>& next) {
+  if (next.empty()) return absl::OkStatus();
+  std::vector<RdKafka::TopicPartition*> tps;
+  for (const auto& [p, offset] : next)
+    tps.push_back(RdKafka::TopicPartition::create(topic, p, offset));
+  RdKafka::ErrorCode ec = consumer_->commitSync(tps);
+  RdKafka::TopicPartition::destroy(tps);
+  if (ec != RdKafka::ERR_NO_ERROR) {
+    return absl::UnavailableError(
+        base::StrCat("kafka commit(", topic, "): ", RdKafka::err2str(ec)));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Consumer::AssignExactly(const std::string& topic,
@@ -69,6 +101,13 @@ absl::StatusOr<std::vector<ConsumedRecord>> Consumer::Poll(std::size_t max,
         r.offset = m->offset();
         if (m->key() != nullptr) r.key = *m->key();
         r.value.assign(static_cast<const char*>(m->payload()), m->len());
+        if (RdKafka::Headers* h = m->headers(); h != nullptr) {
+          for (const RdKafka::Headers::Header& header : h->get_all()) {
+            r.headers.emplace_back(
+                header.key(),
+                std::string(static_cast<const char*>(header.value()), header.value_size()));
+          }
+        }
         reached_end_.erase(r.partition);
         out.push_back(std::move(r));
         break;

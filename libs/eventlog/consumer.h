@@ -15,6 +15,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -32,11 +33,16 @@ struct ConsumedRecord {
   int64_t offset = 0;
   std::string key;
   std::string value;
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 class Consumer {
  public:
   static absl::StatusOr<std::unique_ptr<Consumer>> Create(const KafkaOptions& options);
+  // A consumer whose offsets are committed to Kafka under `group_id` (for ingestion, where
+  // the offsets are not stored beside a read model). Partitions are still assigned by hand.
+  static absl::StatusOr<std::unique_ptr<Consumer>> CreateInGroup(const KafkaOptions& options,
+                                                                 const std::string& group_id);
   ~Consumer();
   Consumer(const Consumer&) = delete;
   Consumer& operator=(const Consumer&) = delete;
@@ -49,6 +55,12 @@ class Consumer {
   // (RdKafka::Topic::OFFSET_BEGINNING = -2 for the beginning).
   absl::Status AssignExactly(const std::string& topic, const std::map<int32_t, int64_t>& start);
 
+  // Reads `partitions` from the group's committed offsets (the beginning if none).
+  absl::Status AssignCommitted(const std::string& topic, const std::vector<int32_t>& partitions);
+
+  // Commits the next offsets to read, synchronously. UNAVAILABLE if Kafka refuses.
+  absl::Status Commit(const std::string& topic, const std::map<int32_t, int64_t>& next);
+
   // Up to `max` records, waiting at most `timeout` for the first one. Records of a
   // partition come in offset order. UNAVAILABLE on a consumer error.
   absl::StatusOr<std::vector<ConsumedRecord>> Poll(std::size_t max,
@@ -59,6 +71,8 @@ class Consumer {
 
  private:
   Consumer() = default;
+  static absl::StatusOr<std::unique_ptr<Consumer>> Make(const KafkaOptions& options,
+                                                        const std::string& group_id);
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
   std::set<int32_t> reached_end_;
 };

@@ -3,30 +3,10 @@
 #include <librdkafka/rdkafkacpp.h>
 
 #include "base/strings.h"
+#include "eventlog/delivery.h"
 
 namespace kam::eventlog {
 namespace {
-
-// Where one record's delivery report lands. Kept alive until the producer has no
-// outstanding message that could still point at it.
-struct Slot {
-  bool done = false;
-  RdKafka::ErrorCode err = RdKafka::ERR_NO_ERROR;
-  int32_t partition = -1;
-  int64_t offset = -1;
-};
-
-class DeliveryReports : public RdKafka::DeliveryReportCb {
- public:
-  void dr_cb(RdKafka::Message& m) override {
-    auto* slot = static_cast<Slot*>(m.msg_opaque());
-    if (slot == nullptr) return;
-    slot->done = true;
-    slot->err = m.err();
-    slot->partition = m.partition();
-    slot->offset = m.offset();
-  }
-};
 
 std::string Describe(const RdKafka::Error* e) { return base::StrCat(e->name(), ": ", e->str()); }
 

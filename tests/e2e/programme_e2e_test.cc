@@ -6,12 +6,8 @@
 #include <filesystem>
 
 #include "base/ids.h"
-#include "projections/history/history_fold.h"
-#include "projections/history/history_service.h"
-#include "readmodel/projection_runtime.h"
-#include "server/server.h"
-#include "services/programme/programme_service.h"
 #include "support/kafka_broker.h"
+#include "support/servers.h"
 
 namespace kam {
 namespace {
@@ -19,68 +15,28 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-constexpr char kTokens[] =
-    "tok-ana-champion ana@supplier.example champion\n"
-    "tok-kim-kam      kim@supplier.example kam\n"
-    "tok-bob-board    bob@supplier.example board\n";
-
 // One running platform: the command service and the history projection, each behind
 // its own gRPC server on an ephemeral port, sharing one topic namespace.
 class Platform {
  public:
   Platform(const eventlog::KafkaOptions& kafka, std::string prefix, std::string data_dir,
            milliseconds append_timeout = milliseconds(10000))
-      : kafka_(kafka), prefix_(std::move(prefix)), data_dir_(std::move(data_dir)) {
-    auth_ = std::move(*server::Authenticator::FromText(kTokens, "test-tokens"));
-    config_.kafka = kafka_;
-    config_.topic_prefix = prefix_;
-    config_.transactional_id = prefix_ + "programme-writer";
-    config_.append_timeout = append_timeout;
+      : kafka_(kafka),
+        prefix_(std::move(prefix)),
+        data_dir_(std::move(data_dir)),
+        append_timeout_(append_timeout) {
     StartCommands();
-    StartQueries();
-  }
-  ~Platform() {
-    StopQueries();
-    StopCommands();
+    queries_ = std::make_unique<testing::HistoryServer>(kafka_, prefix_, data_dir_);
+    query_stub_ = queries_->Stub();
   }
 
   void StartCommands() {
-    auto svc = services::ProgrammeService::Create(config_, *auth_);
-    if (!svc.ok()) throw std::runtime_error(svc.status().ToString());
-    programme_ = std::move(*svc);
-    commands_server_ = std::make_unique<server::GrpcServer>(server::ServerOptions{});
-    commands_server_->Add(programme_.get());
-    if (!commands_server_->Start().ok()) throw std::runtime_error("commands server");
-    commands_ = v1::ProgrammeCommandService::NewStub(
-        grpc::CreateChannel("127.0.0.1:" + std::to_string(commands_server_->port()),
-                            grpc::InsecureChannelCredentials()));
+    commands_ = std::make_unique<testing::CommandServer>(kafka_, prefix_, append_timeout_);
+    command_stub_ = commands_->Stub();
   }
   void StopCommands() {
-    commands_server_.reset();
-    programme_.reset();
-  }
-  void StartQueries() {
-    auto store = readmodel::Store::Open(data_dir_, {});
-    if (!store.ok()) throw std::runtime_error(store.status().ToString());
-    store_ = std::move(*store);
-    const std::string topic = eventlog::AggregateTopic(prefix_, "programme");
-    readmodel::RuntimeOptions options;
-    options.topic = topic;
-    runtime_ = std::make_unique<readmodel::ProjectionRuntime>(kafka_, *store_, fold_, options);
-    if (!runtime_->Start().ok()) throw std::runtime_error("projection");
-    history_ = std::make_unique<projections::HistoryService>(*store_, *runtime_, *auth_, topic);
-    queries_server_ = std::make_unique<server::GrpcServer>(server::ServerOptions{});
-    queries_server_->Add(history_.get());
-    if (!queries_server_->Start().ok()) throw std::runtime_error("queries server");
-    queries_ = v1::HistoryQueryService::NewStub(
-        grpc::CreateChannel("127.0.0.1:" + std::to_string(queries_server_->port()),
-                            grpc::InsecureChannelCredentials()));
-  }
-  void StopQueries() {
-    queries_server_.reset();
-    history_.reset();
-    runtime_.reset();
-    store_.reset();
+    command_stub_.reset();
+    commands_.reset();
   }
 
   grpc::Status Charter(const std::string& programme, const std::string& token,
@@ -91,8 +47,7 @@ class Platform {
     req.set_name("EMEA key accounts");
     req.set_rationale("Grow profitable strategic customers");
     v1::CharterProgrammeResponse resp;
-    auto ctx = Context(token);
-    auto s = commands_->CharterProgramme(ctx.get(), req, &resp);
+    auto s = command_stub_->CharterProgramme(testing::Context(token).get(), req, &resp);
     if (out != nullptr) *out = resp.result();
     return s;
   }
@@ -100,8 +55,7 @@ class Platform {
   grpc::Status Nominate(v1::NominateAccountRequest req, const std::string& token,
                         v1::CommandResult* out = nullptr) {
     v1::NominateAccountResponse resp;
-    auto ctx = Context(token);
-    auto s = commands_->NominateAccount(ctx.get(), req, &resp);
+    auto s = command_stub_->NominateAccount(testing::Context(token).get(), req, &resp);
     if (out != nullptr) *out = resp.result();
     return s;
   }
@@ -114,35 +68,20 @@ class Platform {
     req.set_account_id(account);
     if (after != nullptr) *req.mutable_consistency()->add_at_least() = *after;
     req.mutable_consistency()->set_wait_timeout_ms(wait_ms);
-    auto ctx = Context("tok-bob-board");
-    return queries_->GetAccountHistory(ctx.get(), req, out);
+    return query_stub_->GetAccountHistory(testing::Context("tok-bob-board").get(), req, out);
   }
 
-  uint64_t folded() const { return projections::FoldedCount(*store_); }
-  readmodel::ProjectionRuntime& runtime() { return *runtime_; }
+  uint64_t folded() const { return queries_->folded(); }
 
  private:
-  static std::unique_ptr<grpc::ClientContext> Context(const std::string& token) {
-    auto ctx = std::make_unique<grpc::ClientContext>();
-    if (!token.empty()) ctx->AddMetadata("authorization", "Bearer " + token);
-    ctx->set_deadline(std::chrono::system_clock::now() + seconds(60));
-    return ctx;
-  }
-
   eventlog::KafkaOptions kafka_;
   std::string prefix_;
   std::string data_dir_;
-  std::unique_ptr<server::Authenticator> auth_;
-  services::ProgrammeServiceConfig config_;
-  std::unique_ptr<services::ProgrammeService> programme_;
-  std::unique_ptr<server::GrpcServer> commands_server_;
-  std::unique_ptr<v1::ProgrammeCommandService::Stub> commands_;
-  projections::HistoryFold fold_;
-  std::unique_ptr<readmodel::Store> store_;
-  std::unique_ptr<readmodel::ProjectionRuntime> runtime_;
-  std::unique_ptr<projections::HistoryService> history_;
-  std::unique_ptr<server::GrpcServer> queries_server_;
-  std::unique_ptr<v1::HistoryQueryService::Stub> queries_;
+  milliseconds append_timeout_;
+  std::unique_ptr<testing::CommandServer> commands_;
+  std::unique_ptr<v1::ProgrammeCommandService::Stub> command_stub_;
+  std::unique_ptr<testing::HistoryServer> queries_;
+  std::unique_ptr<v1::HistoryQueryService::Stub> query_stub_;
 };
 
 v1::NominateAccountRequest Nomination(const std::string& account,

@@ -1,0 +1,405 @@
+// The write side over real gRPC against the real broker: fencing between instances,
+// partition ownership, the authorisation matrix, oversized requests, the programme's rules
+// through the API with the authenticated principal, and metrics ingestion.
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+
+#include "base/ids.h"
+#include "eventlog/codec.h"
+#include "eventlog/consumer.h"
+#include "eventlog/producer.h"
+#include "support/kafka_broker.h"
+#include "support/servers.h"
+#include "unit/scenario.h"
+
+namespace kam {
+namespace {
+
+using std::chrono::milliseconds;
+using testing::Context;
+
+// Stands in for a reply the test does not read: converts to any response pointer.
+struct Sink {
+  template <typename T>
+  operator T*() const {  // NOLINT(google-explicit-constructor)
+    static thread_local T reply;
+    reply.Clear();
+    return &reply;
+  }
+};
+
+template <typename Req>
+Req Meta(Req r) {
+  r.mutable_metadata()->set_client_request_id(base::NewEventId());
+  return r;
+}
+
+// Every event of `aggregate` in `topic`, in log order.
+std::vector<v1::EventEnvelope> EventsOf(const std::string& topic, const std::string& aggregate) {
+  std::vector<v1::EventEnvelope> out;
+  auto s = eventlog::ReadAll(testing::SharedKafka(), topic, [&](const eventlog::ConsumedRecord& r) {
+    if (r.key != aggregate) return absl::OkStatus();
+    auto opened = eventlog::Open(r.value);
+    EXPECT_TRUE(opened.ok() && opened->hash_ok);
+    if (opened.ok()) out.push_back(opened->envelope);
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(s.ok()) << s;
+  return out;
+}
+
+// Versions 1..n without gaps, each chained to the hash of the one before.
+void ExpectUnbrokenChain(const std::vector<v1::EventEnvelope>& events) {
+  std::string previous;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    EXPECT_EQ(events[i].aggregate_version(), i + 1);
+    EXPECT_EQ(events[i].previous_hash(), previous) << "version " << i + 1;
+    previous = events[i].hash();
+  }
+}
+
+TEST(WriteSide, ASecondInstanceFencesTheFirstAndNoWriteInterleaves) {
+  const std::string prefix = testing::UniqueTopicPrefix();
+  auto first = std::make_unique<testing::CommandServer>(testing::SharedKafka(), prefix);
+  auto a = first->Stub();
+  ASSERT_TRUE(
+      a->CharterProgramme(Context("tok-admin-000").get(), Meta(testing::Charter()), Sink{}).ok());
+  v1::NominateAccountResponse r1;
+  ASSERT_TRUE(
+      a->NominateAccount(Context("tok-kim-kam").get(), Meta(testing::Nominate("acme")), &r1).ok());
+
+  // The second instance claims the same partitions: it fences the first, then rebuilds.
+  testing::CommandServer second(testing::SharedKafka(), prefix);
+  auto b = second.Stub();
+  v1::NominateAccountResponse late;
+  auto zombie =
+      a->NominateAccount(Context("tok-kim-kam").get(), Meta(testing::Nominate("globex")), &late);
+  EXPECT_EQ(zombie.error_code(), grpc::StatusCode::UNAVAILABLE) << zombie.error_message();
+  EXPECT_NE(zombie.error_message().find("was fenced"), std::string::npos) << zombie.error_message();
+
+  v1::NominateAccountResponse r2;
+  ASSERT_TRUE(
+      b->NominateAccount(Context("tok-kim-kam").get(), Meta(testing::Nominate("globex")), &r2)
+          .ok());
+  EXPECT_EQ(r2.result().aggregate_version(), 3u);  // the second saw the first's two events
+
+  const auto events = EventsOf(second.service().topic(), "emea-kam");
+  ASSERT_EQ(events.size(), 3u);
+  ExpectUnbrokenChain(events);
+  EXPECT_EQ(events[2].event().account_nominated().account_id(), "globex");
+}
+
+TEST(WriteSide, AnInstanceWritesOnlyThePartitionsItOwns) {
+  const std::string prefix = testing::UniqueTopicPrefix();
+  const int32_t home = eventlog::PartitionFor("emea-kam", 3);
+  testing::CommandServer other(testing::SharedKafka(), prefix, milliseconds(10000),
+                               {(home + 1) % 3});
+  auto s = other.Stub()->CharterProgramme(Context("tok-admin-000").get(), Meta(testing::Charter()),
+                                          Sink{});
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_NE(s.error_message().find("which this instance does not own"), std::string::npos)
+      << s.error_message();
+  testing::CommandServer owner(testing::SharedKafka(), prefix, milliseconds(10000), {home});
+  EXPECT_TRUE(
+      owner.Stub()
+          ->CharterProgramme(Context("tok-admin-000").get(), Meta(testing::Charter()), Sink{})
+          .ok());
+}
+
+// Calls `method` with an empty request through the generic stub: the server
+// authenticates and authorises before it looks at the request.
+grpc::Status CallEmpty(const std::shared_ptr<grpc::Channel>& channel, const std::string& method,
+                       const std::string& token) {
+  grpc::GenericStub stub(channel);
+  grpc::CompletionQueue cq;
+  auto ctx = Context(token);
+  grpc::ByteBuffer request;
+  grpc::Slice empty("");
+  request = grpc::ByteBuffer(&empty, 1);
+  grpc::ByteBuffer response;
+  auto call = stub.PrepareUnaryCall(ctx.get(), method, request, &cq);
+  call->StartCall();
+  grpc::Status status;
+  call->Finish(&response, &status, reinterpret_cast<void*>(1));
+  void* tag = nullptr;
+  bool ok = false;
+  cq.Next(&tag, &ok);
+  cq.Shutdown();
+  while (cq.Next(&tag, &ok)) {
+  }
+  return status;
+}
+
+TEST(WriteSide, TheAuthorisationMatrixHoldsForEveryRpcAndRole) {
+  const std::string prefix = testing::UniqueTopicPrefix();
+  testing::CommandServer commands(testing::SharedKafka(), prefix);
+  testing::MetricsServer metrics(testing::SharedKafka(), prefix, /*inbound=*/false);
+  const std::map<std::string, std::string> tokens = {
+      {"admin", "tok-admin-000"}, {"champion", "tok-ana-champion"}, {"sponsor", "tok-eve-sponsor"},
+      {"kam", "tok-kim-kam"},     {"publisher", "tok-erp-publish"}, {"board", "tok-bob-board"}};
+  const std::set<std::string> governance = {"admin", "champion"};
+  const std::set<std::string> approvers = {"admin", "champion", "sponsor"};
+  const std::set<std::string> team = {"admin", "champion", "kam"};
+  const std::set<std::string> people = {"admin", "champion", "kam", "sponsor"};
+  const std::set<std::string> training = {"admin", "champion", "publisher"};
+  // The specification, written out independently of the services' own tables.
+  const std::map<std::string, std::set<std::string>> allowed = {
+      {"CharterProgramme", governance},
+      {"ChangeProgrammeParameters", governance},
+      {"RegisterPerson", governance},
+      {"AppointChampion", {"admin"}},
+      {"StandDownChampion", governance},
+      {"PublishSelectionCriteria", governance},
+      {"NominateAccount", people},
+      {"AssessAccount", team},
+      {"AdmitAccount", approvers},
+      {"IncubateAccount", approvers},
+      {"RejectNomination", approvers},
+      {"ReviewAccount", people},
+      {"RetireAccount", approvers},
+      {"SetAccountObjectives", team},
+      {"AssignSponsor", governance},
+      {"ReleaseSponsor", governance},
+      {"LogSponsorVisit", people},
+      {"AssessCompetency", governance},
+      {"RecordManagerTraining", training},
+      {"RecordStaffTraining", training},
+      {"AssignManager", governance},
+      {"ReleaseManager", governance},
+      {"AssignTeamMember", team},
+      {"ReleaseTeamMember", team},
+      {"MakeCommitment", team},
+      {"FulfilCommitment", team},
+      {"BreachCommitment", team},
+      {"ReviewProgramme", governance},
+      {"RecordBenchmark", governance},
+      {"AdoptBestPractice", governance},
+      {"RetractRecord", governance},
+      {"RecordMetric", {"admin", "publisher"}},
+      {"RecordMetricBatch", {"admin", "publisher"}}};
+
+  auto check = [&](const google::protobuf::ServiceDescriptor* service, int port) {
+    auto channel = testing::ChannelTo(port);
+    for (int i = 0; i < service->method_count(); ++i) {
+      const auto* m = service->method(i);
+      if (m->client_streaming()) continue;  // StreamMetrics: checked below
+      const std::string path = "/" + service->full_name() + "/" + m->name();
+      ASSERT_TRUE(allowed.contains(m->name())) << "no expectation for " << m->name();
+      EXPECT_EQ(CallEmpty(channel, path, "").error_code(), grpc::StatusCode::UNAUTHENTICATED)
+          << path;
+      EXPECT_EQ(CallEmpty(channel, path, "tok-not-a-token").error_code(),
+                grpc::StatusCode::UNAUTHENTICATED)
+          << path;
+      for (const auto& [role, token] : tokens) {
+        const auto code = CallEmpty(channel, path, token).error_code();
+        if (allowed.at(m->name()).contains(role)) {
+          // Allowed: the empty request then fails validation (no request id), or is an empty
+          // batch - in no case an authentication or permission error.
+          EXPECT_TRUE(code == grpc::StatusCode::INVALID_ARGUMENT || code == grpc::StatusCode::OK)
+              << path << " as " << role << ": " << code;
+        } else {
+          EXPECT_EQ(code, grpc::StatusCode::PERMISSION_DENIED) << path << " as " << role;
+        }
+      }
+    }
+  };
+  const auto* pool = google::protobuf::DescriptorPool::generated_pool();
+  check(pool->FindServiceByName("kam.v1.ProgrammeCommandService"), commands.port());
+  check(pool->FindServiceByName("kam.v1.MetricsCommandService"), metrics.port());
+}
+
+TEST(WriteSide, AnOversizedRequestIsResourceExhaustedAndWritesNothing) {
+  const std::string prefix = testing::UniqueTopicPrefix();
+  testing::CommandServer commands(testing::SharedKafka(), prefix);
+  auto stub = commands.Stub();
+  ASSERT_TRUE(
+      stub->CharterProgramme(Context("tok-admin-000").get(), Meta(testing::Charter()), Sink{})
+          .ok());
+  auto huge = Meta(testing::Nominate("acme"));
+  huge.set_rationale(std::string(5 << 20, 'x'));
+  auto s = stub->NominateAccount(Context("tok-kim-kam").get(), huge, Sink{});
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+  EXPECT_EQ(EventsOf(commands.service().topic(), "emea-kam").size(), 1u);
+}
+
+// The rules through the API, with approvals made by the authenticated caller.
+TEST(WriteSide, TheRulesHoldThroughTheApiWithTheAuthenticatedPrincipal) {
+  const std::string prefix = testing::UniqueTopicPrefix();
+  testing::CommandServer commands(testing::SharedKafka(), prefix);
+  auto stub = commands.Stub();
+  auto ok = [](const grpc::Status& s) { return s.ok() ? std::string("OK") : s.error_message(); };
+  ASSERT_EQ(
+      ok(stub->CharterProgramme(Context("tok-admin-000").get(), Meta(testing::Charter()), Sink{})),
+      "OK");
+  for (auto person :
+       {testing::Person("ana", testing::kAna, {v1::PERSON_FUNCTION_EXECUTIVE}, true),
+        testing::Person("sam", testing::kSam, {v1::PERSON_FUNCTION_STEERING_BOARD}),
+        testing::Person("kim", testing::kKim, {v1::PERSON_FUNCTION_KEY_ACCOUNT_MANAGER})}) {
+    ASSERT_EQ(ok(stub->RegisterPerson(Context("tok-admin-000").get(), Meta(person), Sink{})), "OK");
+  }
+  ASSERT_EQ(ok(stub->AppointChampion(Context("tok-admin-000").get(),
+                                     Meta(testing::AppointChampion("ana")), Sink{})),
+            "OK");
+  // Criteria are approved by the champion; the admin is no steering-board member.
+  auto denied = stub->PublishSelectionCriteria(Context("tok-admin-000").get(),
+                                               Meta(testing::Criteria()), Sink{});
+  EXPECT_EQ(denied.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(denied.error_message().find("rule approval.champion_or_board"), std::string::npos);
+  ASSERT_EQ(ok(stub->PublishSelectionCriteria(Context("tok-ana-champion").get(),
+                                              Meta(testing::Criteria()), Sink{})),
+            "OK");
+  // The champion nominates; the champion may not also admit (four eyes on principals).
+  ASSERT_EQ(ok(stub->NominateAccount(Context("tok-ana-champion").get(),
+                                     Meta(testing::Nominate("acme")), Sink{})),
+            "OK");
+  auto stale = Meta(testing::Assess("acme", 5, 5, /*version=*/7));
+  auto s = stub->AssessAccount(Context("tok-kim-kam").get(), stale, Sink{});
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(s.error_message().find("rule assessment.current_criteria"), std::string::npos);
+  ASSERT_EQ(ok(stub->AssessAccount(Context("tok-kim-kam").get(),
+                                   Meta(testing::Assess("acme", 3, 3)), Sink{})),
+            "OK");
+  s = stub->AdmitAccount(Context("tok-ana-champion").get(),
+                         Meta(testing::Admit("acme", "strategic")), Sink{});
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(s.error_message().find("rule admission.four_eyes"), std::string::npos)
+      << s.error_message();
+  // sam (steering board) approves, but the score is below threshold: justification needed.
+  s = stub->AdmitAccount(Context("tok-sam-board").get(), Meta(testing::Admit("acme")), Sink{});
+  EXPECT_NE(s.error_message().find("rule admission.exception_justified"), std::string::npos);
+  v1::AdmitAccountResponse admitted;
+  ASSERT_EQ(ok(stub->AdmitAccount(Context("tok-sam-board").get(),
+                                  Meta(testing::Admit("acme", "Entry into hydrogen")), &admitted)),
+            "OK");
+  const auto events = EventsOf(commands.service().topic(), "emea-kam");
+  ASSERT_FALSE(events.empty());
+  const auto& last = events.back().event().account_admitted();
+  EXPECT_TRUE(last.exception());
+  EXPECT_EQ(last.approved_by(), testing::kSam);
+  EXPECT_EQ(last.nominated_by(), testing::kAna);
+  EXPECT_EQ(events.back().actor(), testing::kSam);
+  ExpectUnbrokenChain(events);
+}
+
+v1::MetricRecorded Revenue(const std::string& record, int64_t cents) {
+  v1::MetricRecorded m;
+  m.set_programme_id("emea-kam");
+  m.set_account_id("acme");
+  m.set_kind(v1::METRIC_KIND_REVENUE);
+  m.set_period_start("2025-01-01");
+  m.set_period_end("2025-12-31");
+  m.mutable_amount()->set_currency("EUR");
+  m.mutable_amount()->set_minor_units(cents);
+  m.set_source_system("erp");
+  m.set_source_record_id(record);
+  return m;
+}
+
+// Records of the dead-letter topic with their reasons.
+std::vector<std::string> DeadLetterReasons(const std::string& topic) {
+  std::vector<std::string> out;
+  auto s = eventlog::ReadAll(testing::SharedKafka(), topic, [&](const eventlog::ConsumedRecord& r) {
+    for (const auto& [k, v] : r.headers) {
+      if (k == "kam-dlq-reason") out.push_back(v);
+    }
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(s.ok()) << s;
+  return out;
+}
+
+TEST(Metrics, BatchesRecordTheValidAndDeadLetterTheInvalidWithTheReason) {
+  const std::string prefix = testing::UniqueTopicPrefix();
+  testing::MetricsServer metrics(testing::SharedKafka(), prefix, /*inbound=*/false);
+  auto stub = metrics.Stub();
+  v1::RecordMetricBatchRequest batch;
+  for (int i = 0; i < 3; ++i) {
+    auto* item = batch.add_items();
+    item->mutable_metadata()->set_client_request_id("batch-" + std::to_string(i));
+    *item->mutable_metric() = Revenue("r" + std::to_string(i), 1000 * (i + 1));
+  }
+  batch.mutable_items(1)->mutable_metric()->mutable_amount()->set_currency("euro");
+  v1::RecordMetricBatchResponse resp;
+  ASSERT_TRUE(stub->RecordMetricBatch(Context("tok-erp-publish").get(), batch, &resp).ok());
+  EXPECT_EQ(resp.recorded(), 2u);
+  EXPECT_EQ(resp.rejected(), 1u);
+  EXPECT_EQ(resp.outcomes(1).code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(resp.outcomes(1).dead_lettered());
+  EXPECT_EQ(resp.outcomes(2).result().aggregate_version(), 2u);
+  EXPECT_EQ(DeadLetterReasons(prefix + "kam.inbound.metrics.v1.dlq"),
+            std::vector<std::string>{
+                "INVALID_ARGUMENT: metric.amount.currency: must be an ISO-4217 code like EUR"});
+
+  v1::RecordMetricBatchRequest too_big;
+  for (std::size_t i = 0; i <= services::kMaxMetricBatch; ++i) too_big.add_items();
+  auto s = stub->RecordMetricBatch(Context("tok-erp-publish").get(), too_big, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_NE(s.error_message().find("items: at most 1000"), std::string::npos);
+}
+
+TEST(Metrics, AStreamAnswersEveryItemInOrder) {
+  const std::string prefix = testing::UniqueTopicPrefix();
+  testing::MetricsServer metrics(testing::SharedKafka(), prefix, /*inbound=*/false);
+  auto stub = metrics.Stub();
+  auto ctx = Context("tok-erp-publish");
+  auto stream = stub->StreamMetrics(ctx.get());
+  for (int i = 0; i < 4; ++i) {
+    v1::StreamMetricsRequest req;
+    req.mutable_metadata()->set_client_request_id("s-" + std::to_string(i));
+    *req.mutable_metric() =
+        Revenue(i == 2 ? "r0" : "r" + std::to_string(i), 100);  // 2 duplicates 0
+    ASSERT_TRUE(stream->Write(req));
+  }
+  stream->WritesDone();
+  std::vector<int> codes;
+  v1::StreamMetricsResponse resp;
+  while (stream->Read(&resp)) codes.push_back(resp.outcome().code());
+  ASSERT_TRUE(stream->Finish().ok());
+  EXPECT_EQ(codes, (std::vector<int>{0, 0, grpc::StatusCode::ALREADY_EXISTS, 0}));
+}
+
+TEST(Metrics, TheInboundTopicIsIngestedAndRejectsGoToTheDeadLetterTopic) {
+  const std::string prefix = testing::UniqueTopicPrefix();
+  testing::MetricsServer metrics(testing::SharedKafka(), prefix, /*inbound=*/true);
+  auto producer = eventlog::TransactionalProducer::Create(testing::SharedKafka(), prefix + "erp");
+  ASSERT_TRUE(producer.ok());
+  const std::string key = "emea-kam:acme";
+  auto record = [&](v1::InboundMetric m) { return eventlog::Record{key, m.SerializeAsString()}; };
+  v1::InboundMetric good;
+  good.set_publisher("erp");
+  *good.mutable_metric() = Revenue("inv-1", 5000);
+  v1::InboundMetric bad = good;
+  bad.mutable_metric()->set_kind(v1::METRIC_KIND_CONTRIBUTION);
+  bad.mutable_metric()->set_source_record_id("inv-2");
+  std::vector<eventlog::Record> records = {record(good),
+                                           record(bad),
+                                           {key, "not a protobuf \xff"},
+                                           record(good) /* a replay: harmless */};
+  ASSERT_TRUE((*producer)
+                  ->Append(metrics.ingester().topic(), eventlog::PartitionFor(key, 3), records)
+                  .ok());
+  for (int i = 0;
+       i < 200 &&
+       metrics.ingester().stats().recorded + metrics.ingester().stats().dead_lettered < 4;
+       ++i) {
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  const auto stats = metrics.ingester().stats();
+  EXPECT_EQ(stats.recorded, 2u);  // the record and its replay (deduplicated)
+  EXPECT_EQ(stats.dead_lettered, 2u);
+  const auto reasons = DeadLetterReasons(prefix + "kam.inbound.metrics.v1.dlq");
+  ASSERT_EQ(reasons.size(), 2u);
+  EXPECT_NE(reasons[0].find("rule metric.derived_not_recordable"), std::string::npos) << reasons[0];
+  EXPECT_EQ(reasons[1], "INVALID_ARGUMENT: value: is not a serialised kam.v1.InboundMetric");
+  const auto events = EventsOf(metrics.service().topic(), key);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].actor(), "publisher:erp");
+  EXPECT_EQ(events[0].client_request_id(), "erp/inv-1");
+}
+
+}  // namespace
+}  // namespace kam

@@ -1,0 +1,167 @@
+// The platform's servers for end-to-end tests, each behind a real gRPC server on an
+// ephemeral port, started from the same libraries as the binaries.
+//
+//   kam::testing::CommandServer commands(kafka, "t1-");       // ProgrammeCommandService
+//   auto stub = commands.Stub();
+//   grpc::ClientContext ctx;  kam::testing::Authorize(ctx, "tok-ana-champion");
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "kam/v1/history_service.grpc.pb.h"
+#include "kam/v1/metrics_service.grpc.pb.h"
+#include "kam/v1/programme_service.grpc.pb.h"
+#include "projections/history/history_fold.h"
+#include "projections/history/history_service.h"
+#include "readmodel/projection_runtime.h"
+#include "server/auth.h"
+#include "server/server.h"
+#include "services/metrics/inbound_ingester.h"
+#include "services/metrics/metrics_service.h"
+#include "services/programme/programme_service.h"
+
+namespace kam::testing {
+
+// One principal per role (and the standard cast of tests/unit/scenario.h for champion,
+// steering board, manager and sponsor).
+inline constexpr char kTestTokens[] =
+    "tok-admin-000    admin@supplier.example admin\n"
+    "tok-ana-champion ana@supplier.example   champion\n"
+    "tok-sam-board    sam@supplier.example   sponsor\n"
+    "tok-kim-kam      kim@supplier.example   kam\n"
+    "tok-eve-sponsor  eve@supplier.example   sponsor\n"
+    "tok-bob-board    bob@supplier.example   board\n"
+    "tok-erp-publish  erp@supplier.example   publisher\n";
+
+inline std::unique_ptr<server::Authenticator> TestAuth() {
+  return std::move(*server::Authenticator::FromText(kTestTokens, "test-tokens"));
+}
+
+inline std::unique_ptr<grpc::ClientContext> Context(const std::string& token) {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  if (!token.empty()) ctx->AddMetadata("authorization", "Bearer " + token);
+  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  return ctx;
+}
+
+inline std::shared_ptr<grpc::Channel> ChannelTo(int port) {
+  grpc::ChannelArguments args;
+  args.SetMaxSendMessageSize(64 << 20);  // so tests can send what the server must refuse
+  return grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(port),
+                                   grpc::InsecureChannelCredentials(), args);
+}
+
+template <typename Service>
+std::unique_ptr<server::GrpcServer> Serve(Service* service) {
+  auto s = std::make_unique<server::GrpcServer>(server::ServerOptions{});
+  s->Add(service);
+  if (auto st = s->Start(); !st.ok()) throw std::runtime_error(st.ToString());
+  return s;
+}
+
+class CommandServer {
+ public:
+  CommandServer(const eventlog::KafkaOptions& kafka, const std::string& prefix,
+                std::chrono::milliseconds append_timeout = std::chrono::milliseconds(10000),
+                std::vector<int32_t> owned = {})
+      : auth_(TestAuth()) {
+    config_.kafka = kafka;
+    config_.topic_prefix = prefix;
+    config_.transactional_id = prefix + "programme-writer";
+    config_.append_timeout = append_timeout;
+    config_.owned_partitions = std::move(owned);
+    auto svc = services::ProgrammeService::Create(config_, *auth_);
+    if (!svc.ok()) throw std::runtime_error(svc.status().ToString());
+    service_ = std::move(*svc);
+    server_ = Serve(service_.get());
+  }
+  std::unique_ptr<v1::ProgrammeCommandService::Stub> Stub() const {
+    return v1::ProgrammeCommandService::NewStub(ChannelTo(server_->port()));
+  }
+  services::ProgrammeService& service() { return *service_; }
+  int port() const { return server_->port(); }
+
+ private:
+  std::unique_ptr<server::Authenticator> auth_;
+  services::ProgrammeServiceConfig config_;
+  std::unique_ptr<services::ProgrammeService> service_;
+  std::unique_ptr<server::GrpcServer> server_;
+};
+
+class MetricsServer {
+ public:
+  MetricsServer(const eventlog::KafkaOptions& kafka, const std::string& prefix, bool inbound)
+      : auth_(TestAuth()) {
+    services::MetricsServiceConfig config;
+    config.kafka = kafka;
+    config.topic_prefix = prefix;
+    config.transactional_id = prefix + "metrics-writer";
+    auto svc = services::MetricsService::Create(config, *auth_);
+    if (!svc.ok()) throw std::runtime_error(svc.status().ToString());
+    service_ = std::move(*svc);
+    if (inbound) {
+      ingester_ = std::make_unique<services::InboundIngester>(
+          kafka, *service_,
+          services::IngesterOptions{.topic_prefix = prefix, .group_id = prefix + "ingester"});
+      if (auto s = ingester_->Start(); !s.ok()) throw std::runtime_error(s.ToString());
+    }
+    server_ = Serve(service_.get());
+  }
+  ~MetricsServer() {
+    server_.reset();
+    ingester_.reset();
+  }
+  std::unique_ptr<v1::MetricsCommandService::Stub> Stub() const {
+    return v1::MetricsCommandService::NewStub(ChannelTo(server_->port()));
+  }
+  services::MetricsService& service() { return *service_; }
+  services::InboundIngester& ingester() { return *ingester_; }
+  int port() const { return server_->port(); }
+
+ private:
+  std::unique_ptr<server::Authenticator> auth_;
+  std::unique_ptr<services::MetricsService> service_;
+  std::unique_ptr<services::InboundIngester> ingester_;
+  std::unique_ptr<server::GrpcServer> server_;
+};
+
+class HistoryServer {
+ public:
+  HistoryServer(const eventlog::KafkaOptions& kafka, const std::string& prefix,
+                const std::string& data_dir)
+      : auth_(TestAuth()) {
+    auto store = readmodel::Store::Open(data_dir, {});
+    if (!store.ok()) throw std::runtime_error(store.status().ToString());
+    store_ = std::move(*store);
+    const std::string topic = eventlog::AggregateTopic(prefix, "programme");
+    readmodel::RuntimeOptions options;
+    options.topic = topic;
+    runtime_ = std::make_unique<readmodel::ProjectionRuntime>(kafka, *store_, fold_, options);
+    if (auto s = runtime_->Start(); !s.ok()) throw std::runtime_error(s.ToString());
+    service_ = std::make_unique<projections::HistoryService>(*store_, *runtime_, *auth_, topic);
+    server_ = Serve(service_.get());
+  }
+  ~HistoryServer() {
+    server_.reset();
+    service_.reset();
+    runtime_.reset();
+  }
+  std::unique_ptr<v1::HistoryQueryService::Stub> Stub() const {
+    return v1::HistoryQueryService::NewStub(ChannelTo(server_->port()));
+  }
+  uint64_t folded() const { return projections::FoldedCount(*store_); }
+
+ private:
+  std::unique_ptr<server::Authenticator> auth_;
+  projections::HistoryFold fold_;
+  std::unique_ptr<readmodel::Store> store_;
+  std::unique_ptr<readmodel::ProjectionRuntime> runtime_;
+  std::unique_ptr<projections::HistoryService> service_;
+  std::unique_ptr<server::GrpcServer> server_;
+};
+
+}  // namespace kam::testing
