@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "domain/checks.h"
+#include "kam/v1/snapshot.pb.h"
 
 namespace kam::domain {
 namespace {
@@ -120,6 +121,38 @@ void Evolve(MetricsState& s, const v1::EventEnvelope& env) {
     it->second.superseded = true;
   }
   s.entries[env.event_id()] = MetricEntry{m, env.aggregate_version(), false};
+}
+
+std::string EncodeSnapshot(const MetricsState& s) {
+  v1::MetricsStateSnapshot out;
+  out.set_programme_id(s.programme_id);
+  out.set_account_id(s.account_id);
+  out.set_currency(s.currency);
+  for (const auto& [event_id, entry] : s.entries) {
+    auto* e = out.add_entries();
+    e->set_event_id(event_id);
+    *e->mutable_metric() = entry.metric;
+    e->set_version(entry.version);
+    e->set_superseded(entry.superseded);
+  }
+  return out.SerializeAsString();
+}
+
+absl::StatusOr<MetricsState> DecodeMetricsSnapshot(std::string_view bytes) {
+  v1::MetricsStateSnapshot in;
+  if (!in.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return absl::DataLossError("metrics snapshot does not decode");
+  }
+  MetricsState s;
+  s.programme_id = in.programme_id();
+  s.account_id = in.account_id();
+  s.currency = in.currency();
+  for (auto& e : *in.mutable_entries()) {
+    s.sources.insert({e.metric().source_system(), e.metric().source_record_id()});
+    s.entries[e.event_id()] =
+        MetricEntry{std::move(*e.mutable_metric()), e.version(), e.superseded()};
+  }
+  return s;
 }
 
 Economics ComputeEconomics(const MetricsState& s, double discount_rate, int projection_years) {

@@ -44,6 +44,11 @@ absl::StatusOr<Events> Decide(const MetricsState& state, const v1::RecordMetricR
                               const CommandContext& ctx);
 void Evolve(MetricsState& state, const v1::EventEnvelope& envelope);
 
+// The state as snapshot bytes (kam.v1.MetricsStateSnapshot), and back. DATA_LOSS if the
+// bytes do not decode.
+std::string EncodeSnapshot(const MetricsState& state);
+absl::StatusOr<MetricsState> DecodeMetricsSnapshot(std::string_view bytes);
+
 // One calendar year (by period end) of an account's economics, in minor currency units.
 struct YearEconomics {
   int year = 0;

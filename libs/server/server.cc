@@ -6,10 +6,7 @@
 #include <grpcpp/server_builder.h>
 #include <signal.h>
 
-#include <iostream>
-
-#include "absl/time/clock.h"
-#include "absl/time/time.h"
+#include "base/log.h"
 #include "base/strings.h"
 
 namespace kam::server {
@@ -63,12 +60,7 @@ void WaitForTerminationSignal() {
   sigset_t set = TerminationSignals();
   int sig = 0;
   sigwait(&set, &sig);
-  Log(base::StrCat("received signal ", sig, ", shutting down"));
-}
-
-void Log(const std::string& line) {
-  std::cerr << absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()) << " "
-            << program_invocation_short_name << ": " << line << std::endl;
+  base::Log(base::StrCat("received signal ", sig, ", shutting down"));
 }
 
 }  // namespace kam::server

@@ -50,7 +50,4 @@ void BlockTerminationSignals();
 // Blocks until SIGINT or SIGTERM arrives (after BlockTerminationSignals()).
 void WaitForTerminationSignal();
 
-// Logs a line to stderr with a UTC timestamp and the program name.
-void Log(const std::string& line);
-
 }  // namespace kam::server

@@ -18,6 +18,12 @@
 // interleave on an aggregate. A command for an aggregate in a partition not owned here,
 // or fenced away, is UNAVAILABLE.
 //
+// Snapshots (optional, with a SnapshotCodec and options.snapshot_dir): every
+// snapshot_every_events appended events, and on SnapshotAll(), a partition's aggregates
+// are written to "<snapshot_dir>/<topic>.p<N>.snapshot" (atomically: temp file + rename).
+// Start() then replays only the log after the snapshot; a snapshot that does not decode
+// or does not continue the log is discarded and the partition is rebuilt from offset 0.
+//
 // Guarantees: one command at a time per partition; a retried client_request_id returns
 // the original result and writes nothing; an expected_version mismatch is ABORTED naming
 // the current version; a command's events are one Kafka transaction; in-memory state
@@ -29,6 +35,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -38,12 +45,15 @@
 #include "absl/time/clock.h"
 #include "base/errors.h"
 #include "base/ids.h"
+#include "base/log.h"
 #include "base/strings.h"
 #include "domain/dates.h"
 #include "domain/programme.h"
 #include "eventlog/codec.h"
 #include "eventlog/consumer.h"
+#include "kam/v1/snapshot.pb.h"
 #include "writer/envelopes.h"
+#include "writer/files.h"
 #include "writer/log_session.h"
 
 namespace kam::writer {
@@ -59,6 +69,16 @@ struct WriterOptions {
   // The partitions this instance owns; empty: all of them.
   std::vector<int32_t> owned_partitions;
   std::chrono::milliseconds append_timeout{10000};
+  // Where snapshots live; empty: no snapshots.
+  std::string snapshot_dir;
+  uint64_t snapshot_every_events = 100000;
+};
+
+// How an aggregate type's state becomes snapshot bytes and back (both pure).
+template <typename State>
+struct SnapshotCodec {
+  std::string (*encode)(const State&) = nullptr;
+  absl::StatusOr<State> (*decode)(std::string_view) = nullptr;
 };
 
 template <typename State>
@@ -68,8 +88,9 @@ class AggregateWriter {
   // How far a command's occurred_at may lie ahead of the writer's clock.
   static constexpr absl::Duration kMaxClockSkew = absl::Minutes(5);
 
-  AggregateWriter(eventlog::KafkaOptions kafka, WriterOptions options, EvolveFn evolve)
-      : kafka_(std::move(kafka)), options_(std::move(options)), evolve_(evolve) {}
+  AggregateWriter(eventlog::KafkaOptions kafka, WriterOptions options, EvolveFn evolve,
+                  SnapshotCodec<State> codec = {})
+      : kafka_(std::move(kafka)), options_(std::move(options)), evolve_(evolve), codec_(codec) {}
 
   // Creates the topic if needed, takes over the owned partitions' transactional ids
   // (fencing any zombie and aborting its open transactions) and then rebuilds every
@@ -99,9 +120,34 @@ class AggregateWriter {
     }
     for (auto& [p, part] : partitions_) {
       std::lock_guard<std::mutex> lock(part->mu);
-      KAM_RETURN_IF_ERROR(ReloadLocked(p, *part));
+      KAM_RETURN_IF_ERROR(ReloadLocked(p, *part, /*use_snapshot=*/true));
     }
     return absl::OkStatus();
+  }
+
+  // Writes a snapshot of every owned partition (e.g. at shutdown). A no-op without
+  // snapshots configured.
+  absl::Status SnapshotAll() {
+    for (auto& [p, part] : partitions_) {
+      std::lock_guard<std::mutex> lock(part->mu);
+      KAM_RETURN_IF_ERROR(WriteSnapshotLocked(p, *part));
+    }
+    return absl::OkStatus();
+  }
+
+  // What the last Start() or reload did, per partition: for logs and benchmarks.
+  struct LoadStats {
+    bool from_snapshot = false;
+    int64_t snapshot_offset = 0;
+    uint64_t records_replayed = 0;
+  };
+  std::map<int32_t, LoadStats> load_stats() const {
+    std::map<int32_t, LoadStats> out;
+    for (const auto& [p, part] : partitions_) {
+      std::lock_guard<std::mutex> lock(part->mu);
+      out[p] = part->load;
+    }
+    return out;
   }
 
   // `decide(state, now)` gets the aggregate's current state and the command's business
@@ -140,7 +186,7 @@ class AggregateWriter {
     Partition& part = *owned->second;
     std::lock_guard<std::mutex> lock(part.mu);
     KAM_RETURN_IF_ERROR(part.log.CheckNotFenced());
-    if (part.log.needs_reload()) KAM_RETURN_IF_ERROR(ReloadLocked(p, part));
+    if (part.log.needs_reload()) KAM_RETURN_IF_ERROR(ReloadLocked(p, part, /*use_snapshot=*/false));
 
     static const Aggregate kEmpty{};
     auto it = part.aggregates.find(aggregate_id);
@@ -172,7 +218,15 @@ class AggregateWriter {
 
     Aggregate& target = part.aggregates[aggregate_id];
     for (const auto& envelope : sealed.envelopes) evolve_(target.state, envelope);
-    return Advance(target.chain, sealed, *positions);
+    v1::CommandResult result = Advance(target.chain, sealed, *positions);
+    part.next_offset = positions->back().offset() + 1;
+    part.since_snapshot += positions->size();
+    if (part.since_snapshot >= options_.snapshot_every_events) {
+      if (auto s = WriteSnapshotLocked(p, part); !s.ok()) {
+        base::Log(base::StrCat("snapshot of ", options_.topic, "/", p, " failed: ", s.message()));
+      }
+    }
+    return result;
   }
 
   // A copy of the aggregate's state and its version (0: no events yet, or not owned here).
@@ -202,15 +256,87 @@ class AggregateWriter {
     std::mutex mu;
     LogSession log;
     std::unordered_map<std::string, Aggregate> aggregates;
+    int64_t next_offset = 0;      // after the last record loaded or appended
+    uint64_t since_snapshot = 0;  // events appended since the last snapshot
+    LoadStats load;
   };
 
-  // Rebuilds every aggregate of partition `p` from the log, after (re)connecting if the
-  // last append left its outcome unknown, so that no earlier transaction is still open.
-  absl::Status ReloadLocked(int32_t p, Partition& part) {
+  bool snapshots_enabled() const {
+    return codec_.encode != nullptr && codec_.decode != nullptr && !options_.snapshot_dir.empty();
+  }
+  std::string SnapshotPath(int32_t p) const {
+    return base::StrCat(options_.snapshot_dir, "/", options_.topic, ".p", p, ".snapshot");
+  }
+
+  absl::Status WriteSnapshotLocked(int32_t p, Partition& part) {
+    if (!snapshots_enabled()) return absl::OkStatus();
+    v1::WriterSnapshot snap;
+    snap.set_topic(options_.topic);
+    snap.set_partition(p);
+    snap.set_next_offset(part.next_offset);
+    snap.set_aggregate_type(options_.aggregate_type);
+    for (const auto& [id, a] : part.aggregates) {
+      auto* out = snap.add_aggregates();
+      out->set_aggregate_id(id);
+      out->set_version(a.chain.version);
+      out->set_last_hash(a.chain.last_hash);
+      out->set_broken(a.chain.broken);
+      out->set_state(codec_.encode(a.state));
+      for (const auto& [request_id, result] : a.chain.results) {
+        auto* r = out->add_results();
+        r->set_client_request_id(request_id);
+        *r->mutable_result() = result;
+      }
+    }
+    KAM_RETURN_IF_ERROR(WriteFileAtomically(SnapshotPath(p), snap.SerializeAsString()));
+    part.since_snapshot = 0;
+    return absl::OkStatus();
+  }
+
+  // Loads the partition's snapshot into `into`; returns the offset to replay from, or
+  // nullopt (logged) when there is no usable snapshot.
+  std::optional<int64_t> LoadSnapshot(int32_t p, std::unordered_map<std::string, Aggregate>& into) {
+    auto bytes = ReadFile(SnapshotPath(p));
+    if (!bytes.ok()) return std::nullopt;  // none yet
+    v1::WriterSnapshot snap;
+    if (!snap.ParseFromString(*bytes) || snap.topic() != options_.topic || snap.partition() != p ||
+        snap.aggregate_type() != options_.aggregate_type) {
+      base::Log(base::StrCat("snapshot ", SnapshotPath(p), " is unusable; replaying the log"));
+      return std::nullopt;
+    }
+    for (auto& in : *snap.mutable_aggregates()) {
+      auto state = codec_.decode(in.state());
+      if (!state.ok()) {
+        base::Log(base::StrCat("snapshot ", SnapshotPath(p), ": ", state.status().message(),
+                               "; replaying the log"));
+        into.clear();
+        return std::nullopt;
+      }
+      Aggregate& a = into[in.aggregate_id()];
+      a.state = *std::move(state);
+      a.chain.version = in.version();
+      a.chain.last_hash = in.last_hash();
+      a.chain.broken = in.broken();
+      for (auto& r : *in.mutable_results()) a.chain.results[r.client_request_id()] = r.result();
+    }
+    return snap.next_offset();
+  }
+
+  // Rebuilds every aggregate of partition `p` from its snapshot (if wanted and usable)
+  // and the log after it, after (re)connecting if the last append left its outcome
+  // unknown, so that no earlier transaction is still open.
+  absl::Status ReloadLocked(int32_t p, Partition& part, bool use_snapshot) {
     if (part.log.needs_reload()) KAM_RETURN_IF_ERROR(part.log.Connect());
     std::unordered_map<std::string, Aggregate> fresh;
+    std::optional<int64_t> from;
+    if (use_snapshot && snapshots_enabled()) from = LoadSnapshot(p, fresh);
+    LoadStats load{from.has_value(), from.value_or(0), 0};
+    int64_t next = from.value_or(0);
     auto status = eventlog::ReadPartitions(
-        kafka_, options_.topic, {{p, -2 /* beginning */}}, [&](const eventlog::ConsumedRecord& r) {
+        kafka_, options_.topic, {{p, from.value_or(-2 /* beginning */)}},
+        [&](const eventlog::ConsumedRecord& r) {
+          ++load.records_replayed;
+          next = r.offset + 1;
           Aggregate& a = fresh[r.key];
           v1::LogPosition pos;
           pos.set_topic(r.topic);
@@ -232,7 +358,21 @@ class AggregateWriter {
           return absl::OkStatus();  // a broken aggregate is refused later, the rest load
         });
     if (!status.ok()) return status;
+    if (from) {
+      for (const auto& [id, a] : fresh) {
+        if (!a.chain.broken.empty() || (next < *from)) {
+          // The snapshot does not continue this log (or the log was tampered with): the
+          // log is the truth, so rebuild from its beginning.
+          base::Log(base::StrCat("snapshot of ", options_.topic, "/", p,
+                                 " does not continue the log; replaying it from the start"));
+          return ReloadLocked(p, part, /*use_snapshot=*/false);
+        }
+      }
+    }
     part.aggregates = std::move(fresh);
+    part.next_offset = next;
+    part.since_snapshot = 0;
+    part.load = load;
     part.log.MarkReloaded();
     return absl::OkStatus();
   }
@@ -240,6 +380,7 @@ class AggregateWriter {
   const eventlog::KafkaOptions kafka_;
   const WriterOptions options_;
   const EvolveFn evolve_;
+  const SnapshotCodec<State> codec_;
   int partition_count_ = 0;
   std::map<int32_t, std::unique_ptr<Partition>> partitions_;  // fixed after Start()
 };

@@ -1,6 +1,7 @@
 // kam-history-projection: folds the programme topic into RocksDB and serves history.
 #include <iostream>
 
+#include "base/log.h"
 #include "base/strings.h"
 #include "eventlog/kafka.h"
 #include "projections/history/history_fold.h"
@@ -47,7 +48,7 @@ int main(int argc, char** argv) {
   store_options.write_buffer_bytes = static_cast<std::size_t>(buffer_mb) << 20;
   auto store = kam::readmodel::Store::Open(flags.Get("data-dir"), store_options);
   if (!store.ok()) {
-    kam::server::Log(kam::base::StrCat("cannot start: ", store.status().message()));
+    kam::base::Log(kam::base::StrCat("cannot start: ", store.status().message()));
     return 1;
   }
   kam::eventlog::KafkaOptions kafka;
@@ -58,7 +59,7 @@ int main(int argc, char** argv) {
   runtime_options.topic = topic;
   kam::readmodel::ProjectionRuntime runtime(kafka, **store, fold, runtime_options);
   if (auto s = runtime.Start(); !s.ok()) {
-    kam::server::Log(kam::base::StrCat("cannot start: ", s.ToString()));
+    kam::base::Log(kam::base::StrCat("cannot start: ", s.ToString()));
     return 1;
   }
   kam::projections::HistoryService service(**store, runtime, **auth, topic);
@@ -67,14 +68,14 @@ int main(int argc, char** argv) {
   kam::server::GrpcServer server(server_options);
   server.Add(&service);
   if (auto s = server.Start(); !s.ok()) {
-    kam::server::Log(kam::base::StrCat("cannot start: ", s.message()));
+    kam::base::Log(kam::base::StrCat("cannot start: ", s.message()));
     return 1;
   }
-  kam::server::Log(kam::base::StrCat("serving HistoryQueryService on port ", server.port(),
-                                     " from ", topic, " into ", flags.Get("data-dir")));
+  kam::base::Log(kam::base::StrCat("serving HistoryQueryService on port ", server.port(), " from ",
+                                   topic, " into ", flags.Get("data-dir")));
   kam::server::WaitForTerminationSignal();
   server.Shutdown();
   runtime.Stop();
-  kam::server::Log("stopped");
+  kam::base::Log("stopped");
   return 0;
 }

@@ -1,5 +1,6 @@
 #include "services/metrics/inbound_ingester.h"
 
+#include "base/log.h"
 #include "base/strings.h"
 #include "server/server.h"
 
@@ -106,11 +107,11 @@ void InboundIngester::Run() {
       }
     }
     if (auto s = consumer_->Commit(topic_, next); !s.ok()) {
-      server::Log(base::StrCat("ingester: ", s.message(), "; records may be replayed (harmless)"));
+      base::Log(base::StrCat("ingester: ", s.message(), "; records may be replayed (harmless)"));
     }
     if (!blocked.empty()) {
       ++retries_;
-      server::Log(base::StrCat("ingester: will retry after: ", transient.message()));
+      base::Log(base::StrCat("ingester: will retry after: ", transient.message()));
       std::this_thread::sleep_for(options_.retry_backoff);
       (void)consumer_->AssignCommitted(topic_, partitions_);
     }

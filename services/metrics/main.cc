@@ -1,6 +1,7 @@
 // kam-metrics-service: the write side for account economics, over gRPC and the inbound topic.
 #include <iostream>
 
+#include "base/log.h"
 #include "base/strings.h"
 #include "server/flags.h"
 #include "server/server.h"
@@ -22,6 +23,7 @@ int main(int argc, char** argv) {
                "comma-separated partitions this instance writes (default all)");
   flags.Define("append-timeout-ms", "10000", "how long a command waits for Kafka");
   flags.Define("inbound", "true", "consume the inbound metrics topic (true/false)");
+  flags.Define("snapshot-dir", "", "local directory for aggregate snapshots (empty: none)");
   if (auto s = flags.Parse(argc, argv); !s.ok() || flags.help()) {
     if (!s.ok()) std::cerr << s.message() << "\n";
     std::cerr << flags.Usage();
@@ -58,11 +60,12 @@ int main(int argc, char** argv) {
   config.transactional_id = flags.Get("transactional-id");
   config.owned_partitions.assign(owned.begin(), owned.end());
   config.append_timeout = std::chrono::milliseconds(timeout_ms);
+  config.snapshot_dir = flags.Get("snapshot-dir");
 
-  kam::server::Log(kam::base::StrCat("rebuilding account metrics from ", config.kafka.brokers));
+  kam::base::Log(kam::base::StrCat("rebuilding account metrics from ", config.kafka.brokers));
   auto service = kam::services::MetricsService::Create(config, **auth);
   if (!service.ok()) {
-    kam::server::Log(kam::base::StrCat("cannot start: ", service.status().ToString()));
+    kam::base::Log(kam::base::StrCat("cannot start: ", service.status().ToString()));
     return 1;
   }
   std::unique_ptr<kam::services::InboundIngester> ingester;
@@ -71,7 +74,7 @@ int main(int argc, char** argv) {
         config.kafka, **service,
         kam::services::IngesterOptions{.topic_prefix = config.topic_prefix});
     if (auto s = ingester->Start(); !s.ok()) {
-      kam::server::Log(kam::base::StrCat("cannot start the ingester: ", s.ToString()));
+      kam::base::Log(kam::base::StrCat("cannot start the ingester: ", s.ToString()));
       return 1;
     }
   }
@@ -80,15 +83,18 @@ int main(int argc, char** argv) {
   kam::server::GrpcServer server(server_options);
   server.Add(service->get());
   if (auto s = server.Start(); !s.ok()) {
-    kam::server::Log(kam::base::StrCat("cannot start: ", s.message()));
+    kam::base::Log(kam::base::StrCat("cannot start: ", s.message()));
     return 1;
   }
-  kam::server::Log(kam::base::StrCat(
+  kam::base::Log(kam::base::StrCat(
       "serving MetricsCommandService on port ", server.port(), " (topic ", (*service)->topic(),
       ingester ? ", inbound " + ingester->topic() : std::string(), ")"));
   kam::server::WaitForTerminationSignal();
   server.Shutdown();
   if (ingester) ingester->Stop();
-  kam::server::Log("stopped");
+  if (auto s = (*service)->SnapshotAll(); !s.ok()) {
+    kam::base::Log(kam::base::StrCat("snapshot at shutdown failed: ", s.message()));
+  }
+  kam::base::Log("stopped");
   return 0;
 }

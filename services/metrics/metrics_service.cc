@@ -35,8 +35,12 @@ MetricsService::MetricsService(const MetricsServiceConfig& config,
                                     .partitions = config.partitions,
                                     .transactional_id = config.transactional_id,
                                     .owned_partitions = config.owned_partitions,
-                                    .append_timeout = config.append_timeout},
-              &domain::Evolve) {}
+                                    .append_timeout = config.append_timeout,
+                                    .snapshot_dir = config.snapshot_dir,
+                                    .snapshot_every_events = config.snapshot_every_events},
+              &domain::Evolve,
+              writer::SnapshotCodec<domain::MetricsState>{&domain::EncodeSnapshot,
+                                                          &domain::DecodeMetricsSnapshot}) {}
 
 absl::StatusOr<std::unique_ptr<MetricsService>> MetricsService::Create(
     const MetricsServiceConfig& config, const server::Authenticator& auth) {

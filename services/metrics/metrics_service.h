@@ -31,6 +31,9 @@ struct MetricsServiceConfig {
   std::string transactional_id = "kam.metrics-writer";
   std::vector<int32_t> owned_partitions;  // empty: all
   std::chrono::milliseconds append_timeout{10000};
+  // Local snapshots of the account-metrics aggregates; empty: none (full replay on start).
+  std::string snapshot_dir;
+  uint64_t snapshot_every_events = 100000;
 };
 
 // Whether a failed record was rejected for what it is (and so belongs in the dead-letter
@@ -55,6 +58,9 @@ class MetricsService final : public v1::MetricsCommandService::Service {
   absl::StatusOr<v1::CommandResult> Record(const v1::CommandMetadata& metadata,
                                            const v1::MetricRecorded& metric,
                                            const std::string& actor);
+
+  // Snapshots every owned partition (at shutdown); a no-op without a snapshot directory.
+  absl::Status SnapshotAll() { return writer_.SnapshotAll(); }
 
   eventlog::DeadLetters& dead_letters() { return *dead_letters_; }
   const std::string& topic() const { return topic_; }

@@ -1,6 +1,7 @@
 // kam-programme-service: the write side for programmes and their portfolios.
 #include <iostream>
 
+#include "base/log.h"
 #include "base/strings.h"
 #include "server/flags.h"
 #include "server/server.h"
@@ -57,10 +58,10 @@ int main(int argc, char** argv) {
   config.append_timeout = std::chrono::milliseconds(timeout_ms);
   config.owned_partitions.assign(owned.begin(), owned.end());
 
-  kam::server::Log(kam::base::StrCat("rebuilding programmes from ", config.kafka.brokers));
+  kam::base::Log(kam::base::StrCat("rebuilding programmes from ", config.kafka.brokers));
   auto service = kam::services::ProgrammeService::Create(config, **auth);
   if (!service.ok()) {
-    kam::server::Log(kam::base::StrCat("cannot start: ", service.status().ToString()));
+    kam::base::Log(kam::base::StrCat("cannot start: ", service.status().ToString()));
     return 1;
   }
   kam::server::ServerOptions server_options;
@@ -68,13 +69,13 @@ int main(int argc, char** argv) {
   kam::server::GrpcServer server(server_options);
   server.Add(service->get());
   if (auto s = server.Start(); !s.ok()) {
-    kam::server::Log(kam::base::StrCat("cannot start: ", s.message()));
+    kam::base::Log(kam::base::StrCat("cannot start: ", s.message()));
     return 1;
   }
-  kam::server::Log(kam::base::StrCat("serving ProgrammeCommandService on port ", server.port(),
-                                     " (topic ", (*service)->topic(), ")"));
+  kam::base::Log(kam::base::StrCat("serving ProgrammeCommandService on port ", server.port(),
+                                   " (topic ", (*service)->topic(), ")"));
   kam::server::WaitForTerminationSignal();
   server.Shutdown();  // in-flight commands finish; each has committed or aborted its transaction
-  kam::server::Log("stopped");
+  kam::base::Log("stopped");
   return 0;
 }

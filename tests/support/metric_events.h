@@ -1,0 +1,48 @@
+// Sealed MetricRecorded envelopes for tests and benchmarks that fill a metrics topic
+// directly (many events, quickly), continuing each account's hash chain.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "domain/metrics.h"
+#include "writer/envelopes.h"
+
+namespace kam::testing {
+
+class MetricEventFactory {
+ public:
+  // The aggregate id and sealed bytes of the next revenue record of `account`.
+  std::pair<std::string, std::string> Next(const std::string& programme,
+                                           const std::string& account) {
+    const std::string id = domain::MetricsAggregateId(programme, account);
+    const uint64_t n = ++count_;
+    domain::Events events(1);
+    auto* m = events[0].mutable_metric_recorded();
+    m->set_programme_id(programme);
+    m->set_account_id(account);
+    m->set_kind(v1::METRIC_KIND_REVENUE);
+    m->set_period_start("2025-01-01");
+    m->set_period_end("2025-01-31");
+    m->mutable_amount()->set_currency("EUR");
+    m->mutable_amount()->set_minor_units(static_cast<int64_t>(1000 + n % 997));
+    m->set_source_system("erp");
+    m->set_source_record_id("rec-" + std::to_string(n));
+    writer::CommandInfo info;
+    info.aggregate_type = std::string(domain::kMetricsAggregateType);
+    info.aggregate_id = id;
+    info.actor = "publisher:erp";
+    info.metadata.set_client_request_id("erp/rec-" + std::to_string(n));
+    info.recorded_at = absl::FromUnixSeconds(1767225600);
+    writer::Chain& chain = chains_[id];
+    writer::SealedCommand sealed = writer::SealCommand(chain, info, events);
+    writer::Advance(chain, sealed, {});
+    return {id, std::move(sealed.bytes[0])};
+  }
+
+ private:
+  std::map<std::string, writer::Chain> chains_;
+  uint64_t count_ = 0;
+};
+
+}  // namespace kam::testing
