@@ -7,18 +7,19 @@
 #   deploy/local/run.sh stop       stop what an earlier run left running
 #
 # State lives in .run/ (broker data, read model, logs, tokens); delete it to start afresh.
-# Ports: Kafka 9092 (+9093 controller), commands 50051, queries 50061; override with
-# KAM_KAFKA_PORT, KAM_COMMANDS_PORT, KAM_QUERIES_PORT.
+# Ports: Kafka 9092 (+9093 controller), programme commands 50051, metrics 50052, queries
+# 50061; override with KAM_KAFKA_PORT, KAM_COMMANDS_PORT, KAM_METRICS_PORT, KAM_QUERIES_PORT.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 run=$root/.run
 kafka_port=${KAM_KAFKA_PORT:-9092}
 commands_port=${KAM_COMMANDS_PORT:-50051}
+metrics_port=${KAM_METRICS_PORT:-50052}
 queries_port=${KAM_QUERIES_PORT:-50061}
 mkdir -p "$run/logs"
 
 stop_all() {
-  for name in kam-history-projection kam-programme-service; do
+  for name in kam-history-projection kam-metrics-service kam-programme-service; do
     if [ -f "$run/$name.pid" ]; then
       kill -TERM "$(cat "$run/$name.pid")" 2>/dev/null || true
       for _ in $(seq 1 50); do kill -0 "$(cat "$run/$name.pid")" 2>/dev/null || break; sleep 0.2; done
@@ -67,6 +68,8 @@ start() {  # name, then its arguments
 }
 start kam-programme-service --listen "127.0.0.1:$commands_port" --brokers "$brokers" \
   --tokens "$run/tokens"
+start kam-metrics-service --listen "127.0.0.1:$metrics_port" --brokers "$brokers" \
+  --tokens "$run/tokens" --snapshot-dir "$run/snapshots"
 start kam-history-projection --listen "127.0.0.1:$queries_port" --brokers "$brokers" \
   --tokens "$run/tokens" --data-dir "$run/history"
 
@@ -77,8 +80,10 @@ cat <<MSG
 
 The KAM platform is running:
   commands  ProgrammeCommandService  127.0.0.1:$commands_port   (log: .run/logs/kam-programme-service.log)
+  metrics   MetricsCommandService    127.0.0.1:$metrics_port   (log: .run/logs/kam-metrics-service.log;
+            also ingests the Kafka topic kam.inbound.metrics.v1, rejects to ...v1.dlq)
   queries   HistoryQueryService      127.0.0.1:$queries_port   (log: .run/logs/kam-history-projection.log)
-  kafka     $brokers                                 (topic kam.programme.v1)
+  kafka     $brokers                                 (topics kam.programme.v1, kam.account-metrics.v1)
 Bearer tokens per role are in .run/tokens. Try:
 
   export KAM_COMMANDS=127.0.0.1:$commands_port KAM_QUERIES=127.0.0.1:$queries_port
@@ -86,7 +91,7 @@ Bearer tokens per role are in .run/tokens. Try:
   build/bin/kamctl --token $kam nominate emea-kam acme "ACME Industries" "Top-5 by contribution"
   build/bin/kamctl --token $board history emea-kam acme
 
-Both servers offer gRPC health checking and server reflection (e.g. grpcurl -plaintext
+All servers offer gRPC health checking and server reflection (e.g. grpcurl -plaintext
 127.0.0.1:$commands_port list). Ctrl-C stops everything.
 MSG
 wait

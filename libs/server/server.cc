@@ -6,6 +6,9 @@
 #include <grpcpp/server_builder.h>
 #include <signal.h>
 
+#include <fstream>
+#include <sstream>
+
 #include "base/log.h"
 #include "base/strings.h"
 
@@ -21,7 +24,25 @@ absl::Status GrpcServer::Start() {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &port_);
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (!options_.tls_cert_file.empty()) {
+    std::string cert;
+    std::string key;
+    for (auto [path, out] :
+         {std::pair{&options_.tls_cert_file, &cert}, {&options_.tls_key_file, &key}}) {
+      std::ifstream in(*path);
+      std::stringstream ss;
+      ss << in.rdbuf();
+      if (!in || ss.str().empty()) {
+        return absl::InvalidArgumentError(base::StrCat("cannot read TLS file '", *path, "'"));
+      }
+      *out = ss.str();
+    }
+    grpc::SslServerCredentialsOptions ssl;
+    ssl.pem_key_cert_pairs.push_back({key, cert});
+    credentials = grpc::SslServerCredentials(ssl);
+  }
+  builder.AddListeningPort(options_.listen, credentials, &port_);
   builder.SetMaxReceiveMessageSize(options_.max_message_bytes);
   for (grpc::Service* s : services_) builder.RegisterService(s);
   server_ = builder.BuildAndStart();

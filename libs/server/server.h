@@ -22,6 +22,9 @@ namespace kam::server {
 struct ServerOptions {
   std::string listen = "127.0.0.1:0";
   int max_message_bytes = 4 << 20;
+  // PEM files; both set: TLS, none: plaintext.
+  std::string tls_cert_file;
+  std::string tls_key_file;
   std::chrono::milliseconds shutdown_grace{5000};
 };
 
@@ -30,7 +33,7 @@ class GrpcServer {
   explicit GrpcServer(ServerOptions options);
   ~GrpcServer();
   void Add(grpc::Service* service);  // not owned; must outlive the server
-  // UNAVAILABLE if the address cannot be bound.
+  // UNAVAILABLE if the address cannot be bound; INVALID_ARGUMENT if a TLS file is unreadable.
   absl::Status Start();
   int port() const { return port_; }
   // Marks the server NOT_SERVING, stops accepting calls and waits (bounded) for

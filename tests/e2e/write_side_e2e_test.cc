@@ -5,8 +5,11 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include "base/ids.h"
 #include "eventlog/codec.h"
@@ -283,6 +286,42 @@ TEST(WriteSide, TheRulesHoldThroughTheApiWithTheAuthenticatedPrincipal) {
   EXPECT_EQ(last.nominated_by(), testing::kAna);
   EXPECT_EQ(events.back().actor(), testing::kSam);
   ExpectUnbrokenChain(events);
+}
+
+TEST(WriteSide, ServesTlsWhenConfigured) {
+  const std::string dir =
+      std::filesystem::temp_directory_path() / ("kam-tls-" + testing::UniqueTopicPrefix());
+  std::filesystem::create_directories(dir);
+  const std::string cmd =
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost "
+      "-addext subjectAltName=IP:127.0.0.1 -keyout " +
+      dir + "/key.pem -out " + dir + "/cert.pem >/dev/null 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  testing::CommandServer commands(testing::SharedKafka(), testing::UniqueTopicPrefix());
+  server::GrpcServer tls({.tls_cert_file = dir + "/cert.pem", .tls_key_file = dir + "/key.pem"});
+  tls.Add(&commands.service());
+  ASSERT_TRUE(tls.Start().ok());
+  const std::string target = "127.0.0.1:" + std::to_string(tls.port());
+
+  std::ifstream in(dir + "/cert.pem");
+  std::stringstream pem;
+  pem << in.rdbuf();
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = pem.str();
+  auto secure =
+      v1::ProgrammeCommandService::NewStub(grpc::CreateChannel(target, grpc::SslCredentials(ssl)));
+  auto s = secure->CharterProgramme(Context("").get(), Meta(testing::Charter()), Sink{});
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED)
+      << s.error_message();  // reached the server
+
+  auto plain = v1::ProgrammeCommandService::NewStub(
+      grpc::CreateChannel(target, grpc::InsecureChannelCredentials()));
+  auto ctx = Context("tok-admin-000");
+  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(3));
+  EXPECT_EQ(plain->CharterProgramme(ctx.get(), Meta(testing::Charter()), Sink{}).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+  tls.Shutdown();
+  std::filesystem::remove_all(dir);
 }
 
 v1::MetricRecorded Revenue(const std::string& record, int64_t cents) {

@@ -9,8 +9,10 @@
 #include <grpcpp/grpcpp.h>
 
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -28,7 +30,7 @@ const char* const kUsage =
     "  history PROGRAMME ACCOUNT [TOPIC PARTITION OFFSET]\n"
     "                                               an account's history (waiting for a position)\n"
     "defaults: --commands $KAM_COMMANDS or 127.0.0.1:50051, --queries $KAM_QUERIES or\n"
-    "127.0.0.1:50061, --token $KAM_TOKEN\n";
+    "127.0.0.1:50061, --token $KAM_TOKEN; --tls-ca PEM ($KAM_TLS_CA) talks TLS to the servers\n";
 
 const char* const kCodeNames[] = {
     "OK",        "CANCELLED",      "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
@@ -63,7 +65,8 @@ int main(int argc, char** argv) {
   std::map<std::string, std::string> opt = {{"commands", Env("KAM_COMMANDS", "127.0.0.1:50051")},
                                             {"queries", Env("KAM_QUERIES", "127.0.0.1:50061")},
                                             {"token", Env("KAM_TOKEN", "")},
-                                            {"request-id", ""}};
+                                            {"request-id", ""},
+                                            {"tls-ca", Env("KAM_TLS_CA", "")}};
   std::vector<std::string> args;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -88,10 +91,23 @@ int main(int argc, char** argv) {
     m->set_client_request_id(opt["request-id"].empty() ? kam::base::NewEventId()
                                                        : opt["request-id"]);
   };
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+  if (!opt["tls-ca"].empty()) {
+    std::ifstream in(opt["tls-ca"]);
+    std::stringstream pem;
+    pem << in.rdbuf();
+    if (!in || pem.str().empty()) {
+      std::cerr << "--tls-ca: cannot read '" << opt["tls-ca"] << "'\n";
+      return 2;
+    }
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = pem.str();
+    credentials = grpc::SslCredentials(ssl);
+  }
   const std::string& cmd = args[0];
   if (cmd == "charter" && (args.size() == 4 || args.size() == 6)) {
     auto stub = kam::v1::ProgrammeCommandService::NewStub(
-        grpc::CreateChannel(opt["commands"], grpc::InsecureChannelCredentials()));
+        grpc::CreateChannel(opt["commands"], credentials));
     kam::v1::CharterProgrammeRequest req;
     metadata(req.mutable_metadata());
     req.set_programme_id(args[1]);
@@ -108,7 +124,7 @@ int main(int argc, char** argv) {
   }
   if (cmd == "nominate" && args.size() == 5) {
     auto stub = kam::v1::ProgrammeCommandService::NewStub(
-        grpc::CreateChannel(opt["commands"], grpc::InsecureChannelCredentials()));
+        grpc::CreateChannel(opt["commands"], credentials));
     kam::v1::NominateAccountRequest req;
     metadata(req.mutable_metadata());
     req.set_programme_id(args[1]);
@@ -121,8 +137,8 @@ int main(int argc, char** argv) {
     return Print(stub->NominateAccount(&ctx, req, &resp), resp);
   }
   if (cmd == "history" && (args.size() == 3 || args.size() == 6)) {
-    auto stub = kam::v1::HistoryQueryService::NewStub(
-        grpc::CreateChannel(opt["queries"], grpc::InsecureChannelCredentials()));
+    auto stub =
+        kam::v1::HistoryQueryService::NewStub(grpc::CreateChannel(opt["queries"], credentials));
     kam::v1::GetAccountHistoryRequest req;
     req.set_programme_id(args[1]);
     req.set_account_id(args[2]);

@@ -1,0 +1,73 @@
+#include "server/process.h"
+
+#include <iostream>
+
+#include "base/log.h"
+#include "base/strings.h"
+
+namespace kam::server {
+
+void DefineCommonFlags(Flags& flags, const std::string& default_listen) {
+  flags.Define("listen", default_listen, "address to serve gRPC on");
+  flags.Define("brokers", "127.0.0.1:9092", "Kafka bootstrap servers");
+  flags.Define("tokens", "",
+               "bearer tokens file: 'token principal role[,role]' per line (required)");
+  flags.Define("topic-prefix", "", "prefix of every topic name (isolates environments)");
+  flags.Define("tls-cert", "", "PEM certificate chain: serve TLS instead of plaintext");
+  flags.Define("tls-key", "", "PEM private key of --tls-cert");
+  flags.Define("max-message-bytes", "4194304",
+               "largest request accepted (RESOURCE_EXHAUSTED beyond)");
+}
+
+absl::StatusOr<CommonFlags> ParseCommonFlags(Flags& flags, int argc, char** argv) {
+  if (auto s = flags.Parse(argc, argv); !s.ok()) return s;
+  if (flags.help()) {
+    std::cerr << flags.Usage();
+    return absl::CancelledError("help");
+  }
+  CommonFlags out;
+  long max_bytes = 0;
+  if (auto s = flags.GetInt("max-message-bytes", 1024, 256L << 20, max_bytes); !s.ok()) return s;
+  out.server.listen = flags.Get("listen");
+  out.server.max_message_bytes = static_cast<int>(max_bytes);
+  out.server.tls_cert_file = flags.Get("tls-cert");
+  out.server.tls_key_file = flags.Get("tls-key");
+  if (out.server.tls_cert_file.empty() != out.server.tls_key_file.empty()) {
+    return absl::InvalidArgumentError("--tls-cert and --tls-key go together");
+  }
+  out.brokers = flags.Get("brokers");
+  out.topic_prefix = flags.Get("topic-prefix");
+  if (flags.Get("tokens").empty()) {
+    return absl::InvalidArgumentError(
+        "--tokens is required: every call is made by an authenticated principal");
+  }
+  auto auth = Authenticator::FromFile(flags.Get("tokens"));
+  if (!auth.ok()) return auth.status();
+  out.auth = std::move(*auth);
+  return out;
+}
+
+int ExitCode(const absl::Status& status) {
+  if (status.code() == absl::StatusCode::kCancelled) return 0;
+  std::cerr << status.message() << "\n";
+  return 2;
+}
+
+int Serve(const ServerOptions& options, const std::vector<grpc::Service*>& services,
+          const std::string& what, const std::function<void()>& on_stop) {
+  GrpcServer server(options);
+  for (grpc::Service* s : services) server.Add(s);
+  if (auto s = server.Start(); !s.ok()) {
+    base::Log(base::StrCat("cannot start: ", s.message()));
+    return 1;
+  }
+  base::Log(base::StrCat(what, " on port ", server.port(),
+                         options.tls_cert_file.empty() ? " (plaintext)" : " (TLS)"));
+  WaitForTerminationSignal();
+  server.Shutdown();  // in-flight calls finish; each command has committed or aborted
+  if (on_stop) on_stop();
+  base::Log("stopped");
+  return 0;
+}
+
+}  // namespace kam::server
