@@ -47,6 +47,33 @@ absl::StatusOr<CommonFlags> ParseCommonFlags(Flags& flags, int argc, char** argv
   return out;
 }
 
+void DefineWriterFlags(Flags& flags, const std::string& default_transactional_id) {
+  flags.Define("partitions", "3", "partitions of a topic this service creates");
+  flags.Define("transactional-id", default_transactional_id,
+               "base of the per-partition Kafka transactional ids of this writer");
+  flags.Define("owned-partitions", "",
+               "comma-separated partitions this instance writes (default: all); another "
+               "instance claiming one fences this one for it");
+  flags.Define("append-timeout-ms", "10000", "how long a command waits for Kafka");
+}
+
+absl::StatusOr<WriterFlags> ParseWriterFlags(const Flags& flags) {
+  WriterFlags out;
+  long partitions = 0;
+  long timeout_ms = 0;
+  std::vector<int> owned;
+  for (auto s : {flags.GetInt("partitions", 1, 1000, partitions),
+                 flags.GetInt("append-timeout-ms", 100, 600000, timeout_ms),
+                 flags.GetIntList("owned-partitions", 0, 999, owned)}) {
+    if (!s.ok()) return s;
+  }
+  out.partitions = static_cast<int>(partitions);
+  out.transactional_id = flags.Get("transactional-id");
+  out.owned_partitions.assign(owned.begin(), owned.end());
+  out.append_timeout = std::chrono::milliseconds(timeout_ms);
+  return out;
+}
+
 int ExitCode(const absl::Status& status) {
   if (status.code() == absl::StatusCode::kCancelled) return 0;
   std::cerr << status.message() << "\n";

@@ -10,6 +10,8 @@
 //   return kam::server::Serve(common->server, {service}, "serving X", [&] { cleanup(); });
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -34,6 +36,17 @@ void DefineCommonFlags(Flags& flags, const std::string& default_listen);
 
 // Parses argv. CANCELLED after printing --help; INVALID_ARGUMENT naming the flag otherwise.
 absl::StatusOr<CommonFlags> ParseCommonFlags(Flags& flags, int argc, char** argv);
+
+// The flags of a command service's writer: --partitions, --transactional-id,
+// --owned-partitions, --append-timeout-ms.
+struct WriterFlags {
+  int partitions = 3;
+  std::string transactional_id;
+  std::vector<int32_t> owned_partitions;
+  std::chrono::milliseconds append_timeout{10000};
+};
+void DefineWriterFlags(Flags& flags, const std::string& default_transactional_id);
+absl::StatusOr<WriterFlags> ParseWriterFlags(const Flags& flags);
 
 // Prints a ParseCommonFlags error (not for --help) and returns the process exit code.
 int ExitCode(const absl::Status& status);

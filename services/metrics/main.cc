@@ -10,34 +10,23 @@ int main(int argc, char** argv) {
   kam::server::Flags flags("kam-metrics-service",
                            "account economics from enterprise systems, over gRPC and Kafka");
   kam::server::DefineCommonFlags(flags, "127.0.0.1:50052");
-  flags.Define("partitions", "3", "partitions of a topic this service creates");
-  flags.Define("transactional-id", "kam.metrics-writer",
-               "base of the per-partition Kafka transactional ids of this writer");
-  flags.Define("owned-partitions", "",
-               "comma-separated partitions this instance writes (default all)");
-  flags.Define("append-timeout-ms", "10000", "how long a command waits for Kafka");
+  kam::server::DefineWriterFlags(flags, "kam.metrics-writer");
   flags.Define("inbound", "true", "consume the inbound metrics topic (true/false)");
   flags.Define("snapshot-dir", "", "local directory for aggregate snapshots (empty: none)");
   auto common = kam::server::ParseCommonFlags(flags, argc, argv);
   if (!common.ok()) return kam::server::ExitCode(common.status());
-  long partitions = 0;
-  long timeout_ms = 0;
-  std::vector<int> owned;
-  for (auto s : {flags.GetInt("partitions", 1, 1000, partitions),
-                 flags.GetInt("append-timeout-ms", 100, 600000, timeout_ms),
-                 flags.GetIntList("owned-partitions", 0, 999, owned)}) {
-    if (!s.ok()) return kam::server::ExitCode(s);
-  }
+  auto writer = kam::server::ParseWriterFlags(flags);
+  if (!writer.ok()) return kam::server::ExitCode(writer.status());
   if (flags.Get("inbound") != "true" && flags.Get("inbound") != "false") {
     return kam::server::ExitCode(absl::InvalidArgumentError("--inbound must be true or false"));
   }
   kam::services::MetricsServiceConfig config;
   config.kafka.brokers = common->brokers;
   config.topic_prefix = common->topic_prefix;
-  config.partitions = static_cast<int>(partitions);
-  config.transactional_id = flags.Get("transactional-id");
-  config.owned_partitions.assign(owned.begin(), owned.end());
-  config.append_timeout = std::chrono::milliseconds(timeout_ms);
+  config.partitions = writer->partitions;
+  config.transactional_id = writer->transactional_id;
+  config.owned_partitions = writer->owned_partitions;
+  config.append_timeout = writer->append_timeout;
   config.snapshot_dir = flags.Get("snapshot-dir");
 
   kam::base::Log(kam::base::StrCat("rebuilding account metrics from ", config.kafka.brokers));
