@@ -11,9 +11,16 @@ namespace kam::projections {
 using readmodel::DecodeU64;
 using readmodel::EncodeU64;
 
+std::string AggregateKeyPrefix(std::string_view type, std::string_view id) {
+  return base::StrCat("h/evt/", type, std::string_view("\0", 1), id, std::string_view("\0", 1));
+}
+
 std::string EventKey(std::string_view type, std::string_view id, uint64_t version) {
-  return base::StrCat("h/evt/", type, std::string_view("\0", 1), id, std::string_view("\0", 1),
-                      EncodeU64(version));
+  return base::StrCat(AggregateKeyPrefix(type, id), EncodeU64(version));
+}
+
+std::string DuplicateKeyPrefix(std::string_view type, std::string_view id) {
+  return base::StrCat("h/dup/", type, std::string_view("\0", 1), id, std::string_view("\0", 1));
 }
 
 std::string AccountKeyPrefix(std::string_view programme_id, std::string_view account_id) {
@@ -34,8 +41,16 @@ absl::Status HistoryFold::Fold(const eventlog::ConsumedRecord& record,
     return absl::OkStatus();
   }
   const v1::EventEnvelope& env = opened->envelope;
-  ctx.Put(EventKey(env.aggregate_type(), env.aggregate_id(), env.aggregate_version()),
-          base::StrCat(position, record.value));
+  const std::string key =
+      EventKey(env.aggregate_type(), env.aggregate_id(), env.aggregate_version());
+  if (ctx.Get(key).has_value()) {
+    // A second record claims a stored version: keep both, verification reports it.
+    ctx.Put(base::StrCat(DuplicateKeyPrefix(env.aggregate_type(), env.aggregate_id()),
+                         EncodeU64(env.aggregate_version()), position),
+            base::StrCat(position, record.value));
+    return absl::OkStatus();
+  }
+  ctx.Put(key, base::StrCat(position, record.value));
   if (env.aggregate_type() == "programme") {
     if (auto account = domain::AccountOf(env.event())) {
       ctx.Put(base::StrCat(AccountKeyPrefix(env.aggregate_id(), *account),
@@ -57,6 +72,36 @@ absl::StatusOr<v1::HistoryEntry> DecodeEntry(std::string_view topic, std::string
   pos->set_partition(static_cast<int32_t>(DecodeU64(value.substr(0, 8))));
   pos->set_offset(static_cast<int64_t>(DecodeU64(value.substr(8, 8))));
   return entry;
+}
+
+AggregateHistory LoadAggregate(const readmodel::Store& store, std::string_view topic,
+                               std::string_view type, std::string_view id) {
+  AggregateHistory out;
+  auto scan = [&](const std::string& prefix, std::vector<StoredEvent>& into) {
+    std::unique_ptr<rocksdb::Iterator> it(store.db()->NewIterator(rocksdb::ReadOptions()));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      std::string_view value(it->value().data(), it->value().size());
+      if (value.size() < 16) {
+        out.unreadable.push_back("a stored entry is too short");
+        continue;
+      }
+      auto opened = eventlog::Open(value.substr(16));
+      if (!opened.ok()) {
+        out.unreadable.push_back(std::string(opened.status().message()));
+        continue;
+      }
+      StoredEvent e;
+      e.envelope = std::move(opened->envelope);
+      e.hash_ok = opened->hash_ok;
+      e.position.set_topic(std::string(topic));
+      e.position.set_partition(static_cast<int32_t>(DecodeU64(value.substr(0, 8))));
+      e.position.set_offset(static_cast<int64_t>(DecodeU64(value.substr(8, 8))));
+      into.push_back(std::move(e));
+    }
+  };
+  scan(AggregateKeyPrefix(type, id), out.events);
+  scan(DuplicateKeyPrefix(type, id), out.duplicates);
+  return out;
 }
 
 uint64_t FoldedCount(const readmodel::Store& store) {

@@ -4,6 +4,8 @@
 //   h/evt/<type>\0<id>\0<version:8>         -> position (partition:8, offset:8) + stored bytes
 //   h/acct/<programme>\0<account>\0<version:8> -> "" (the programme event of that version)
 //   h/bad/<partition:8><offset:8>            -> reason \0 stored bytes (unreadable records)
+//   h/dup/<type>\0<id>\0<version:8>          -> position + stored bytes of a second record
+//                                              claiming an already stored version
 //   h/stat/events                            -> number of records folded (u64)
 // The record count makes a double fold visible: the exactly-once tests compare it.
 #pragma once
@@ -28,8 +30,28 @@ std::string EventKey(std::string_view type, std::string_view id, uint64_t versio
 std::string AccountKeyPrefix(std::string_view programme_id, std::string_view account_id);
 inline constexpr std::string_view kEventCountKey = "h/stat/events";
 
+std::string AggregateKeyPrefix(std::string_view type, std::string_view id);
+std::string DuplicateKeyPrefix(std::string_view type, std::string_view id);
+
 // Decodes a value stored under an EventKey.
 absl::StatusOr<v1::HistoryEntry> DecodeEntry(std::string_view topic, std::string_view value);
+
+// One stored event of an aggregate, as verification sees it.
+struct StoredEvent {
+  v1::EventEnvelope envelope;
+  v1::LogPosition position;
+  bool hash_ok = false;
+};
+
+// Every stored event of an aggregate in version order, and the records that claimed an
+// already stored version (forgeries or replays of a different history).
+struct AggregateHistory {
+  std::vector<StoredEvent> events;
+  std::vector<StoredEvent> duplicates;
+  std::vector<std::string> unreadable;  // stored records that do not decode at all
+};
+AggregateHistory LoadAggregate(const readmodel::Store& store, std::string_view topic,
+                               std::string_view type, std::string_view id);
 
 // The number of records folded so far (0 for an empty store).
 uint64_t FoldedCount(const readmodel::Store& store);

@@ -2,6 +2,7 @@
 #include "base/log.h"
 #include "base/strings.h"
 #include "eventlog/kafka.h"
+#include "projections/governance/governance_service.h"
 #include "projections/history/history_fold.h"
 #include "projections/history/history_service.h"
 #include "server/process.h"
@@ -45,8 +46,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   kam::projections::HistoryService service(**store, runtime, *common->auth, topic);
-  return kam::server::Serve(common->server, {&service},
-                            kam::base::StrCat("serving HistoryQueryService from ", topic, " into ",
-                                              flags.Get("data-dir")),
-                            [&] { runtime.Stop(); });
+  kam::projections::GovernanceService governance(**store, runtime, *common->auth, topic);
+  return kam::server::Serve(
+      common->server, {&service, &governance},
+      kam::base::StrCat("serving HistoryQueryService and GovernanceQueryService from ", topic,
+                        " into ", flags.Get("data-dir")),
+      [&] { runtime.Stop(); });
 }

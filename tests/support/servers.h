@@ -15,6 +15,7 @@
 #include "kam/v1/history_service.grpc.pb.h"
 #include "kam/v1/metrics_service.grpc.pb.h"
 #include "kam/v1/programme_service.grpc.pb.h"
+#include "projections/governance/governance_service.h"
 #include "projections/history/history_fold.h"
 #include "projections/history/history_service.h"
 #include "readmodel/projection_runtime.h"
@@ -143,16 +144,26 @@ class HistoryServer {
     runtime_ = std::make_unique<readmodel::ProjectionRuntime>(kafka, *store_, fold_, options);
     if (auto s = runtime_->Start(); !s.ok()) throw std::runtime_error(s.ToString());
     service_ = std::make_unique<projections::HistoryService>(*store_, *runtime_, *auth_, topic);
-    server_ = Serve(service_.get());
+    governance_ =
+        std::make_unique<projections::GovernanceService>(*store_, *runtime_, *auth_, topic);
+    server_ = std::make_unique<server::GrpcServer>(server::ServerOptions{});
+    server_->Add(service_.get());
+    server_->Add(governance_.get());
+    if (auto st = server_->Start(); !st.ok()) throw std::runtime_error(st.ToString());
   }
   ~HistoryServer() {
     server_.reset();
+    governance_.reset();
     service_.reset();
     runtime_.reset();
   }
   std::unique_ptr<v1::HistoryQueryService::Stub> Stub() const {
     return v1::HistoryQueryService::NewStub(ChannelTo(server_->port()));
   }
+  std::unique_ptr<v1::GovernanceQueryService::Stub> GovernanceStub() const {
+    return v1::GovernanceQueryService::NewStub(ChannelTo(server_->port()));
+  }
+  const readmodel::ProjectionRuntime& runtime() const { return *runtime_; }
   uint64_t folded() const { return projections::FoldedCount(*store_); }
 
  private:
@@ -161,6 +172,7 @@ class HistoryServer {
   std::unique_ptr<readmodel::Store> store_;
   std::unique_ptr<readmodel::ProjectionRuntime> runtime_;
   std::unique_ptr<projections::HistoryService> service_;
+  std::unique_ptr<projections::GovernanceService> governance_;
   std::unique_ptr<server::GrpcServer> server_;
 };
 

@@ -1,0 +1,75 @@
+#include "projections/governance/as_of.h"
+
+#include <algorithm>
+
+#include "domain/dates.h"
+
+namespace kam::projections {
+
+AsOfFold FoldProgramme(const AggregateHistory& history, const v1::AsOf& as_of, absl::Time now) {
+  AsOfFold out;
+  const bool bounded = as_of.has_time() && as_of.axis() != v1::TIME_AXIS_UNSPECIFIED;
+  out.at = bounded ? domain::TimeOf(as_of.time()) : now;
+  std::vector<const v1::EventEnvelope*> chosen;
+  for (const StoredEvent& e : history.events) {
+    const auto& env = e.envelope;
+    if (bounded) {
+      const auto& t =
+          as_of.axis() == v1::TIME_AXIS_RECORDED ? env.recorded_at() : env.occurred_at();
+      if (domain::TimeOf(t) > out.at) continue;
+    }
+    chosen.push_back(&env);
+  }
+  if (bounded && as_of.axis() == v1::TIME_AXIS_EFFECTIVE) {
+    std::stable_sort(chosen.begin(), chosen.end(), [](const auto* a, const auto* b) {
+      return domain::TimeOf(a->occurred_at()) < domain::TimeOf(b->occurred_at());
+    });
+  }
+  for (const auto* env : chosen) domain::Evolve(out.state, *env);
+  out.events_folded = chosen.size();
+  return out;
+}
+
+v1::ProgrammeView ToView(const AsOfFold& fold) {
+  const domain::ProgrammeState& s = fold.state;
+  v1::ProgrammeView v;
+  v.set_programme_id(s.programme_id);
+  v.set_name(s.name);
+  v.set_min_key_accounts(s.min_key_accounts);
+  v.set_max_key_accounts(s.max_key_accounts);
+  *v.mutable_parameters() = s.parameters;
+  v.set_champion(s.champion);
+  v.set_criteria_version(s.criteria ? s.criteria->version : 0);
+  v.set_admitted_key_accounts(s.AdmittedCount());
+  v.set_events_folded(fold.events_folded);
+  for (const auto& [id, a] : s.accounts) {
+    auto* out = v.add_accounts();
+    out->set_account_id(id);
+    out->set_name(a.name);
+    out->set_stage(std::string(domain::StageName(a.stage)));
+    out->set_nominated_by(a.nominated_by);
+    out->set_sponsor(a.sponsor);
+    out->set_manager(a.manager);
+    for (const auto& m : a.team) out->add_team(m);
+    if (a.assessment) {
+      out->set_criteria_version(a.assessment->criteria_version);
+      out->set_weighted_score(a.assessment->weighted_score);
+    }
+    out->set_admitted_as_exception(a.admitted_as_exception);
+    if (a.admitted_on) out->set_admitted_on(domain::FormatDate(*a.admitted_on));
+  }
+  for (const auto& [id, p] : s.people) {
+    auto* out = v.add_people();
+    out->set_person_id(id);
+    out->set_name(p.name);
+    for (auto f : p.functions) out->add_functions(f);
+    for (int skill = v1::SKILL_FINANCE; skill <= v1::SKILL_INFLUENCE; ++skill) {
+      if (s.HasSkill(id, static_cast<v1::Skill>(skill)))
+        out->add_skills(static_cast<v1::Skill>(skill));
+    }
+    out->set_staff_trained(s.StaffTrained(id));
+  }
+  return v;
+}
+
+}  // namespace kam::projections
