@@ -86,6 +86,19 @@ absl::Status Consumer::AssignExactly(const std::string& topic,
   return absl::OkStatus();
 }
 
+std::map<int32_t, int64_t> Consumer::EndOffsets(const std::string& topic) const {
+  std::map<int32_t, int64_t> out;
+  for (int32_t p : assigned_) {
+    int64_t low = -1;
+    int64_t high = -1;
+    if (consumer_->get_watermark_offsets(topic, p, &low, &high) == RdKafka::ERR_NO_ERROR &&
+        high >= 0) {
+      out[p] = high;
+    }
+  }
+  return out;
+}
+
 absl::StatusOr<std::vector<ConsumedRecord>> Consumer::Poll(std::size_t max,
                                                            std::chrono::milliseconds timeout) {
   std::vector<ConsumedRecord> out;

@@ -66,6 +66,10 @@ class Consumer {
   absl::StatusOr<std::vector<ConsumedRecord>> Poll(std::size_t max,
                                                    std::chrono::milliseconds timeout);
 
+  // The end offset (high watermark) of each assigned partition as last reported by the
+  // brokers (no request is made); absent until a fetch has answered.
+  std::map<int32_t, int64_t> EndOffsets(const std::string& topic) const;
+
   // Partitions read to the end of the committed log, with no record returned since.
   const std::set<int32_t>& reached_end() const { return reached_end_; }
 
@@ -75,6 +79,7 @@ class Consumer {
                                                         const std::string& group_id);
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
   std::set<int32_t> reached_end_;
+  std::set<int32_t> assigned_;
 };
 
 // Reads every committed record of `topic` from the beginning to the end of the log as

@@ -80,6 +80,7 @@ void ProjectionRuntime::Run() {
       return;
     }
     caught_up_ = static_cast<int>(consumer_->reached_end().size()) == partitions_;
+    end_offsets_ = consumer_->EndOffsets(options_.topic);
     cv_.notify_all();
   }
 }
@@ -156,7 +157,12 @@ absl::Status ProjectionRuntime::WaitCaughtUp(std::chrono::milliseconds timeout) 
 
 ProjectionRuntime::Progress ProjectionRuntime::progress() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return Progress{next_offsets_, records_applied_, caught_up_, error_};
+  int64_t lag = 0;
+  for (const auto& [p, end] : caught_up_ ? std::map<int32_t, int64_t>{} : end_offsets_) {
+    auto it = next_offsets_.find(p);
+    lag += std::max<int64_t>(0, end - (it == next_offsets_.end() ? 0 : it->second));
+  }
+  return Progress{next_offsets_, end_offsets_, lag, records_applied_, caught_up_, error_};
 }
 
 }  // namespace kam::readmodel

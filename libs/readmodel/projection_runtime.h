@@ -86,6 +86,8 @@ class ProjectionRuntime {
 
   struct Progress {
     std::map<int32_t, int64_t> next_offsets;  // applied up to (excluding) these
+    std::map<int32_t, int64_t> end_offsets;   // the log's ends as last reported by Kafka
+    int64_t lag = 0;                          // sum over partitions of end - next (>= 0)
     uint64_t records_applied = 0;             // since Start()
     bool caught_up = false;
     absl::Status error;
@@ -108,6 +110,7 @@ class ProjectionRuntime {
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;
   std::map<int32_t, int64_t> next_offsets_;
+  std::map<int32_t, int64_t> end_offsets_;
   uint64_t records_applied_ = 0;
   bool caught_up_ = false;
   absl::Status error_;

@@ -92,4 +92,30 @@ grpc::Status HistoryService::GetAccountHistory(grpc::ServerContext* context,
   return server::ToGrpc(status);
 }
 
+grpc::Status HistoryService::GetProjectionStatus(grpc::ServerContext* context,
+                                                 const v1::GetProjectionStatusRequest* /*request*/,
+                                                 v1::GetProjectionStatusResponse* response) {
+  auto who = auth_.Authenticate(*context);
+  if (!who.ok()) return server::ToGrpc(who.status());
+  if (auto s = server::Authenticator::Require(*who, kReadRoles, "read the projection status");
+      !s.ok()) {
+    return server::ToGrpc(s);
+  }
+  const auto progress = runtime_.progress();
+  response->set_topic(topic_);
+  for (const auto& [p, next] : progress.next_offsets) {
+    auto* out = response->add_partitions();
+    out->set_partition(p);
+    out->set_next_offset(next);
+    auto end = progress.end_offsets.find(p);
+    out->set_end_offset(end == progress.end_offsets.end() ? -1 : end->second);
+  }
+  response->set_lag(progress.lag);
+  response->set_caught_up(progress.caught_up);
+  response->set_records_applied_since_start(progress.records_applied);
+  response->set_records_folded_total(FoldedCount(store_));
+  response->set_error(std::string(progress.error.message()));
+  return grpc::Status::OK;
+}
+
 }  // namespace kam::projections

@@ -21,6 +21,9 @@ class HistoryService final : public v1::HistoryQueryService::Service {
   grpc::Status GetAccountHistory(grpc::ServerContext* context,
                                  const v1::GetAccountHistoryRequest* request,
                                  v1::GetAccountHistoryResponse* response) override;
+  grpc::Status GetProjectionStatus(grpc::ServerContext* context,
+                                   const v1::GetProjectionStatusRequest* request,
+                                   v1::GetProjectionStatusResponse* response) override;
 
  private:
   const readmodel::Store& store_;

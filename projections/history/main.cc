@@ -1,4 +1,8 @@
 // kam-history-projection: folds the programme topic into RocksDB and serves history.
+#include <atomic>
+#include <filesystem>
+#include <thread>
+
 #include "base/log.h"
 #include "base/strings.h"
 #include "eventlog/kafka.h"
@@ -15,6 +19,10 @@ int main(int argc, char** argv) {
   flags.Define("data-dir", "", "RocksDB directory of the read model (required)");
   flags.Define("block-cache-mb", "64", "RocksDB block cache");
   flags.Define("write-buffer-mb", "32", "RocksDB write buffer");
+  flags.Define("rebuild", "false",
+               "true: delete the read model and rebuild it from offset zero (progress is logged)");
+  flags.Define("exit-when-caught-up", "false",
+               "true: fold until the read model has reached the end of the log, then exit");
   auto common = kam::server::ParseCommonFlags(flags, argc, argv);
   if (!common.ok()) return kam::server::ExitCode(common.status());
   long cache_mb = 0;
@@ -25,6 +33,22 @@ int main(int argc, char** argv) {
   }
   if (flags.Get("data-dir").empty()) {
     return kam::server::ExitCode(absl::InvalidArgumentError("--data-dir is required"));
+  }
+  for (const char* name : {"rebuild", "exit-when-caught-up"}) {
+    if (flags.Get(name) != "true" && flags.Get(name) != "false") {
+      return kam::server::ExitCode(
+          absl::InvalidArgumentError(kam::base::StrCat("--", name, " must be true or false")));
+    }
+  }
+  if (flags.Get("rebuild") == "true") {
+    std::error_code ec;
+    std::filesystem::remove_all(flags.Get("data-dir"), ec);
+    if (ec) {
+      kam::base::Log(
+          kam::base::StrCat("cannot delete ", flags.Get("data-dir"), ": ", ec.message()));
+      return 1;
+    }
+    kam::base::Log(kam::base::StrCat("rebuilding ", flags.Get("data-dir"), " from offset zero"));
   }
   kam::readmodel::StoreOptions store_options;
   store_options.block_cache_bytes = static_cast<std::size_t>(cache_mb) << 20;
@@ -45,11 +69,44 @@ int main(int argc, char** argv) {
     kam::base::Log(kam::base::StrCat("cannot start: ", s.ToString()));
     return 1;
   }
+  // Logs progress every two seconds until the read model reaches the end of the log (a
+  // rebuild, or a catch-up after downtime). Returns false if the projection failed.
+  std::atomic<bool> stopping{false};
+  auto report = [&runtime, &stopping] {
+    const auto started = std::chrono::steady_clock::now();
+    auto seconds = [&] {
+      return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    };
+    while (!stopping && !runtime.WaitCaughtUp(std::chrono::seconds(2)).ok()) {
+      const auto p = runtime.progress();
+      if (!p.error.ok()) {
+        kam::base::Log(kam::base::StrCat("projection stopped: ", p.error.message()));
+        return false;
+      }
+      kam::base::Log(kam::base::StrCat(
+          "catching up: ", p.records_applied, " records applied (",
+          static_cast<int64_t>(static_cast<double>(p.records_applied) / seconds()), "/s), lag ",
+          p.lag));
+    }
+    kam::base::Log(kam::base::StrCat("caught up: ", runtime.progress().records_applied,
+                                     " records applied in ", seconds(), " s"));
+    return true;
+  };
+  if (flags.Get("exit-when-caught-up") == "true") {
+    const bool ok = report();
+    runtime.Stop();
+    return ok ? 0 : 1;
+  }
+  std::thread reporter([&] { report(); });
   kam::projections::HistoryService service(**store, runtime, *common->auth, topic);
   kam::projections::GovernanceService governance(**store, runtime, *common->auth, topic);
   return kam::server::Serve(
       common->server, {&service, &governance},
       kam::base::StrCat("serving HistoryQueryService and GovernanceQueryService from ", topic,
                         " into ", flags.Get("data-dir")),
-      [&] { runtime.Stop(); });
+      [&] {
+        stopping = true;
+        reporter.join();
+        runtime.Stop();
+      });
 }
