@@ -155,6 +155,12 @@ absl::Status ProjectionRuntime::WaitCaughtUp(std::chrono::milliseconds timeout) 
   return error_;
 }
 
+uint64_t ProjectionRuntime::WaitForMore(uint64_t seen, std::chrono::milliseconds timeout) const {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait_for(lock, timeout, [&] { return records_applied_ > seen || !error_.ok(); });
+  return records_applied_;
+}
+
 ProjectionRuntime::Progress ProjectionRuntime::progress() const {
   std::lock_guard<std::mutex> lock(mu_);
   int64_t lag = 0;

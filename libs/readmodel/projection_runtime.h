@@ -81,6 +81,10 @@ class ProjectionRuntime {
   absl::Status WaitFor(std::span<const v1::LogPosition> positions,
                        std::chrono::milliseconds timeout) const;
 
+  // Returns once more records than `seen` have been applied since Start() (or after
+  // `timeout`); the count applied so far. For change streams waiting for new events.
+  uint64_t WaitForMore(uint64_t seen, std::chrono::milliseconds timeout) const;
+
   // Returns once every partition has been read to the end of the committed log.
   absl::Status WaitCaughtUp(std::chrono::milliseconds timeout) const;
 

@@ -15,6 +15,11 @@ std::string AggregateKeyPrefix(std::string_view type, std::string_view id) {
   return base::StrCat("h/evt/", type, std::string_view("\0", 1), id, std::string_view("\0", 1));
 }
 
+std::string LogKey(int32_t partition, int64_t offset) {
+  return base::StrCat(kLogPrefix, EncodeU64(static_cast<uint64_t>(partition)),
+                      EncodeU64(static_cast<uint64_t>(offset)));
+}
+
 std::string EventKey(std::string_view type, std::string_view id, uint64_t version) {
   return base::StrCat(AggregateKeyPrefix(type, id), EncodeU64(version));
 }
@@ -45,12 +50,15 @@ absl::Status HistoryFold::Fold(const eventlog::ConsumedRecord& record,
       EventKey(env.aggregate_type(), env.aggregate_id(), env.aggregate_version());
   if (ctx.Get(key).has_value()) {
     // A second record claims a stored version: keep both, verification reports it.
-    ctx.Put(base::StrCat(DuplicateKeyPrefix(env.aggregate_type(), env.aggregate_id()),
-                         EncodeU64(env.aggregate_version()), position),
-            base::StrCat(position, record.value));
+    const std::string dup =
+        base::StrCat(DuplicateKeyPrefix(env.aggregate_type(), env.aggregate_id()),
+                     EncodeU64(env.aggregate_version()), position);
+    ctx.Put(dup, base::StrCat(position, record.value));
+    ctx.Put(LogKey(record.partition, record.offset), dup);
     return absl::OkStatus();
   }
   ctx.Put(key, base::StrCat(position, record.value));
+  ctx.Put(LogKey(record.partition, record.offset), key);
   if (env.aggregate_type() == "programme") {
     if (auto account = domain::AccountOf(env.event())) {
       ctx.Put(base::StrCat(AccountKeyPrefix(env.aggregate_id(), *account),

@@ -6,6 +6,7 @@
 //   h/bad/<partition:8><offset:8>            -> reason \0 stored bytes (unreadable records)
 //   h/dup/<type>\0<id>\0<version:8>          -> position + stored bytes of a second record
 //                                              claiming an already stored version
+//   h/log/<partition:8><offset:8>            -> the EventKey (or duplicate key) stored for it
 //   h/stat/events                            -> number of records folded (u64)
 // The record count makes a double fold visible: the exactly-once tests compare it.
 #pragma once
@@ -31,6 +32,8 @@ std::string AccountKeyPrefix(std::string_view programme_id, std::string_view acc
 inline constexpr std::string_view kEventCountKey = "h/stat/events";
 
 std::string AggregateKeyPrefix(std::string_view type, std::string_view id);
+std::string LogKey(int32_t partition, int64_t offset);
+inline constexpr std::string_view kLogPrefix = "h/log/";
 std::string DuplicateKeyPrefix(std::string_view type, std::string_view id);
 
 // Decodes a value stored under an EventKey.

@@ -7,6 +7,7 @@
 #include "base/errors.h"
 #include "base/ids.h"
 #include "base/strings.h"
+#include "domain/events.h"
 #include "projections/history/history_fold.h"
 #include "server/status.h"
 
@@ -90,6 +91,71 @@ grpc::Status HistoryService::GetAccountHistory(grpc::ServerContext* context,
   }();
   if (!status.ok()) response->Clear();
   return server::ToGrpc(status);
+}
+
+grpc::Status HistoryService::Subscribe(grpc::ServerContext* context,
+                                       const v1::SubscribeRequest* request,
+                                       grpc::ServerWriter<v1::SubscribeResponse>* writer) {
+  auto who = auth_.Authenticate(*context);
+  if (!who.ok()) return server::ToGrpc(who.status());
+  if (auto s = server::Authenticator::Require(*who, kReadRoles, "subscribe"); !s.ok()) {
+    return server::ToGrpc(s);
+  }
+  if (!request->aggregate_id().empty() && request->aggregate_id().size() > 2 * base::kMaxIdLength) {
+    return server::ToGrpc(base::InvalidField("aggregate_id", "is too long"));
+  }
+  if (!request->account_id().empty()) {
+    if (auto s = base::ValidateId("account_id", request->account_id()); !s.ok()) {
+      return server::ToGrpc(s);
+    }
+  }
+  const std::set<std::string> types(request->event_types().begin(), request->event_types().end());
+  std::map<int32_t, int64_t> next;  // per partition: the next offset to deliver
+  for (const auto& p : request->after()) {
+    if (p.topic() != topic_ || p.partition() < 0 || p.offset() < 0) {
+      return server::ToGrpc(
+          base::InvalidField("after", base::StrCat("position ", p.topic(), "/", p.partition(), "@",
+                                                   p.offset(), " is not a position of ", topic_)));
+    }
+    next[p.partition()] = p.offset() + 1;
+  }
+  uint64_t seen = 0;
+  while (!context->IsCancelled()) {
+    seen = runtime_.progress().records_applied;
+    std::unique_ptr<rocksdb::Iterator> it(store_.db()->NewIterator(rocksdb::ReadOptions()));
+    for (it->Seek(std::string(kLogPrefix)); it->Valid() && it->key().starts_with(kLogPrefix);) {
+      std::string_view rest(it->key().data() + kLogPrefix.size(),
+                            it->key().size() - kLogPrefix.size());
+      const auto partition = static_cast<int32_t>(readmodel::DecodeU64(rest.substr(0, 8)));
+      const auto offset = static_cast<int64_t>(readmodel::DecodeU64(rest.substr(8, 8)));
+      const int64_t from = next.count(partition) ? next[partition] : 0;
+      if (offset < from) {  // skip to this partition's cursor
+        it->Seek(LogKey(partition, from));
+        continue;
+      }
+      std::string value;
+      if (store_.db()->Get(rocksdb::ReadOptions(), it->value(), &value).ok()) {
+        auto entry = DecodeEntry(topic_, value);
+        if (entry.ok()) {
+          const auto& env = entry->envelope();
+          const bool match =
+              (request->aggregate_id().empty() || env.aggregate_id() == request->aggregate_id()) &&
+              (request->account_id().empty() ||
+               domain::AccountOf(env.event()) == request->account_id()) &&
+              (types.empty() || types.contains(std::string(domain::EventName(env.event()))));
+          if (match) {
+            v1::SubscribeResponse out;
+            *out.mutable_entry() = *std::move(entry);
+            if (!writer->Write(out)) return grpc::Status::OK;  // the subscriber went away
+          }
+        }
+      }
+      next[partition] = offset + 1;
+      it->Next();
+    }
+    runtime_.WaitForMore(seen, std::chrono::milliseconds(500));
+  }
+  return grpc::Status::OK;
 }
 
 grpc::Status HistoryService::GetProjectionStatus(grpc::ServerContext* context,

@@ -21,6 +21,8 @@ class HistoryService final : public v1::HistoryQueryService::Service {
   grpc::Status GetAccountHistory(grpc::ServerContext* context,
                                  const v1::GetAccountHistoryRequest* request,
                                  v1::GetAccountHistoryResponse* response) override;
+  grpc::Status Subscribe(grpc::ServerContext* context, const v1::SubscribeRequest* request,
+                         grpc::ServerWriter<v1::SubscribeResponse>* writer) override;
   grpc::Status GetProjectionStatus(grpc::ServerContext* context,
                                    const v1::GetProjectionStatusRequest* request,
                                    v1::GetProjectionStatusResponse* response) override;
