@@ -171,4 +171,27 @@ ProjectionRuntime::Progress ProjectionRuntime::progress() const {
   return Progress{next_offsets_, end_offsets_, lag, records_applied_, caught_up_, error_};
 }
 
+absl::Status AwaitConsistency(const v1::Consistency& c,
+                              std::initializer_list<const ProjectionRuntime*> runtimes) {
+  if (c.at_least().empty()) return absl::OkStatus();
+  if (c.wait_timeout_ms() > 30000) {
+    return absl::InvalidArgumentError("consistency.wait_timeout_ms: must be at most 30000");
+  }
+  const auto wait =
+      std::chrono::milliseconds(c.wait_timeout_ms() == 0 ? 5000 : c.wait_timeout_ms());
+  for (const auto& p : c.at_least()) {
+    const ProjectionRuntime* serving = nullptr;
+    for (const ProjectionRuntime* r : runtimes) {
+      if (r != nullptr && r->topic() == p.topic()) serving = r;
+    }
+    if (serving == nullptr) {
+      return absl::InvalidArgumentError(
+          base::StrCat("consistency.at_least: topic '", p.topic(), "' is not served here"));
+    }
+    const std::vector<v1::LogPosition> one = {p};
+    if (auto s = serving->WaitFor(one, wait); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace kam::readmodel

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -25,6 +26,7 @@
 #include "eventlog/consumer.h"
 #include "eventlog/kafka.h"
 #include "kam/v1/envelope.pb.h"
+#include "kam/v1/history_service.pb.h"
 #include "readmodel/store.h"
 
 namespace rocksdb {
@@ -97,6 +99,7 @@ class ProjectionRuntime {
     absl::Status error;
   };
   Progress progress() const;
+  const std::string& topic() const { return options_.topic; }
 
  private:
   void Run();
@@ -119,5 +122,12 @@ class ProjectionRuntime {
   bool caught_up_ = false;
   absl::Status error_;
 };
+
+// Read-your-writes for a query: waits until, for each position in `consistency`, the
+// runtime folding its topic has applied it, at most consistency.wait_timeout_ms (default
+// 5000, at most 30000). INVALID_ARGUMENT for a topic no runtime folds or a timeout above
+// the bound; DEADLINE_EXCEEDED rather than an answer from stale data.
+absl::Status AwaitConsistency(const v1::Consistency& consistency,
+                              std::initializer_list<const ProjectionRuntime*> runtimes);
 
 }  // namespace kam::readmodel

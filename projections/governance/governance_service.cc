@@ -5,6 +5,7 @@
 #include "base/ids.h"
 #include "base/strings.h"
 #include "domain/dates.h"
+#include "domain/metrics.h"
 #include "domain/steps.h"
 #include "projections/governance/as_of.h"
 #include "projections/governance/verify.h"
@@ -29,21 +30,22 @@ absl::Status CheckAsOf(const v1::AsOf& as_of) {
 
 GovernanceService::GovernanceService(const readmodel::Store& store,
                                      const readmodel::ProjectionRuntime& runtime,
-                                     const server::Authenticator& auth, std::string topic)
-    : store_(store), runtime_(runtime), auth_(auth), topic_(std::move(topic)) {}
+                                     const server::Authenticator& auth, std::string topic,
+                                     const readmodel::ProjectionRuntime* metrics_runtime,
+                                     std::string metrics_topic)
+    : store_(store),
+      runtime_(runtime),
+      auth_(auth),
+      topic_(std::move(topic)),
+      metrics_runtime_(metrics_runtime),
+      metrics_topic_(std::move(metrics_topic)) {}
 
 absl::Status GovernanceService::Prepare(grpc::ServerContext* context,
                                         const v1::Consistency& c) const {
   auto who = auth_.Authenticate(*context);
   if (!who.ok()) return who.status();
   KAM_RETURN_IF_ERROR(server::Authenticator::Require(*who, kReadRoles, "read governance views"));
-  if (c.at_least().empty()) return absl::OkStatus();
-  if (c.wait_timeout_ms() > 30000) {
-    return base::InvalidField("consistency.wait_timeout_ms", "must be at most 30000");
-  }
-  const std::vector<v1::LogPosition> positions(c.at_least().begin(), c.at_least().end());
-  return runtime_.WaitFor(
-      positions, std::chrono::milliseconds(c.wait_timeout_ms() == 0 ? 5000 : c.wait_timeout_ms()));
+  return readmodel::AwaitConsistency(c, {&runtime_, metrics_runtime_});
 }
 
 grpc::Status GovernanceService::GetProgramme(grpc::ServerContext* context,
@@ -135,6 +137,159 @@ grpc::Status GovernanceService::VerifyHistory(grpc::ServerContext* context,
     if (!v.intact) *response->mutable_first_break_position() = v.first_break_position;
     return absl::OkStatus();
   }();
+  return server::ToGrpc(status);
+}
+
+grpc::Status GovernanceService::GetRegister(grpc::ServerContext* context,
+                                            const v1::GetRegisterRequest* request,
+                                            v1::GetRegisterResponse* response) {
+  auto status = [&]() -> absl::Status {
+    KAM_RETURN_IF_ERROR(Prepare(context, request->consistency()));
+    KAM_RETURN_IF_ERROR(base::ValidateId("programme_id", request->programme_id()));
+    auto history = LoadAggregate(store_, topic_, "programme", request->programme_id());
+    if (history.events.empty()) {
+      return absl::NotFoundError(
+          base::StrCat("programme '", request->programme_id(), "' has no history"));
+    }
+    // Nominations and assessments are remembered per account until a decision cites them.
+    std::map<std::string, v1::AccountNominated> nominations;
+    std::map<std::string, v1::AccountAssessed> assessments;
+    for (const StoredEvent& stored : history.events) {
+      const auto& env = stored.envelope;
+      const auto& e = env.event();
+      v1::RegisterEntry entry;
+      auto fill = [&](const std::string& account, const char* decision) {
+        entry.set_account_id(account);
+        entry.set_decision(decision);
+        *entry.mutable_occurred_at() = env.occurred_at();
+        const auto& n = nominations[account];
+        entry.set_nominated_by(n.nominated_by());
+        entry.set_nomination_rationale(n.rationale());
+        const auto& a = assessments[account];
+        *entry.mutable_scores() = a.scores();
+      };
+      switch (e.kind_case()) {
+        case v1::Event::kAccountNominated:
+          nominations[e.account_nominated().account_id()] = e.account_nominated();
+          continue;
+        case v1::Event::kAccountAssessed:
+          assessments[e.account_assessed().account_id()] = e.account_assessed();
+          continue;
+        case v1::Event::kAccountAdmitted: {
+          const auto& d = e.account_admitted();
+          fill(d.account_id(), "admitted");
+          entry.set_decided_by(d.approved_by());
+          entry.set_criteria_version(d.criteria_version());
+          entry.set_weighted_score(d.weighted_score());
+          entry.set_threshold(d.threshold());
+          entry.set_exception(d.exception());
+          entry.set_justification(d.exception_justification());
+          response->set_admissions(response->admissions() + 1);
+          if (d.exception()) response->set_exceptions(response->exceptions() + 1);
+          break;
+        }
+        case v1::Event::kAccountIncubated: {
+          const auto& d = e.account_incubated();
+          fill(d.account_id(), "incubated");
+          entry.set_decided_by(d.approved_by());
+          entry.set_criteria_version(d.criteria_version());
+          entry.set_weighted_score(d.weighted_score());
+          entry.set_justification(d.rationale());
+          break;
+        }
+        case v1::Event::kNominationRejected: {
+          const auto& d = e.nomination_rejected();
+          fill(d.account_id(), "rejected");
+          entry.set_decided_by(d.decided_by());
+          entry.set_justification(d.reason());
+          break;
+        }
+        case v1::Event::kAccountRetired: {
+          const auto& d = e.account_retired();
+          fill(d.account_id(), "retired");
+          entry.set_decided_by(d.approved_by());
+          entry.set_justification(d.reason());
+          entry.set_tenure_days(d.tenure_days());
+          entry.set_within_min_tenure(d.within_min_tenure());
+          response->set_retirements(response->retirements() + 1);
+          if (d.within_min_tenure())
+            response->set_admit_then_demote(response->admit_then_demote() + 1);
+          break;
+        }
+        default:
+          continue;
+      }
+      *response->add_entries() = std::move(entry);
+    }
+    if (response->admissions() > 0) {
+      response->set_override_rate(static_cast<double>(response->exceptions()) /
+                                  response->admissions());
+      response->set_admit_then_demote_rate(static_cast<double>(response->admit_then_demote()) /
+                                           response->admissions());
+    }
+    return absl::OkStatus();
+  }();
+  if (!status.ok()) response->Clear();
+  return server::ToGrpc(status);
+}
+
+grpc::Status GovernanceService::GetEconomics(grpc::ServerContext* context,
+                                             const v1::GetEconomicsRequest* request,
+                                             v1::GetEconomicsResponse* response) {
+  auto status = [&]() -> absl::Status {
+    KAM_RETURN_IF_ERROR(Prepare(context, request->consistency()));
+    KAM_RETURN_IF_ERROR(base::ValidateId("programme_id", request->programme_id()));
+    KAM_RETURN_IF_ERROR(base::ValidateId("account_id", request->account_id()));
+    if (metrics_runtime_ == nullptr) {
+      return absl::UnimplementedError("this projection does not fold the metrics topic");
+    }
+    // The discount rate is the programme's parameter (the default if the programme is unknown
+    // here).
+    auto programme = LoadAggregate(store_, topic_, "programme", request->programme_id());
+    const auto state = FoldProgramme(programme, v1::AsOf{}, absl::Now()).state;
+    const double d = state.chartered ? state.parameters.discount_rate()
+                                     : domain::DefaultParameters().discount_rate();
+    const std::string id =
+        domain::MetricsAggregateId(request->programme_id(), request->account_id());
+    auto metrics = LoadAggregate(store_, metrics_topic_, domain::kMetricsAggregateType, id);
+    if (metrics.events.empty()) {
+      return absl::NotFoundError(base::StrCat("account '", request->account_id(),
+                                              "' has no metrics in programme '",
+                                              request->programme_id(), "'"));
+    }
+    domain::MetricsState m;
+    for (const StoredEvent& e : metrics.events) domain::Evolve(m, e.envelope);
+    const domain::Economics econ = domain::ComputeEconomics(m, d);
+    response->set_currency(econ.currency);
+    for (const auto& y : econ.years) {
+      auto* out = response->add_years();
+      out->set_year(y.year);
+      out->set_revenue(y.revenue);
+      out->set_gross_margin(y.gross_margin);
+      out->set_cost_to_serve(y.cost_to_serve);
+      for (const auto& [activity, v] : y.cost_to_serve_by_activity) {
+        (*out->mutable_cost_to_serve_by_activity())[activity] = v;
+      }
+      out->set_contribution(y.contribution);
+      out->set_has_retention_rate(y.retention_rate.has_value());
+      out->set_retention_rate(y.retention_rate.value_or(0));
+    }
+    response->set_formula(std::string(domain::Economics::kFormula));
+    response->set_has_clv(econ.clv.has_value());
+    response->set_clv(econ.clv.value_or(0));
+    response->set_margin_m(econ.margin_m);
+    response->set_retention_r(econ.retention_r);
+    response->set_discount_d(econ.discount_d);
+    for (double v : econ.projection) response->add_projection(v);
+    for (const auto& f : domain::ComputeMetricFlags(m, econ)) {
+      auto* finding = response->add_flags();
+      finding->set_rule(f.rule);
+      finding->set_subject(f.subject);
+      finding->set_detail(f.detail);
+    }
+    return absl::OkStatus();
+  }();
+  if (!status.ok()) response->Clear();
   return server::ToGrpc(status);
 }
 

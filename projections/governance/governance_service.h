@@ -15,8 +15,12 @@ namespace kam::projections {
 
 class GovernanceService final : public v1::GovernanceQueryService::Service {
  public:
+  // `runtime` folds the programme topic `topic`; `metrics_runtime` (may be null: no
+  // economics) folds `metrics_topic` into the same store.
   GovernanceService(const readmodel::Store& store, const readmodel::ProjectionRuntime& runtime,
-                    const server::Authenticator& auth, std::string topic);
+                    const server::Authenticator& auth, std::string topic,
+                    const readmodel::ProjectionRuntime* metrics_runtime = nullptr,
+                    std::string metrics_topic = "");
 
   grpc::Status GetProgramme(grpc::ServerContext* context, const v1::GetProgrammeRequest* request,
                             v1::GetProgrammeResponse* response) override;
@@ -24,6 +28,10 @@ class GovernanceService final : public v1::GovernanceQueryService::Service {
                             v1::GetScorecardResponse* response) override;
   grpc::Status VerifyHistory(grpc::ServerContext* context, const v1::VerifyHistoryRequest* request,
                              v1::VerifyHistoryResponse* response) override;
+  grpc::Status GetRegister(grpc::ServerContext* context, const v1::GetRegisterRequest* request,
+                           v1::GetRegisterResponse* response) override;
+  grpc::Status GetEconomics(grpc::ServerContext* context, const v1::GetEconomicsRequest* request,
+                            v1::GetEconomicsResponse* response) override;
 
  private:
   // Authenticates (any role may read) and waits for the requested consistency.
@@ -33,6 +41,8 @@ class GovernanceService final : public v1::GovernanceQueryService::Service {
   const readmodel::ProjectionRuntime& runtime_;
   const server::Authenticator& auth_;
   std::string topic_;
+  const readmodel::ProjectionRuntime* metrics_runtime_;
+  std::string metrics_topic_;
 };
 
 }  // namespace kam::projections

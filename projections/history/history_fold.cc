@@ -15,8 +15,12 @@ std::string AggregateKeyPrefix(std::string_view type, std::string_view id) {
   return base::StrCat("h/evt/", type, std::string_view("\0", 1), id, std::string_view("\0", 1));
 }
 
-std::string LogKey(int32_t partition, int64_t offset) {
-  return base::StrCat(kLogPrefix, EncodeU64(static_cast<uint64_t>(partition)),
+std::string LogPrefix(std::string_view topic) {
+  return base::StrCat("h/log/", topic, std::string_view("\0", 1));
+}
+
+std::string LogKey(std::string_view topic, int32_t partition, int64_t offset) {
+  return base::StrCat(LogPrefix(topic), EncodeU64(static_cast<uint64_t>(partition)),
                       EncodeU64(static_cast<uint64_t>(offset)));
 }
 
@@ -28,6 +32,11 @@ std::string DuplicateKeyPrefix(std::string_view type, std::string_view id) {
   return base::StrCat("h/dup/", type, std::string_view("\0", 1), id, std::string_view("\0", 1));
 }
 
+std::string PersonKeyPrefix(std::string_view programme_id, std::string_view person_id) {
+  return base::StrCat("h/person/", programme_id, std::string_view("\0", 1), person_id,
+                      std::string_view("\0", 1));
+}
+
 std::string AccountKeyPrefix(std::string_view programme_id, std::string_view account_id) {
   return base::StrCat("h/acct/", programme_id, std::string_view("\0", 1), account_id,
                       std::string_view("\0", 1));
@@ -35,13 +44,14 @@ std::string AccountKeyPrefix(std::string_view programme_id, std::string_view acc
 
 absl::Status HistoryFold::Fold(const eventlog::ConsumedRecord& record,
                                readmodel::FoldContext& ctx) {
-  const uint64_t count = DecodeU64(ctx.Get(kEventCountKey).value_or(std::string(8, '\0')));
-  ctx.Put(kEventCountKey, EncodeU64(count + 1));
+  const std::string count_key = base::StrCat(kEventCountPrefix, record.topic);
+  const uint64_t count = DecodeU64(ctx.Get(count_key).value_or(std::string(8, '\0')));
+  ctx.Put(count_key, EncodeU64(count + 1));
   const std::string position = base::StrCat(EncodeU64(static_cast<uint64_t>(record.partition)),
                                             EncodeU64(static_cast<uint64_t>(record.offset)));
   auto opened = eventlog::Open(record.value);
   if (!opened.ok()) {
-    ctx.Put(base::StrCat("h/bad/", position),
+    ctx.Put(base::StrCat("h/bad/", record.topic, std::string_view("\0", 1), position),
             base::StrCat(opened.status().message(), std::string_view("\0", 1), record.value));
     return absl::OkStatus();
   }
@@ -54,12 +64,17 @@ absl::Status HistoryFold::Fold(const eventlog::ConsumedRecord& record,
         base::StrCat(DuplicateKeyPrefix(env.aggregate_type(), env.aggregate_id()),
                      EncodeU64(env.aggregate_version()), position);
     ctx.Put(dup, base::StrCat(position, record.value));
-    ctx.Put(LogKey(record.partition, record.offset), dup);
+    ctx.Put(LogKey(record.topic, record.partition, record.offset), dup);
     return absl::OkStatus();
   }
   ctx.Put(key, base::StrCat(position, record.value));
-  ctx.Put(LogKey(record.partition, record.offset), key);
+  ctx.Put(LogKey(record.topic, record.partition, record.offset), key);
   if (env.aggregate_type() == "programme") {
+    if (auto person = domain::PersonOf(env.event())) {
+      ctx.Put(base::StrCat(PersonKeyPrefix(env.aggregate_id(), *person),
+                           EncodeU64(env.aggregate_version())),
+              "");
+    }
     if (auto account = domain::AccountOf(env.event())) {
       ctx.Put(base::StrCat(AccountKeyPrefix(env.aggregate_id(), *account),
                            EncodeU64(env.aggregate_version())),
@@ -113,9 +128,13 @@ AggregateHistory LoadAggregate(const readmodel::Store& store, std::string_view t
 }
 
 uint64_t FoldedCount(const readmodel::Store& store) {
-  std::string v;
-  if (!store.db()->Get(rocksdb::ReadOptions(), std::string(kEventCountKey), &v).ok()) return 0;
-  return DecodeU64(v);
+  uint64_t total = 0;
+  std::unique_ptr<rocksdb::Iterator> it(store.db()->NewIterator(rocksdb::ReadOptions()));
+  for (it->Seek(std::string(kEventCountPrefix));
+       it->Valid() && it->key().starts_with(kEventCountPrefix); it->Next()) {
+    total += DecodeU64(std::string_view(it->value().data(), it->value().size()));
+  }
+  return total;
 }
 
 }  // namespace kam::projections

@@ -7,6 +7,7 @@
 #include "base/errors.h"
 #include "base/ids.h"
 #include "base/strings.h"
+#include "domain/dates.h"
 #include "domain/events.h"
 #include "projections/history/history_fold.h"
 #include "server/status.h"
@@ -18,20 +19,6 @@ const std::set<std::string> kReadRoles = {"admin", "board",     "champion",
                                           "kam",   "publisher", "sponsor"};
 constexpr uint32_t kDefaultPageSize = 100;
 constexpr uint32_t kMaxPageSize = 1000;
-constexpr uint32_t kDefaultWaitMs = 5000;
-constexpr uint32_t kMaxWaitMs = 30000;
-
-absl::Status AwaitConsistency(const readmodel::ProjectionRuntime& runtime,
-                              const v1::Consistency& c) {
-  if (c.at_least().empty()) return absl::OkStatus();
-  if (c.wait_timeout_ms() > kMaxWaitMs) {
-    return base::InvalidField("consistency.wait_timeout_ms",
-                              base::StrCat("must be at most ", kMaxWaitMs));
-  }
-  const uint32_t wait = c.wait_timeout_ms() == 0 ? kDefaultWaitMs : c.wait_timeout_ms();
-  const std::vector<v1::LogPosition> positions(c.at_least().begin(), c.at_least().end());
-  return runtime.WaitFor(positions, std::chrono::milliseconds(wait));
-}
 
 }  // namespace
 
@@ -60,34 +47,104 @@ grpc::Status HistoryService::GetAccountHistory(grpc::ServerContext* context,
         return base::InvalidField("page_token", "is not a token this service returned");
       }
     }
-    KAM_RETURN_IF_ERROR(AwaitConsistency(runtime_, request->consistency()));
+    KAM_RETURN_IF_ERROR(readmodel::AwaitConsistency(request->consistency(), {&runtime_}));
 
-    const std::string prefix = AccountKeyPrefix(request->programme_id(), request->account_id());
-    std::unique_ptr<rocksdb::Iterator> it(store_.db()->NewIterator(rocksdb::ReadOptions()));
-    uint64_t last = 0;
-    for (it->Seek(base::StrCat(prefix, readmodel::EncodeU64(after + 1)));
-         it->Valid() && it->key().starts_with(prefix); it->Next()) {
-      if (response->entries_size() == static_cast<int>(page_size)) {
-        response->set_next_page_token(std::to_string(last));
-        break;
-      }
-      last = readmodel::DecodeU64(
-          std::string_view(it->key().data() + prefix.size(), it->key().size() - prefix.size()));
-      std::string value;
-      rocksdb::Status s = store_.db()->Get(
-          rocksdb::ReadOptions(), EventKey("programme", request->programme_id(), last), &value);
-      if (!s.ok())
-        return absl::InternalError(base::StrCat("history index is dangling: ", s.ToString()));
-      auto entry = DecodeEntry(topic_, value);
-      if (!entry.ok()) return entry.status();
-      *response->add_entries() = *std::move(entry);
-    }
+    KAM_RETURN_IF_ERROR(Page(
+        request->programme_id(), AccountKeyPrefix(request->programme_id(), request->account_id()),
+        after, page_size, [](const v1::EventEnvelope&) { return true; },
+        response->mutable_entries(), response->mutable_next_page_token()));
     if (response->entries_size() == 0 && after == 0) {
       return absl::NotFoundError(base::StrCat("account '", request->account_id(),
                                               "' has no history in programme '",
                                               request->programme_id(), "'"));
     }
     return absl::OkStatus();
+  }();
+  if (!status.ok()) response->Clear();
+  return server::ToGrpc(status);
+}
+
+absl::Status HistoryService::Page(const std::string& programme_id, const std::string& index,
+                                  uint64_t after_version, uint32_t page_size,
+                                  const std::function<bool(const v1::EventEnvelope&)>& keep,
+                                  google::protobuf::RepeatedPtrField<v1::HistoryEntry>* entries,
+                                  std::string* next_page_token) const {
+  const std::string prefix = index.empty() ? AggregateKeyPrefix("programme", programme_id) : index;
+  std::unique_ptr<rocksdb::Iterator> it(store_.db()->NewIterator(rocksdb::ReadOptions()));
+  uint64_t last = 0;
+  for (it->Seek(base::StrCat(prefix, readmodel::EncodeU64(after_version + 1)));
+       it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    if (entries->size() == static_cast<int>(page_size)) {
+      *next_page_token = std::to_string(last);
+      break;
+    }
+    const uint64_t version = readmodel::DecodeU64(
+        std::string_view(it->key().data() + prefix.size(), it->key().size() - prefix.size()));
+    std::string value;
+    if (index.empty()) {
+      value = it->value().ToString();
+    } else {
+      rocksdb::Status s = store_.db()->Get(rocksdb::ReadOptions(),
+                                           EventKey("programme", programme_id, version), &value);
+      if (!s.ok())
+        return absl::InternalError(base::StrCat("history index is dangling: ", s.ToString()));
+    }
+    auto entry = DecodeEntry(topic_, value);
+    if (!entry.ok()) return entry.status();
+    last = version;
+    if (keep(entry->envelope())) *entries->Add() = *std::move(entry);
+  }
+  return absl::OkStatus();
+}
+
+grpc::Status HistoryService::GetHistory(grpc::ServerContext* context,
+                                        const v1::GetHistoryRequest* request,
+                                        v1::GetHistoryResponse* response) {
+  auto status = [&]() -> absl::Status {
+    auto who = auth_.Authenticate(*context);
+    if (!who.ok()) return who.status();
+    KAM_RETURN_IF_ERROR(server::Authenticator::Require(*who, kReadRoles, "read history"));
+    KAM_RETURN_IF_ERROR(base::ValidateId("programme_id", request->programme_id()));
+    if (!request->account_id().empty() && !request->person_id().empty()) {
+      return base::InvalidField("person_id", "give account_id or person_id, not both");
+    }
+    std::string index;
+    if (!request->account_id().empty()) {
+      KAM_RETURN_IF_ERROR(base::ValidateId("account_id", request->account_id()));
+      index = AccountKeyPrefix(request->programme_id(), request->account_id());
+    } else if (!request->person_id().empty()) {
+      KAM_RETURN_IF_ERROR(base::ValidateId("person_id", request->person_id()));
+      index = PersonKeyPrefix(request->programme_id(), request->person_id());
+    }
+    if (request->page_size() > kMaxPageSize) {
+      return base::InvalidField("page_size", base::StrCat("must be at most ", kMaxPageSize));
+    }
+    if (request->event_types_size() > 100) return base::InvalidField("event_types", "at most 100");
+    const uint32_t page_size = request->page_size() == 0 ? kDefaultPageSize : request->page_size();
+    uint64_t after = 0;
+    if (const std::string& t = request->page_token(); !t.empty()) {
+      auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), after);
+      if (ec != std::errc() || end != t.data() + t.size()) {
+        return base::InvalidField("page_token", "is not a token this service returned");
+      }
+    }
+    const bool has_from = request->has_recorded_from();
+    const bool has_to = request->has_recorded_to();
+    const auto from = domain::TimeOf(request->recorded_from());
+    const auto to = domain::TimeOf(request->recorded_to());
+    if (has_from && has_to && to < from) {
+      return base::InvalidField("recorded_to", "must not be before recorded_from");
+    }
+    const std::set<std::string> types(request->event_types().begin(), request->event_types().end());
+    KAM_RETURN_IF_ERROR(readmodel::AwaitConsistency(request->consistency(), {&runtime_}));
+    return Page(
+        request->programme_id(), index, after, page_size,
+        [&](const v1::EventEnvelope& env) {
+          const auto at = domain::TimeOf(env.recorded_at());
+          return (!has_from || at >= from) && (!has_to || at <= to) &&
+                 (types.empty() || types.contains(std::string(domain::EventName(env.event()))));
+        },
+        response->mutable_entries(), response->mutable_next_page_token());
   }();
   if (!status.ok()) response->Clear();
   return server::ToGrpc(status);
@@ -123,14 +180,15 @@ grpc::Status HistoryService::Subscribe(grpc::ServerContext* context,
   while (!context->IsCancelled()) {
     seen = runtime_.progress().records_applied;
     std::unique_ptr<rocksdb::Iterator> it(store_.db()->NewIterator(rocksdb::ReadOptions()));
-    for (it->Seek(std::string(kLogPrefix)); it->Valid() && it->key().starts_with(kLogPrefix);) {
-      std::string_view rest(it->key().data() + kLogPrefix.size(),
-                            it->key().size() - kLogPrefix.size());
+    const std::string log_prefix = LogPrefix(topic_);
+    for (it->Seek(log_prefix); it->Valid() && it->key().starts_with(log_prefix);) {
+      std::string_view rest(it->key().data() + log_prefix.size(),
+                            it->key().size() - log_prefix.size());
       const auto partition = static_cast<int32_t>(readmodel::DecodeU64(rest.substr(0, 8)));
       const auto offset = static_cast<int64_t>(readmodel::DecodeU64(rest.substr(8, 8)));
       const int64_t from = next.count(partition) ? next[partition] : 0;
       if (offset < from) {  // skip to this partition's cursor
-        it->Seek(LogKey(partition, from));
+        it->Seek(LogKey(topic_, partition, from));
         continue;
       }
       std::string value;

@@ -65,20 +65,33 @@ int main(int argc, char** argv) {
   kam::readmodel::RuntimeOptions runtime_options;
   runtime_options.topic = topic;
   kam::readmodel::ProjectionRuntime runtime(kafka, **store, fold, runtime_options);
-  if (auto s = runtime.Start(); !s.ok()) {
-    kam::base::Log(kam::base::StrCat("cannot start: ", s.ToString()));
-    return 1;
+  // The same store also folds the account metrics (economics), by a runtime of its own.
+  const std::string metrics_topic =
+      kam::eventlog::AggregateTopic(common->topic_prefix, "account-metrics");
+  kam::readmodel::RuntimeOptions metrics_options;
+  metrics_options.topic = metrics_topic;
+  kam::readmodel::ProjectionRuntime metrics_runtime(kafka, **store, fold, metrics_options);
+  for (auto* r : {&runtime, &metrics_runtime}) {
+    if (auto s = r->Start(); !s.ok()) {
+      kam::base::Log(kam::base::StrCat("cannot start: ", s.ToString()));
+      return 1;
+    }
   }
   // Logs progress every two seconds until the read model reaches the end of the log (a
   // rebuild, or a catch-up after downtime). Returns false if the projection failed.
   std::atomic<bool> stopping{false};
-  auto report = [&runtime, &stopping] {
+  auto report = [&runtime, &metrics_runtime, &stopping] {
     const auto started = std::chrono::steady_clock::now();
     auto seconds = [&] {
       return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     };
-    while (!stopping && !runtime.WaitCaughtUp(std::chrono::seconds(2)).ok()) {
-      const auto p = runtime.progress();
+    while (!stopping && !(runtime.WaitCaughtUp(std::chrono::seconds(2)).ok() &&
+                          metrics_runtime.WaitCaughtUp(std::chrono::milliseconds(1)).ok())) {
+      auto p = runtime.progress();
+      const auto m = metrics_runtime.progress();
+      if (p.error.ok()) p.error = m.error;
+      p.records_applied += m.records_applied;
+      p.lag += m.lag;
       if (!p.error.ok()) {
         kam::base::Log(kam::base::StrCat("projection stopped: ", p.error.message()));
         return false;
@@ -88,18 +101,22 @@ int main(int argc, char** argv) {
           static_cast<int64_t>(static_cast<double>(p.records_applied) / seconds()), "/s), lag ",
           p.lag));
     }
-    kam::base::Log(kam::base::StrCat("caught up: ", runtime.progress().records_applied,
-                                     " records applied in ", seconds(), " s"));
+    kam::base::Log(kam::base::StrCat(
+        "caught up: ",
+        runtime.progress().records_applied + metrics_runtime.progress().records_applied,
+        " records applied in ", seconds(), " s"));
     return true;
   };
   if (flags.Get("exit-when-caught-up") == "true") {
     const bool ok = report();
     runtime.Stop();
+    metrics_runtime.Stop();
     return ok ? 0 : 1;
   }
   std::thread reporter([&] { report(); });
   kam::projections::HistoryService service(**store, runtime, *common->auth, topic);
-  kam::projections::GovernanceService governance(**store, runtime, *common->auth, topic);
+  kam::projections::GovernanceService governance(**store, runtime, *common->auth, topic,
+                                                 &metrics_runtime, metrics_topic);
   return kam::server::Serve(
       common->server, {&service, &governance},
       kam::base::StrCat("serving HistoryQueryService and GovernanceQueryService from ", topic,
@@ -108,5 +125,6 @@ int main(int argc, char** argv) {
         stopping = true;
         reporter.join();
         runtime.Stop();
+        metrics_runtime.Stop();
       });
 }

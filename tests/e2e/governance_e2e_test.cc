@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "base/ids.h"
+#include "domain/events.h"
 #include "eventlog/producer.h"
 #include "google/protobuf/util/time_util.h"
 #include "support/kafka_broker.h"
@@ -210,6 +211,186 @@ TEST_F(Governance, TheScorecardListsRulesHeldAndFlagsByStep) {
             grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(gov_->GetScorecard(Context("").get(), card, &scorecard).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
+}
+
+// A programme with a champion (ana), a steering-board member (sam), a manager (kim) and
+// criteria; a1 admitted (score 100), a2 admitted below threshold as an exception, a3
+// rejected, then a1 retired at once: an admit-then-demote.
+void WithDecisions(v1::ProgrammeCommandService::Stub& stub, v1::LogPosition& last) {
+  auto run = [&](const grpc::Status& s, const v1::CommandResult& r) {
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    last = r.position();
+  };
+#define KAM_CALL(Rpc, request, token)                                       \
+  {                                                                         \
+    auto req = request;                                                     \
+    req.mutable_metadata()->set_client_request_id(base::NewEventId());      \
+    v1::Rpc##Response resp;                                                 \
+    const grpc::Status status = stub.Rpc(Context(token).get(), req, &resp); \
+    run(status, resp.result());                                             \
+  }
+  KAM_CALL(CharterProgramme, testing::Charter(), "tok-admin-000");
+  KAM_CALL(RegisterPerson,
+           testing::Person("ana", testing::kAna, {v1::PERSON_FUNCTION_EXECUTIVE}, true),
+           "tok-admin-000");
+  KAM_CALL(RegisterPerson,
+           testing::Person("sam", testing::kSam, {v1::PERSON_FUNCTION_STEERING_BOARD}),
+           "tok-admin-000");
+  KAM_CALL(RegisterPerson,
+           testing::Person("kim", testing::kKim, {v1::PERSON_FUNCTION_KEY_ACCOUNT_MANAGER}),
+           "tok-admin-000");
+  KAM_CALL(AppointChampion, testing::AppointChampion("ana"), "tok-admin-000");
+  KAM_CALL(PublishSelectionCriteria, testing::Criteria(), "tok-ana-champion");
+  KAM_CALL(NominateAccount, testing::Nominate("a1"), "tok-kim-kam");
+  KAM_CALL(AssessAccount, testing::Assess("a1", 5, 5), "tok-kim-kam");
+  KAM_CALL(AdmitAccount, testing::Admit("a1"), "tok-ana-champion");
+  KAM_CALL(NominateAccount, testing::Nominate("a2"), "tok-kim-kam");
+  KAM_CALL(AssessAccount, testing::Assess("a2", 3, 3), "tok-kim-kam");
+  KAM_CALL(AdmitAccount, testing::Admit("a2", "Entry into hydrogen"), "tok-sam-board");
+  KAM_CALL(NominateAccount, testing::Nominate("a3"), "tok-kim-kam");
+  auto reject = testing::ForAccount<v1::RejectNominationRequest>("a3");
+  reject.set_reason("No growth case");
+  KAM_CALL(RejectNomination, reject, "tok-ana-champion");
+  auto retire = testing::ForAccount<v1::RetireAccountRequest>("a1");
+  retire.set_reason("Acquired by a competitor");
+  KAM_CALL(RetireAccount, retire, "tok-ana-champion");
+#undef KAM_CALL
+}
+
+TEST_F(Governance, TheRegisterShowsEveryDecisionWithOverrideAndAdmitThenDemoteRates) {
+  WithDecisions(*stub_, last_);
+  v1::GetRegisterRequest req;
+  req.set_programme_id("emea-kam");
+  *req.mutable_consistency()->add_at_least() = last_;
+  v1::GetRegisterResponse reg;
+  ASSERT_TRUE(gov_->GetRegister(Context("tok-bob-board").get(), req, &reg).ok());
+  ASSERT_EQ(reg.entries_size(), 4);
+  std::vector<std::string> rows;
+  for (const auto& e : reg.entries()) {
+    rows.push_back(e.account_id() + " " + e.decision() + " by " + e.decided_by() +
+                   " (nominated by " + e.nominated_by() + ", score " +
+                   std::to_string(static_cast<int>(e.weighted_score())) +
+                   (e.exception() ? ", exception: " + e.justification() : "") +
+                   (e.within_min_tenure() ? ", within minimum tenure" : "") + ")");
+  }
+  EXPECT_EQ(
+      rows,
+      (std::vector<std::string>{
+          "a1 admitted by ana@supplier.example (nominated by kim@supplier.example, score 100)",
+          "a2 admitted by sam@supplier.example (nominated by kim@supplier.example, score 50, "
+          "exception: Entry into hydrogen)",
+          "a3 rejected by ana@supplier.example (nominated by kim@supplier.example, score 0)",
+          "a1 retired by ana@supplier.example (nominated by kim@supplier.example, score 0, "
+          "within minimum tenure)"}));
+  EXPECT_EQ(reg.entries(0).scores_size(), 2);
+  EXPECT_EQ(reg.entries(0).nomination_rationale(), "Top-5 by contribution, multi-site");
+  EXPECT_EQ(reg.admissions(), 2u);
+  EXPECT_EQ(reg.exceptions(), 1u);
+  EXPECT_DOUBLE_EQ(reg.override_rate(), 0.5);
+  EXPECT_EQ(reg.admit_then_demote(), 1u);
+  EXPECT_DOUBLE_EQ(reg.admit_then_demote_rate(), 0.5);
+}
+
+TEST_F(Governance, HistoryOfTheProgrammeOfAPersonFilteredAndPaged) {
+  WithDecisions(*stub_, last_);
+  auto history = queries_->Stub();
+  auto get = [&](v1::GetHistoryRequest req) {
+    req.set_programme_id("emea-kam");
+    *req.mutable_consistency()->add_at_least() = last_;
+    std::vector<std::string> names;
+    for (int page = 0; page < 100; ++page) {
+      v1::GetHistoryResponse resp;
+      auto s = history->GetHistory(Context("tok-bob-board").get(), req, &resp);
+      EXPECT_TRUE(s.ok()) << s.error_message();
+      for (const auto& e : resp.entries()) {
+        names.push_back(std::string(domain::EventName(e.envelope().event())));
+      }
+      if (resp.next_page_token().empty()) break;
+      req.set_page_token(resp.next_page_token());
+    }
+    return names;
+  };
+  v1::GetHistoryRequest all;
+  all.set_page_size(4);  // 15 events: four pages
+  EXPECT_EQ(get(all).size(), 15u);
+  v1::GetHistoryRequest admitted;
+  admitted.add_event_types("AccountAdmitted");
+  EXPECT_EQ(get(admitted), (std::vector<std::string>{"AccountAdmitted", "AccountAdmitted"}));
+  v1::GetHistoryRequest ana;
+  ana.set_person_id("ana");
+  EXPECT_EQ(get(ana), (std::vector<std::string>{"PersonRegistered", "ChampionAppointed"}));
+  v1::GetHistoryRequest a1;
+  a1.set_account_id("a1");
+  EXPECT_EQ(get(a1), (std::vector<std::string>{"AccountNominated", "AccountAssessed",
+                                               "AccountAdmitted", "AccountRetired"}));
+  v1::GetHistoryRequest before;
+  *before.mutable_recorded_to() = DaysAgo(absl::Now(), 1);
+  EXPECT_TRUE(get(before).empty());
+  v1::GetHistoryRequest both;
+  both.set_programme_id("emea-kam");
+  both.set_account_id("a1");
+  both.set_person_id("ana");
+  v1::GetHistoryResponse resp;
+  auto s = history->GetHistory(Context("tok-bob-board").get(), both, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("person_id"), std::string::npos);
+}
+
+TEST_F(Governance, EconomicsShowContributionAndLifetimeValueWithTheFormula) {
+  testing::MetricsServer metrics(testing::SharedKafka(), prefix_, /*inbound=*/false);
+  auto stub = metrics.Stub();
+  v1::LogPosition at;
+  auto record = [&](v1::MetricKind kind, int64_t cents, double ratio, const std::string& activity) {
+    v1::RecordMetricRequest req;
+    req.mutable_metadata()->set_client_request_id(base::NewEventId());
+    auto* m = req.mutable_metric();
+    m->set_programme_id("emea-kam");
+    m->set_account_id("acme");
+    m->set_kind(kind);
+    m->set_activity(activity);
+    m->set_period_start("2025-01-01");
+    m->set_period_end("2025-12-31");
+    if (kind == v1::METRIC_KIND_RETENTION_RATE) {
+      m->set_ratio(ratio);
+    } else {
+      m->mutable_amount()->set_currency("EUR");
+      m->mutable_amount()->set_minor_units(cents);
+    }
+    m->set_source_system("erp");
+    m->set_source_record_id(base::NewEventId());
+    v1::RecordMetricResponse resp;
+    auto s = stub->RecordMetric(Context("tok-erp-publish").get(), req, &resp);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    at = resp.result().position();
+  };
+  record(v1::METRIC_KIND_REVENUE, 10000000, 0, "");
+  record(v1::METRIC_KIND_GROSS_MARGIN, 3000000, 0, "");
+  record(v1::METRIC_KIND_COST_TO_SERVE, 600000, 0, "logistics");
+  record(v1::METRIC_KIND_COST_TO_SERVE, 400000, 0, "field-service");
+  record(v1::METRIC_KIND_RETENTION_RATE, 0, 0.8, "");
+  v1::GetEconomicsRequest req;
+  req.set_programme_id("emea-kam");
+  req.set_account_id("acme");
+  *req.mutable_consistency()->add_at_least() = at;
+  v1::GetEconomicsResponse econ;
+  auto s = gov_->GetEconomics(Context("tok-bob-board").get(), req, &econ);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(econ.years_size(), 1);
+  EXPECT_EQ(econ.years(0).revenue(), 10000000);
+  EXPECT_EQ(econ.years(0).contribution(), 2000000);
+  EXPECT_EQ(econ.years(0).cost_to_serve_by_activity().at("logistics"), 600000);
+  EXPECT_EQ(econ.formula(), "CLV = m * r / (1 + d - r)");
+  EXPECT_DOUBLE_EQ(econ.margin_m(), 2000000);
+  EXPECT_DOUBLE_EQ(econ.retention_r(), 0.8);
+  EXPECT_DOUBLE_EQ(econ.discount_d(), 0.1);  // the default: no programme chartered here
+  ASSERT_TRUE(econ.has_clv());
+  EXPECT_NEAR(econ.clv(), 2000000 * 0.8 / 0.3, 0.01);
+  EXPECT_EQ(econ.projection_size(), 5);
+  EXPECT_TRUE(econ.flags().empty());
+  req.set_account_id("nobody");
+  req.clear_consistency();
+  EXPECT_EQ(gov_->GetEconomics(Context("tok-bob-board").get(), req, &econ).error_code(),
+            grpc::StatusCode::NOT_FOUND);
 }
 
 // Reads up to `want` entries from a subscription, then drops it.

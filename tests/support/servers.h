@@ -143,9 +143,15 @@ class HistoryServer {
     options.topic = topic;
     runtime_ = std::make_unique<readmodel::ProjectionRuntime>(kafka, *store_, fold_, options);
     if (auto s = runtime_->Start(); !s.ok()) throw std::runtime_error(s.ToString());
+    const std::string metrics_topic = eventlog::AggregateTopic(prefix, "account-metrics");
+    readmodel::RuntimeOptions metrics_options;
+    metrics_options.topic = metrics_topic;
+    metrics_runtime_ =
+        std::make_unique<readmodel::ProjectionRuntime>(kafka, *store_, fold_, metrics_options);
+    if (auto s = metrics_runtime_->Start(); !s.ok()) throw std::runtime_error(s.ToString());
     service_ = std::make_unique<projections::HistoryService>(*store_, *runtime_, *auth_, topic);
-    governance_ =
-        std::make_unique<projections::GovernanceService>(*store_, *runtime_, *auth_, topic);
+    governance_ = std::make_unique<projections::GovernanceService>(
+        *store_, *runtime_, *auth_, topic, metrics_runtime_.get(), metrics_topic);
     server_ = std::make_unique<server::GrpcServer>(server::ServerOptions{});
     server_->Add(service_.get());
     server_->Add(governance_.get());
@@ -156,6 +162,7 @@ class HistoryServer {
     governance_.reset();
     service_.reset();
     runtime_.reset();
+    metrics_runtime_.reset();
   }
   std::unique_ptr<v1::HistoryQueryService::Stub> Stub() const {
     return v1::HistoryQueryService::NewStub(ChannelTo(server_->port()));
@@ -171,6 +178,7 @@ class HistoryServer {
   projections::HistoryFold fold_;
   std::unique_ptr<readmodel::Store> store_;
   std::unique_ptr<readmodel::ProjectionRuntime> runtime_;
+  std::unique_ptr<readmodel::ProjectionRuntime> metrics_runtime_;
   std::unique_ptr<projections::HistoryService> service_;
   std::unique_ptr<projections::GovernanceService> governance_;
   std::unique_ptr<server::GrpcServer> server_;
