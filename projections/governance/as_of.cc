@@ -42,6 +42,8 @@ v1::ProgrammeView ToView(const AsOfFold& fold) {
   v.set_criteria_version(s.criteria ? s.criteria->version : 0);
   v.set_admitted_key_accounts(s.AdmittedCount());
   v.set_events_folded(fold.events_folded);
+  int active = 0;
+  int sponsored = 0;
   for (const auto& [id, a] : s.accounts) {
     auto* out = v.add_accounts();
     out->set_account_id(id);
@@ -57,6 +59,32 @@ v1::ProgrammeView ToView(const AsOfFold& fold) {
     }
     out->set_admitted_as_exception(a.admitted_as_exception);
     if (a.admitted_on) out->set_admitted_on(domain::FormatDate(*a.admitted_on));
+    if (!a.sponsor.empty()) {
+      const auto last = s.LastVisit(id, a.sponsor);
+      if (last) out->set_last_sponsor_visit(domain::FormatDate(*last));
+      const absl::CivilDay since = last ? *last : a.sponsor_since;
+      out->set_sponsor_visit_overdue(a.active() &&
+                                     domain::DaysBetween(since, domain::DayOf(fold.at)) >
+                                         s.parameters.sponsor_visit_cadence_days());
+    }
+    for (const auto& item : a.training_plan) {
+      if (!s.HasSkill(a.manager, item.skill())) *out->add_open_training_plan() = item;
+    }
+    if (a.active()) {
+      ++active;
+      sponsored += a.sponsor.empty() ? 0 : 1;
+    }
+  }
+  v.set_sponsor_coverage(active == 0 ? 0 : static_cast<double>(sponsored) / active);
+  for (const auto& [id, c] : s.commitments) {
+    auto* out = v.add_commitments();
+    out->set_commitment_id(id);
+    out->set_account_id(c.account_id);
+    out->set_owner_person_id(c.owner_person_id);
+    out->set_due_by(domain::FormatDate(c.due_by));
+    out->set_status(c.status == domain::Commitment::Status::kOpen        ? "open"
+                    : c.status == domain::Commitment::Status::kFulfilled ? "fulfilled"
+                                                                         : "breached");
   }
   for (const auto& [id, p] : s.people) {
     auto* out = v.add_people();

@@ -85,7 +85,22 @@ grpc::Status GovernanceService::GetScorecard(grpc::ServerContext* context,
     }
     const Verification verification = Verify(history);
     auto fold = FoldProgramme(history, request->as_of(), absl::Now());
-    const auto flags = domain::ComputeFlags(fold.state, domain::DayOf(fold.at));
+    auto flags = domain::ComputeFlags(fold.state, domain::DayOf(fold.at));
+    // Step 6 from the account metrics, when this projection folds them.
+    if (metrics_runtime_ != nullptr) {
+      for (const auto& [account, a] : fold.state.accounts) {
+        if (!a.active()) continue;
+        auto metrics = LoadAggregate(store_, metrics_topic_, domain::kMetricsAggregateType,
+                                     domain::MetricsAggregateId(request->programme_id(), account));
+        if (metrics.events.empty()) continue;
+        domain::MetricsState m;
+        for (const StoredEvent& e : metrics.events) domain::Evolve(m, e.envelope);
+        for (auto& f : domain::ComputeMetricFlags(
+                 m, domain::ComputeEconomics(m, fold.state.parameters.discount_rate()))) {
+          flags.push_back(std::move(f));
+        }
+      }
+    }
     response->set_history_intact(verification.intact);
     for (const domain::Step& step : domain::SevenSteps()) {
       auto* out = response->add_steps();

@@ -8,8 +8,10 @@
 #include <map>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "base/ids.h"
+#include "domain/dates.h"
 #include "domain/events.h"
 #include "eventlog/producer.h"
 #include "google/protobuf/util/time_util.h"
@@ -213,6 +215,18 @@ TEST_F(Governance, TheScorecardListsRulesHeldAndFlagsByStep) {
             grpc::StatusCode::UNAUTHENTICATED);
 }
 
+// Calls stub.Rpc with `request` under a fresh request id as `token`, asserts that it is
+// accepted, and remembers its log position in `last`.
+#define KAM_CALL_ON(stub, last, Rpc, request, token)                          \
+  {                                                                           \
+    auto req = request;                                                       \
+    req.mutable_metadata()->set_client_request_id(base::NewEventId());        \
+    v1::Rpc##Response resp;                                                   \
+    const grpc::Status status = (stub).Rpc(Context(token).get(), req, &resp); \
+    ASSERT_TRUE(status.ok()) << #Rpc << ": " << status.error_message();       \
+    (last) = resp.result().position();                                        \
+  }
+
 // A programme with a champion (ana), a steering-board member (sam), a manager (kim) and
 // criteria; a1 admitted (score 100), a2 admitted below threshold as an exception, a3
 // rejected, then a1 retired at once: an admit-then-demote.
@@ -391,6 +405,84 @@ TEST_F(Governance, EconomicsShowContributionAndLifetimeValueWithTheFormula) {
   req.clear_consistency();
   EXPECT_EQ(gov_->GetEconomics(Context("tok-bob-board").get(), req, &econ).error_code(),
             grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(Governance, ThePortfolioShowsSponsorsVisitsCommitmentsAndTheScorecardStepSix) {
+  WithDecisions(*stub_, last_);  // a2 is the one active key account
+#define KAM_CALL(Rpc, request, token) KAM_CALL_ON((*stub_), last_, Rpc, request, token)
+  KAM_CALL(RegisterPerson, testing::Person("eve", testing::kEve, {v1::PERSON_FUNCTION_EXECUTIVE}),
+           "tok-admin-000");
+  KAM_CALL(RegisterPerson,
+           testing::Person("olga", testing::kOlga, {v1::PERSON_FUNCTION_OPERATIONS}),
+           "tok-admin-000");
+  auto sponsor = testing::ForAccount<v1::AssignSponsorRequest>("a2");
+  sponsor.set_person_id("eve");
+  KAM_CALL(AssignSponsor, sponsor, "tok-ana-champion");
+  const std::string today = domain::FormatDate(domain::DayOf(absl::Now()));
+  auto visit = testing::ForAccount<v1::LogSponsorVisitRequest>("a2");
+  visit.set_visit_date(today);
+  KAM_CALL(LogSponsorVisit, visit, "tok-eve-sponsor");
+  auto commit = testing::ForAccount<v1::MakeCommitmentRequest>("a2");
+  commit.set_commitment_id("priority-supply");
+  commit.set_description("Priority allocation of urgent spare parts");
+  commit.set_owner_person_id("olga");
+  commit.set_due_by("2099-12-31");
+  KAM_CALL(MakeCommitment, commit, "tok-kim-kam");
+#undef KAM_CALL
+
+  v1::GetProgrammeRequest req;
+  req.set_programme_id("emea-kam");
+  *req.mutable_consistency()->add_at_least() = last_;
+  v1::GetProgrammeResponse resp;
+  ASSERT_TRUE(gov_->GetProgramme(Context("tok-bob-board").get(), req, &resp).ok());
+  const auto& p = resp.programme();
+  EXPECT_EQ(p.admitted_key_accounts(), 1u);
+  EXPECT_DOUBLE_EQ(p.sponsor_coverage(), 1.0);
+  ASSERT_EQ(p.commitments_size(), 1);
+  EXPECT_EQ(p.commitments(0).status(), "open");
+  EXPECT_EQ(p.commitments(0).owner_person_id(), "olga");
+  const v1::AccountView* a2 = nullptr;
+  for (const auto& a : p.accounts()) a2 = a.account_id() == "a2" ? &a : a2;
+  ASSERT_NE(a2, nullptr);
+  EXPECT_EQ(a2->sponsor(), "eve");
+  EXPECT_EQ(a2->last_sponsor_visit(), today);
+  EXPECT_FALSE(a2->sponsor_visit_overdue());
+  EXPECT_TRUE(a2->admitted_as_exception());
+
+  // A negative contribution after cost-to-serve reaches the scorecard's step 6.
+  testing::MetricsServer metrics(testing::SharedKafka(), prefix_, /*inbound=*/false);
+  v1::LogPosition metric_at;
+  for (auto [kind, cents, activity] :
+       {std::tuple{v1::METRIC_KIND_GROSS_MARGIN, 100000, ""},
+        std::tuple{v1::METRIC_KIND_COST_TO_SERVE, 250000, "field-service"}}) {
+    v1::RecordMetricRequest m;
+    m.mutable_metadata()->set_client_request_id(base::NewEventId());
+    auto* metric = m.mutable_metric();
+    metric->set_programme_id("emea-kam");
+    metric->set_account_id("a2");
+    metric->set_kind(kind);
+    metric->set_activity(activity);
+    metric->set_period_start("2025-01-01");
+    metric->set_period_end("2025-12-31");
+    metric->mutable_amount()->set_currency("EUR");
+    metric->mutable_amount()->set_minor_units(cents);
+    metric->set_source_system("erp");
+    metric->set_source_record_id(base::NewEventId());
+    v1::RecordMetricResponse out;
+    ASSERT_TRUE(metrics.Stub()->RecordMetric(Context("tok-erp-publish").get(), m, &out).ok());
+    metric_at = out.result().position();
+  }
+  v1::GetScorecardRequest card;
+  card.set_programme_id("emea-kam");
+  *card.mutable_consistency()->add_at_least() = metric_at;
+  v1::GetScorecardResponse scorecard;
+  ASSERT_TRUE(gov_->GetScorecard(Context("tok-bob-board").get(), card, &scorecard).ok());
+  bool negative = false;
+  for (const auto& f : scorecard.steps(5).flags()) {
+    negative =
+        negative || (f.rule() == "flag.step6.negative_contribution" && f.subject() == "account a2");
+  }
+  EXPECT_TRUE(negative);
 }
 
 // Reads up to `want` entries from a subscription, then drops it.
