@@ -18,6 +18,8 @@
 
 #include "base/ids.h"
 #include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/time_util.h"
+#include "kam/v1/governance_service.grpc.pb.h"
 #include "kam/v1/history_service.grpc.pb.h"
 #include "kam/v1/programme_service.grpc.pb.h"
 
@@ -29,6 +31,12 @@ const char* const kUsage =
     "  nominate PROGRAMME ACCOUNT NAME RATIONALE     nominate an account\n"
     "  history PROGRAMME ACCOUNT [TOPIC PARTITION OFFSET]\n"
     "                                               an account's history (waiting for a position)\n"
+    "  programme PROGRAMME [recorded|effective TIME] the programme now, or as of TIME\n"
+    "                                               (RFC 3339, e.g. 2026-01-31T00:00:00Z)\n"
+    "  scorecard PROGRAMME                           the seven-step scorecard\n"
+    "  register PROGRAMME                            admissions and retirements, with rates\n"
+    "  verify PROGRAMME                              re-check the programme's hash chain\n"
+    "  economics PROGRAMME ACCOUNT                   contribution and lifetime value\n"
     "defaults: --commands $KAM_COMMANDS or 127.0.0.1:50051, --queries $KAM_QUERIES or\n"
     "127.0.0.1:50061, --token $KAM_TOKEN; --tls-ca PEM ($KAM_TLS_CA) talks TLS to the servers\n";
 
@@ -54,6 +62,7 @@ int Print(const grpc::Status& status, const google::protobuf::Message& reply) {
   google::protobuf::util::JsonPrintOptions options;
   options.add_whitespace = true;
   options.preserve_proto_field_names = true;
+  options.always_print_primitive_fields = true;
   (void)google::protobuf::util::MessageToJsonString(reply, &json, options);
   std::cout << json;
   return 0;
@@ -152,6 +161,63 @@ int main(int argc, char** argv) {
     grpc::ClientContext ctx;
     context(ctx);
     return Print(stub->GetAccountHistory(&ctx, req, &resp), resp);
+  }
+  auto governance = [&] {
+    return kam::v1::GovernanceQueryService::NewStub(grpc::CreateChannel(opt["queries"], credentials));
+  };
+  if (cmd == "programme" && (args.size() == 2 || args.size() == 4)) {
+    kam::v1::GetProgrammeRequest req;
+    req.set_programme_id(args[1]);
+    if (args.size() == 4) {
+      if (args[2] != "recorded" && args[2] != "effective") {
+        std::cerr << "the time axis is 'recorded' or 'effective'\n";
+        return 2;
+      }
+      req.mutable_as_of()->set_axis(args[2] == "recorded" ? kam::v1::TIME_AXIS_RECORDED
+                                                          : kam::v1::TIME_AXIS_EFFECTIVE);
+      if (!google::protobuf::util::TimeUtil::FromString(args[3], req.mutable_as_of()->mutable_time())) {
+        std::cerr << "TIME must be RFC 3339, e.g. 2026-01-31T00:00:00Z\n";
+        return 2;
+      }
+    }
+    kam::v1::GetProgrammeResponse resp;
+    grpc::ClientContext ctx;
+    context(ctx);
+    return Print(governance()->GetProgramme(&ctx, req, &resp), resp);
+  }
+  if (cmd == "scorecard" && args.size() == 2) {
+    kam::v1::GetScorecardRequest req;
+    req.set_programme_id(args[1]);
+    kam::v1::GetScorecardResponse resp;
+    grpc::ClientContext ctx;
+    context(ctx);
+    return Print(governance()->GetScorecard(&ctx, req, &resp), resp);
+  }
+  if (cmd == "register" && args.size() == 2) {
+    kam::v1::GetRegisterRequest req;
+    req.set_programme_id(args[1]);
+    kam::v1::GetRegisterResponse resp;
+    grpc::ClientContext ctx;
+    context(ctx);
+    return Print(governance()->GetRegister(&ctx, req, &resp), resp);
+  }
+  if (cmd == "verify" && args.size() == 2) {
+    kam::v1::VerifyHistoryRequest req;
+    req.set_aggregate_type("programme");
+    req.set_aggregate_id(args[1]);
+    kam::v1::VerifyHistoryResponse resp;
+    grpc::ClientContext ctx;
+    context(ctx);
+    return Print(governance()->VerifyHistory(&ctx, req, &resp), resp);
+  }
+  if (cmd == "economics" && args.size() == 3) {
+    kam::v1::GetEconomicsRequest req;
+    req.set_programme_id(args[1]);
+    req.set_account_id(args[2]);
+    kam::v1::GetEconomicsResponse resp;
+    grpc::ClientContext ctx;
+    context(ctx);
+    return Print(governance()->GetEconomics(&ctx, req, &resp), resp);
   }
   std::cerr << kUsage;
   return 2;
