@@ -2,6 +2,7 @@
 
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
 
 #include <filesystem>
@@ -50,6 +51,9 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
   rocksdb::BlockBasedTableOptions t;
   t.block_cache = self->cache_;
   t.cache_index_and_filter_blocks = true;
+  // Folds look keys up that mostly do not exist yet (is this version already stored?): a
+  // bloom filter answers those without reading every file's index.
+  t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(o, path, &raw);

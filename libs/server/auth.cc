@@ -75,6 +75,15 @@ absl::StatusOr<Principal> Authenticator::Authenticate(const grpc::ServerContext&
   return found->second;
 }
 
+absl::StatusOr<Principal> Authenticator::Authorize(const grpc::ServerContext& context,
+                                                   const std::set<std::string>& roles,
+                                                   const std::string& what) const {
+  auto who = Authenticate(context);
+  if (!who.ok()) return who.status();
+  if (auto s = Require(*who, roles, what); !s.ok()) return s;
+  return who;
+}
+
 absl::Status Authenticator::Require(const Principal& who, const std::set<std::string>& roles,
                                     const std::string& what) {
   for (const auto& r : roles) {

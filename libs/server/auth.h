@@ -39,6 +39,11 @@ class Authenticator {
   // UNAUTHENTICATED if the call carries no "authorization: Bearer <token>" or an unknown token.
   absl::StatusOr<Principal> Authenticate(const grpc::ServerContext& context) const;
 
+  // Authenticate, then Require: the principal if it may `what`.
+  absl::StatusOr<Principal> Authorize(const grpc::ServerContext& context,
+                                      const std::set<std::string>& roles,
+                                      const std::string& what) const;
+
   // PERMISSION_DENIED unless the principal has one of `roles`.
   static absl::Status Require(const Principal& who, const std::set<std::string>& roles,
                               const std::string& what);

@@ -42,9 +42,7 @@ GovernanceService::GovernanceService(const readmodel::Store& store,
 
 absl::Status GovernanceService::Prepare(grpc::ServerContext* context,
                                         const v1::Consistency& c) const {
-  auto who = auth_.Authenticate(*context);
-  if (!who.ok()) return who.status();
-  KAM_RETURN_IF_ERROR(server::Authenticator::Require(*who, kReadRoles, "read governance views"));
+  KAM_RETURN_IF_ERROR(auth_.Authorize(*context, kReadRoles, "read governance views").status());
   return readmodel::AwaitConsistency(c, {&runtime_, metrics_runtime_});
 }
 

@@ -30,38 +30,26 @@ HistoryService::HistoryService(const readmodel::Store& store,
 grpc::Status HistoryService::GetAccountHistory(grpc::ServerContext* context,
                                                const v1::GetAccountHistoryRequest* request,
                                                v1::GetAccountHistoryResponse* response) {
-  auto status = [&]() -> absl::Status {
-    auto who = auth_.Authenticate(*context);
-    if (!who.ok()) return who.status();
-    KAM_RETURN_IF_ERROR(server::Authenticator::Require(*who, kReadRoles, "read history"));
-    KAM_RETURN_IF_ERROR(base::ValidateId("programme_id", request->programme_id()));
-    KAM_RETURN_IF_ERROR(base::ValidateId("account_id", request->account_id()));
-    if (request->page_size() > kMaxPageSize) {
-      return base::InvalidField("page_size", base::StrCat("must be at most ", kMaxPageSize));
-    }
-    const uint32_t page_size = request->page_size() == 0 ? kDefaultPageSize : request->page_size();
-    uint64_t after = 0;
-    if (const std::string& t = request->page_token(); !t.empty()) {
-      auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), after);
-      if (ec != std::errc() || end != t.data() + t.size()) {
-        return base::InvalidField("page_token", "is not a token this service returned");
-      }
-    }
-    KAM_RETURN_IF_ERROR(readmodel::AwaitConsistency(request->consistency(), {&runtime_}));
-
-    KAM_RETURN_IF_ERROR(Page(
-        request->programme_id(), AccountKeyPrefix(request->programme_id(), request->account_id()),
-        after, page_size, [](const v1::EventEnvelope&) { return true; },
-        response->mutable_entries(), response->mutable_next_page_token()));
-    if (response->entries_size() == 0 && after == 0) {
-      return absl::NotFoundError(base::StrCat("account '", request->account_id(),
-                                              "' has no history in programme '",
-                                              request->programme_id(), "'"));
-    }
-    return absl::OkStatus();
-  }();
-  if (!status.ok()) response->Clear();
-  return server::ToGrpc(status);
+  // The account case of GetHistory, which answers NOT_FOUND for an account without events.
+  if (request->account_id().empty()) {
+    return server::ToGrpc(base::InvalidField("account_id", "is required"));
+  }
+  v1::GetHistoryRequest query;
+  query.set_programme_id(request->programme_id());
+  query.set_account_id(request->account_id());
+  query.set_page_size(request->page_size());
+  query.set_page_token(request->page_token());
+  *query.mutable_consistency() = request->consistency();
+  v1::GetHistoryResponse page;
+  if (grpc::Status s = GetHistory(context, &query, &page); !s.ok()) return s;
+  if (page.entries().empty() && request->page_token().empty()) {
+    return server::ToGrpc(absl::NotFoundError(base::StrCat("account '", request->account_id(),
+                                                           "' has no history in programme '",
+                                                           request->programme_id(), "'")));
+  }
+  response->mutable_entries()->Swap(page.mutable_entries());
+  response->set_next_page_token(page.next_page_token());
+  return grpc::Status::OK;
 }
 
 absl::Status HistoryService::Page(const std::string& programme_id, const std::string& index,
@@ -101,9 +89,7 @@ grpc::Status HistoryService::GetHistory(grpc::ServerContext* context,
                                         const v1::GetHistoryRequest* request,
                                         v1::GetHistoryResponse* response) {
   auto status = [&]() -> absl::Status {
-    auto who = auth_.Authenticate(*context);
-    if (!who.ok()) return who.status();
-    KAM_RETURN_IF_ERROR(server::Authenticator::Require(*who, kReadRoles, "read history"));
+    KAM_RETURN_IF_ERROR(auth_.Authorize(*context, kReadRoles, "read history").status());
     KAM_RETURN_IF_ERROR(base::ValidateId("programme_id", request->programme_id()));
     if (!request->account_id().empty() && !request->person_id().empty()) {
       return base::InvalidField("person_id", "give account_id or person_id, not both");
@@ -153,10 +139,8 @@ grpc::Status HistoryService::GetHistory(grpc::ServerContext* context,
 grpc::Status HistoryService::Subscribe(grpc::ServerContext* context,
                                        const v1::SubscribeRequest* request,
                                        grpc::ServerWriter<v1::SubscribeResponse>* writer) {
-  auto who = auth_.Authenticate(*context);
-  if (!who.ok()) return server::ToGrpc(who.status());
-  if (auto s = server::Authenticator::Require(*who, kReadRoles, "subscribe"); !s.ok()) {
-    return server::ToGrpc(s);
+  if (auto who = auth_.Authorize(*context, kReadRoles, "subscribe"); !who.ok()) {
+    return server::ToGrpc(who.status());
   }
   if (!request->aggregate_id().empty() && request->aggregate_id().size() > 2 * base::kMaxIdLength) {
     return server::ToGrpc(base::InvalidField("aggregate_id", "is too long"));
@@ -219,11 +203,8 @@ grpc::Status HistoryService::Subscribe(grpc::ServerContext* context,
 grpc::Status HistoryService::GetProjectionStatus(grpc::ServerContext* context,
                                                  const v1::GetProjectionStatusRequest* /*request*/,
                                                  v1::GetProjectionStatusResponse* response) {
-  auto who = auth_.Authenticate(*context);
-  if (!who.ok()) return server::ToGrpc(who.status());
-  if (auto s = server::Authenticator::Require(*who, kReadRoles, "read the projection status");
-      !s.ok()) {
-    return server::ToGrpc(s);
+  if (auto who = auth_.Authorize(*context, kReadRoles, "read the projection status"); !who.ok()) {
+    return server::ToGrpc(who.status());
   }
   const auto progress = runtime_.progress();
   response->set_topic(topic_);

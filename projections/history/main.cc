@@ -85,8 +85,9 @@ int main(int argc, char** argv) {
     auto seconds = [&] {
       return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     };
+    // Each wait blocks up to two seconds: the loop never spins, whichever topic lags.
     while (!stopping && !(runtime.WaitCaughtUp(std::chrono::seconds(2)).ok() &&
-                          metrics_runtime.WaitCaughtUp(std::chrono::milliseconds(1)).ok())) {
+                          metrics_runtime.WaitCaughtUp(std::chrono::seconds(2)).ok())) {
       auto p = runtime.progress();
       const auto m = metrics_runtime.progress();
       if (p.error.ok()) p.error = m.error;

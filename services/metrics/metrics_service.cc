@@ -105,11 +105,8 @@ v1::MetricItemOutcome MetricsService::RecordItem(uint32_t index,
 grpc::Status MetricsService::RecordMetric(grpc::ServerContext* context,
                                           const v1::RecordMetricRequest* request,
                                           v1::RecordMetricResponse* response) {
-  auto who = auth_.Authenticate(*context);
+  auto who = auth_.Authorize(*context, kPublishers, "call RecordMetric");
   if (!who.ok()) return server::ToGrpc(who.status());
-  if (auto s = server::Authenticator::Require(*who, kPublishers, "call RecordMetric"); !s.ok()) {
-    return server::ToGrpc(s);
-  }
   auto result = Record(request->metadata(), request->metric(), who->name);
   if (!result.ok()) return server::ToGrpc(result.status());
   *response->mutable_result() = *std::move(result);
@@ -119,12 +116,8 @@ grpc::Status MetricsService::RecordMetric(grpc::ServerContext* context,
 grpc::Status MetricsService::RecordMetricBatch(grpc::ServerContext* context,
                                                const v1::RecordMetricBatchRequest* request,
                                                v1::RecordMetricBatchResponse* response) {
-  auto who = auth_.Authenticate(*context);
+  auto who = auth_.Authorize(*context, kPublishers, "call RecordMetricBatch");
   if (!who.ok()) return server::ToGrpc(who.status());
-  if (auto s = server::Authenticator::Require(*who, kPublishers, "call RecordMetricBatch");
-      !s.ok()) {
-    return server::ToGrpc(s);
-  }
   if (static_cast<std::size_t>(request->items_size()) > kMaxMetricBatch) {
     return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
                         base::StrCat("items: at most ", kMaxMetricBatch, " per batch, got ",
@@ -147,11 +140,8 @@ grpc::Status MetricsService::RecordMetricBatch(grpc::ServerContext* context,
 grpc::Status MetricsService::StreamMetrics(
     grpc::ServerContext* context,
     grpc::ServerReaderWriter<v1::StreamMetricsResponse, v1::StreamMetricsRequest>* stream) {
-  auto who = auth_.Authenticate(*context);
+  auto who = auth_.Authorize(*context, kPublishers, "call StreamMetrics");
   if (!who.ok()) return server::ToGrpc(who.status());
-  if (auto s = server::Authenticator::Require(*who, kPublishers, "call StreamMetrics"); !s.ok()) {
-    return server::ToGrpc(s);
-  }
   v1::StreamMetricsRequest request;
   uint32_t index = 0;
   while (stream->Read(&request)) {

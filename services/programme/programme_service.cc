@@ -42,9 +42,8 @@ template <typename Request>
 grpc::Status ProgrammeService::Run(grpc::ServerContext* context, const std::set<std::string>& roles,
                                    const char* what, const Request& request,
                                    v1::CommandResult* out) {
-  auto who = auth_.Authenticate(*context);
+  auto who = auth_.Authorize(*context, roles, what);
   if (!who.ok()) return server::ToGrpc(who.status());
-  if (auto s = server::Authenticator::Require(*who, roles, what); !s.ok()) return server::ToGrpc(s);
   auto result = writer_.Execute(
       request.programme_id(), request.metadata(), who->name,
       [&](const domain::ProgrammeState& state, absl::Time now) {

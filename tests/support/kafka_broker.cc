@@ -11,6 +11,7 @@
 #include <memory>
 #include <stdexcept>
 
+#include "base/ids.h"
 #include "base/strings.h"
 
 namespace kam::testing {
@@ -90,8 +91,10 @@ eventlog::KafkaOptions SharedKafka() {
 }
 
 std::string UniqueTopicPrefix() {
+  // Random per process as well: a shared broker outlives processes, and pids are reused.
+  static const std::string run = base::NewEventId().substr(0, 8);
   static std::atomic<int> n{0};
-  return base::StrCat("t", getpid(), "-", n++, "-");
+  return base::StrCat("t", run, "-", n++, "-");
 }
 
 }  // namespace kam::testing

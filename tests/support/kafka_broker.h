@@ -38,7 +38,8 @@ const std::string& SharedBroker();
 
 eventlog::KafkaOptions SharedKafka();
 
-// "t<pid>-<n>-" with n counting up: a fresh topic namespace per call.
+// "t<random>-<n>-" with n counting up: a fresh topic namespace per call, also across
+// processes sharing a broker.
 std::string UniqueTopicPrefix();
 
 }  // namespace kam::testing
