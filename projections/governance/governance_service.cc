@@ -132,12 +132,25 @@ grpc::Status GovernanceService::VerifyHistory(grpc::ServerContext* context,
                                               v1::VerifyHistoryResponse* response) {
   auto status = [&]() -> absl::Status {
     KAM_RETURN_IF_ERROR(Prepare(context, request->consistency()));
-    if (request->aggregate_type() != "programme") {
-      return base::InvalidField("aggregate_type", "must be \"programme\" (the topic served here)");
+    const bool metrics = request->aggregate_type() == domain::kMetricsAggregateType;
+    if (request->aggregate_type() != "programme" && !(metrics && metrics_runtime_ != nullptr)) {
+      return base::InvalidField("aggregate_type", "must be \"programme\" or \"account-metrics\"");
     }
-    KAM_RETURN_IF_ERROR(base::ValidateId("aggregate_id", request->aggregate_id()));
-    auto history =
-        LoadAggregate(store_, topic_, request->aggregate_type(), request->aggregate_id());
+    if (metrics) {
+      // "<programme_id>:<account_id>"
+      const auto colon = request->aggregate_id().find(':');
+      if (colon == std::string::npos) {
+        return base::InvalidField("aggregate_id", "must be <programme_id>:<account_id>");
+      }
+      KAM_RETURN_IF_ERROR(
+          base::ValidateId("aggregate_id", request->aggregate_id().substr(0, colon)));
+      KAM_RETURN_IF_ERROR(
+          base::ValidateId("aggregate_id", request->aggregate_id().substr(colon + 1)));
+    } else {
+      KAM_RETURN_IF_ERROR(base::ValidateId("aggregate_id", request->aggregate_id()));
+    }
+    auto history = LoadAggregate(store_, metrics ? metrics_topic_ : topic_,
+                                 request->aggregate_type(), request->aggregate_id());
     if (history.events.empty() && history.duplicates.empty()) {
       return absl::NotFoundError(base::StrCat(request->aggregate_type(), " '",
                                               request->aggregate_id(), "' has no history"));

@@ -401,6 +401,14 @@ TEST_F(Governance, EconomicsShowContributionAndLifetimeValueWithTheFormula) {
   EXPECT_NEAR(econ.clv(), 2000000 * 0.8 / 0.3, 0.01);
   EXPECT_EQ(econ.projection_size(), 5);
   EXPECT_TRUE(econ.flags().empty());
+  v1::VerifyHistoryRequest verify;
+  verify.set_aggregate_type("account-metrics");
+  verify.set_aggregate_id("emea-kam:acme");
+  v1::VerifyHistoryResponse verified;
+  auto vs = gov_->VerifyHistory(Context("tok-bob-board").get(), verify, &verified);
+  ASSERT_TRUE(vs.ok()) << vs.error_message();
+  EXPECT_TRUE(verified.intact());
+  EXPECT_EQ(verified.events_checked(), 5u);
   req.set_account_id("nobody");
   req.clear_consistency();
   EXPECT_EQ(gov_->GetEconomics(Context("tok-bob-board").get(), req, &econ).error_code(),
