@@ -14,6 +14,8 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <tuple>
+#include <type_traits>
 #include <vector>
 
 #include "base/ids.h"
@@ -68,6 +70,14 @@ int Print(const grpc::Status& status, const google::protobuf::Message& reply) {
   return 0;
 }
 
+// The argument types of a stub's unary method.
+template <typename T>
+struct RpcArgs;
+template <typename Stub, typename Req, typename Reply>
+struct RpcArgs<grpc::Status (Stub::*)(grpc::ClientContext*, const Req&, Reply*)> {
+  using type = std::tuple<grpc::ClientContext*, const Req&, Reply*>;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -95,6 +105,15 @@ int main(int argc, char** argv) {
   auto context = [&](grpc::ClientContext& ctx) {
     ctx.AddMetadata("authorization", "Bearer " + opt["token"]);
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(40));
+  };
+  // One unary call with the token and deadline; prints the reply or the error.
+  auto call = [&](auto& stub, auto rpc, const auto& req) {
+    using Reply =
+        std::remove_pointer_t<std::tuple_element_t<2, typename RpcArgs<decltype(rpc)>::type>>;
+    Reply reply;
+    grpc::ClientContext ctx;
+    context(ctx);
+    return Print((stub.*rpc)(&ctx, req, &reply), reply);
   };
   auto metadata = [&](kam::v1::CommandMetadata* m) {
     m->set_client_request_id(opt["request-id"].empty() ? kam::base::NewEventId()
@@ -126,10 +145,7 @@ int main(int argc, char** argv) {
       req.set_min_key_accounts(static_cast<uint32_t>(std::strtoul(args[4].c_str(), nullptr, 10)));
       req.set_max_key_accounts(static_cast<uint32_t>(std::strtoul(args[5].c_str(), nullptr, 10)));
     }
-    kam::v1::CharterProgrammeResponse resp;
-    grpc::ClientContext ctx;
-    context(ctx);
-    return Print(stub->CharterProgramme(&ctx, req, &resp), resp);
+    return call(*stub, &std::remove_reference_t<decltype(*stub)>::CharterProgramme, req);
   }
   if (cmd == "nominate" && args.size() == 5) {
     auto stub = kam::v1::ProgrammeCommandService::NewStub(
@@ -140,10 +156,7 @@ int main(int argc, char** argv) {
     req.set_account_id(args[2]);
     req.set_account_name(args[3]);
     req.set_rationale(args[4]);
-    kam::v1::NominateAccountResponse resp;
-    grpc::ClientContext ctx;
-    context(ctx);
-    return Print(stub->NominateAccount(&ctx, req, &resp), resp);
+    return call(*stub, &std::remove_reference_t<decltype(*stub)>::NominateAccount, req);
   }
   if (cmd == "history" && (args.size() == 3 || args.size() == 6)) {
     auto stub =
@@ -157,13 +170,11 @@ int main(int argc, char** argv) {
       p->set_partition(std::atoi(args[4].c_str()));
       p->set_offset(std::atoll(args[5].c_str()));
     }
-    kam::v1::GetAccountHistoryResponse resp;
-    grpc::ClientContext ctx;
-    context(ctx);
-    return Print(stub->GetAccountHistory(&ctx, req, &resp), resp);
+    return call(*stub, &std::remove_reference_t<decltype(*stub)>::GetAccountHistory, req);
   }
   auto governance = [&] {
-    return kam::v1::GovernanceQueryService::NewStub(grpc::CreateChannel(opt["queries"], credentials));
+    return kam::v1::GovernanceQueryService::NewStub(
+        grpc::CreateChannel(opt["queries"], credentials));
   };
   if (cmd == "programme" && (args.size() == 2 || args.size() == 4)) {
     kam::v1::GetProgrammeRequest req;
@@ -175,49 +186,39 @@ int main(int argc, char** argv) {
       }
       req.mutable_as_of()->set_axis(args[2] == "recorded" ? kam::v1::TIME_AXIS_RECORDED
                                                           : kam::v1::TIME_AXIS_EFFECTIVE);
-      if (!google::protobuf::util::TimeUtil::FromString(args[3], req.mutable_as_of()->mutable_time())) {
+      if (!google::protobuf::util::TimeUtil::FromString(args[3],
+                                                        req.mutable_as_of()->mutable_time())) {
         std::cerr << "TIME must be RFC 3339, e.g. 2026-01-31T00:00:00Z\n";
         return 2;
       }
     }
-    kam::v1::GetProgrammeResponse resp;
-    grpc::ClientContext ctx;
-    context(ctx);
-    return Print(governance()->GetProgramme(&ctx, req, &resp), resp);
+    return call(*governance(), &std::remove_reference_t<decltype(*governance())>::GetProgramme,
+                req);
   }
   if (cmd == "scorecard" && args.size() == 2) {
     kam::v1::GetScorecardRequest req;
     req.set_programme_id(args[1]);
-    kam::v1::GetScorecardResponse resp;
-    grpc::ClientContext ctx;
-    context(ctx);
-    return Print(governance()->GetScorecard(&ctx, req, &resp), resp);
+    return call(*governance(), &std::remove_reference_t<decltype(*governance())>::GetScorecard,
+                req);
   }
   if (cmd == "register" && args.size() == 2) {
     kam::v1::GetRegisterRequest req;
     req.set_programme_id(args[1]);
-    kam::v1::GetRegisterResponse resp;
-    grpc::ClientContext ctx;
-    context(ctx);
-    return Print(governance()->GetRegister(&ctx, req, &resp), resp);
+    return call(*governance(), &std::remove_reference_t<decltype(*governance())>::GetRegister, req);
   }
   if (cmd == "verify" && args.size() == 2) {
     kam::v1::VerifyHistoryRequest req;
     req.set_aggregate_type("programme");
     req.set_aggregate_id(args[1]);
-    kam::v1::VerifyHistoryResponse resp;
-    grpc::ClientContext ctx;
-    context(ctx);
-    return Print(governance()->VerifyHistory(&ctx, req, &resp), resp);
+    return call(*governance(), &std::remove_reference_t<decltype(*governance())>::VerifyHistory,
+                req);
   }
   if (cmd == "economics" && args.size() == 3) {
     kam::v1::GetEconomicsRequest req;
     req.set_programme_id(args[1]);
     req.set_account_id(args[2]);
-    kam::v1::GetEconomicsResponse resp;
-    grpc::ClientContext ctx;
-    context(ctx);
-    return Print(governance()->GetEconomics(&ctx, req, &resp), resp);
+    return call(*governance(), &std::remove_reference_t<decltype(*governance())>::GetEconomics,
+                req);
   }
   std::cerr << kUsage;
   return 2;
