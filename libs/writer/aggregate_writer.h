@@ -208,6 +208,12 @@ class AggregateWriter {
     }
     absl::StatusOr<domain::Events> events = decide(current.state, occurred_at);
     if (!events.ok()) return events.status();
+    if (events->empty()) {  // nothing to record: the aggregate stays as it is
+      v1::CommandResult unchanged;
+      unchanged.set_aggregate_id(aggregate_id);
+      unchanged.set_aggregate_version(current.chain.version);
+      return unchanged;
+    }
     CommandInfo info{options_.aggregate_type, aggregate_id, actor, metadata, recorded_at};
     SealedCommand sealed = SealCommand(current.chain, info, *events);
     std::vector<eventlog::Record> records;

@@ -136,5 +136,23 @@ TEST_F(Snapshots, ASnapshotThatDoesNotFitTheLogIsDiscarded) {
   EXPECT_EQ(version, 9u);  // 57 events over 7 accounts: acct-0 has 8 + 1
 }
 
+TEST_F(Snapshots, ACommandThatDecidesNoEventsWritesNothing) {
+  Fill(7);
+  auto w = Start(false);
+  const std::string id = domain::MetricsAggregateId("emea-kam", "acct-0");
+  v1::CommandMetadata meta;
+  meta.set_client_request_id("nothing-to-do");
+  auto r =
+      w->Execute(id, meta, "publisher:erp",
+                 [](const domain::MetricsState&, absl::Time) -> absl::StatusOr<domain::Events> {
+                   return domain::Events{};
+                 });
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->aggregate_version(), 1u);
+  EXPECT_EQ(r->event_ids_size(), 0);
+  w.reset();
+  EXPECT_EQ(Replayed(*Start(false)), 7u);  // nothing was appended
+}
+
 }  // namespace
 }  // namespace kam
