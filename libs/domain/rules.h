@@ -27,6 +27,10 @@ inline constexpr std::string_view kParametersSponsorLoad = "parameters.sponsor_l
 // approved by the active champion or a steering-board member (step 3).
 inline constexpr std::string_view kApprovalChampionOrBoard = "approval.champion_or_board";
 
+// The stored history of an aggregate continues its hash chain without gaps: the writer
+// refuses to extend a broken history, and the scorecard vouches for nothing over one.
+inline constexpr std::string_view kHistoryIntact = "history.intact";
+
 // --- People (steps 2, 3 and 5) ---------------------------------------------------------
 inline constexpr std::string_view kPersonUnique = "person.unique";
 inline constexpr std::string_view kPersonMustExist = "person.must_exist";

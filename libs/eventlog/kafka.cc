@@ -66,10 +66,6 @@ int32_t PartitionFor(std::string_view key, int partitions) {
   return static_cast<int32_t>((h & 0x7fffffff) % static_cast<uint32_t>(partitions));
 }
 
-std::string AggregateTopic(std::string_view prefix, std::string_view aggregate_type) {
-  return base::StrCat(prefix, "kam.", aggregate_type, ".v1");
-}
-
 absl::StatusOr<std::unique_ptr<RdKafka::Conf>> MakeConf(
     const KafkaOptions& options,
     const std::vector<std::pair<std::string, std::string>>& properties) {

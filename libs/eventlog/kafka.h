@@ -16,6 +16,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "eventlog/topics.h"
 
 namespace RdKafka {
 class Conf;
@@ -32,10 +33,6 @@ struct KafkaOptions {
   // min.insync.replicas is set to 2).
   int replication_factor = 1;
 };
-
-// The topic of an aggregate type: "<prefix>kam.<aggregate_type>.v1". The prefix
-// isolates environments (and tests) sharing one cluster; empty in production.
-std::string AggregateTopic(std::string_view prefix, std::string_view aggregate_type);
 
 // The partition of `key` among `partitions`: Kafka's default (murmur2) partitioner, so
 // Java clients and this code agree. Writers pick partitions explicitly with it, because

@@ -9,13 +9,9 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "base/strings.h"
+#include "server/roles.h"
 
 namespace kam::server {
-namespace {
-const std::set<std::string> kKnownRoles = {"board", "champion",  "sponsor",
-                                           "kam",   "publisher", "admin"};
-}  // namespace
-
 absl::StatusOr<std::unique_ptr<Authenticator>> Authenticator::FromFile(const std::string& path) {
   std::ifstream in(path);
   if (!in) return absl::InvalidArgumentError(base::StrCat("--tokens: cannot read '", path, "'"));
@@ -46,9 +42,9 @@ absl::StatusOr<std::unique_ptr<Authenticator>> Authenticator::FromText(const std
     Principal p{parts[1], {}};
     for (const std::string& role :
          std::vector<std::string>(absl::StrSplit(parts[2], ',', absl::SkipEmpty()))) {
-      if (!kKnownRoles.contains(role)) {
+      if (!roles::All().contains(role)) {
         return absl::InvalidArgumentError(base::StrCat(
-            where, ": unknown role '", role, "' (known: ", absl::StrJoin(kKnownRoles, ", "), ")"));
+            where, ": unknown role '", role, "' (known: ", absl::StrJoin(roles::All(), ", "), ")"));
       }
       p.roles.insert(role);
     }

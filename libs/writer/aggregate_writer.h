@@ -49,6 +49,7 @@
 #include "base/strings.h"
 #include "domain/dates.h"
 #include "domain/programme.h"
+#include "domain/rules.h"
 #include "eventlog/codec.h"
 #include "eventlog/consumer.h"
 #include "kam/v1/snapshot.pb.h"
@@ -57,8 +58,6 @@
 #include "writer/log_session.h"
 
 namespace kam::writer {
-
-inline constexpr std::string_view kHistoryIntactRule = "history.intact";
 
 struct WriterOptions {
   std::string topic;
@@ -192,8 +191,8 @@ class AggregateWriter {
     auto it = part.aggregates.find(aggregate_id);
     const Aggregate& current = it == part.aggregates.end() ? kEmpty : it->second;
     if (!current.chain.broken.empty()) {
-      return base::RuleViolated(absl::StatusCode::kFailedPrecondition, kHistoryIntactRule,
-                                current.chain.broken);
+      return base::RuleViolated(absl::StatusCode::kFailedPrecondition,
+                                domain::rules::kHistoryIntact, current.chain.broken);
     }
     if (auto done = current.chain.results.find(metadata.client_request_id());
         done != current.chain.results.end()) {

@@ -8,7 +8,7 @@
 #include "absl/time/time.h"
 #include "domain/programme.h"
 #include "kam/v1/governance_service.pb.h"
-#include "projections/history/history_fold.h"
+#include "projections/history/history_index.h"
 
 namespace kam::projections {
 

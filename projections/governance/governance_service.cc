@@ -9,14 +9,11 @@
 #include "domain/steps.h"
 #include "projections/governance/as_of.h"
 #include "projections/governance/verify.h"
-#include "projections/history/history_fold.h"
+#include "server/roles.h"
 #include "server/status.h"
 
 namespace kam::projections {
 namespace {
-
-const std::set<std::string> kReadRoles = {"admin", "board",     "champion",
-                                          "kam",   "publisher", "sponsor"};
 
 absl::Status CheckAsOf(const v1::AsOf& as_of) {
   if (as_of.has_time() && as_of.axis() == v1::TIME_AXIS_UNSPECIFIED) {
@@ -28,32 +25,52 @@ absl::Status CheckAsOf(const v1::AsOf& as_of) {
 
 }  // namespace
 
-GovernanceService::GovernanceService(const readmodel::Store& store,
+GovernanceService::GovernanceService(const HistoryIndex& index,
                                      const readmodel::ProjectionRuntime& runtime,
-                                     const server::Authenticator& auth, std::string topic,
-                                     const readmodel::ProjectionRuntime* metrics_runtime,
-                                     std::string metrics_topic)
-    : store_(store),
-      runtime_(runtime),
-      auth_(auth),
-      topic_(std::move(topic)),
-      metrics_runtime_(metrics_runtime),
-      metrics_topic_(std::move(metrics_topic)) {}
+                                     const readmodel::ProjectionRuntime& metrics_runtime,
+                                     const server::Authenticator& auth)
+    : index_(index), runtime_(runtime), metrics_runtime_(metrics_runtime), auth_(auth) {}
 
-absl::Status GovernanceService::Prepare(grpc::ServerContext* context,
-                                        const v1::Consistency& c) const {
-  KAM_RETURN_IF_ERROR(auth_.Authorize(*context, kReadRoles, "read governance views").status());
-  return readmodel::AwaitConsistency(c, {&runtime_, metrics_runtime_});
+absl::StatusOr<server::Principal> GovernanceService::Prepare(grpc::ServerContext* context,
+                                                             const v1::Consistency& c) const {
+  auto who = auth_.Authorize(*context, server::roles::Readers(), "read governance views");
+  if (!who.ok()) return who.status();
+  KAM_RETURN_IF_ERROR(readmodel::AwaitConsistency(c, {&runtime_, &metrics_runtime_}));
+  return who;
+}
+
+grpc::Status GovernanceService::ListProgrammes(grpc::ServerContext* context,
+                                               const v1::ListProgrammesRequest* request,
+                                               v1::ListProgrammesResponse* response) {
+  auto status = [&]() -> absl::Status {
+    auto who = Prepare(context, request->consistency());
+    if (!who.ok()) return who.status();
+    response->set_principal(who->name);
+    for (const auto& role : who->roles) response->add_roles(role);
+    for (const std::string& id : index_.ProgrammeIds()) {
+      const auto fold = FoldProgramme(index_.Programme(id), v1::AsOf{}, absl::Now());
+      if (!fold.state.chartered) continue;
+      auto* out = response->add_programmes();
+      out->set_programme_id(id);
+      out->set_name(fold.state.name);
+      out->set_admitted_key_accounts(fold.state.AdmittedCount());
+      out->set_min_key_accounts(fold.state.min_key_accounts);
+      out->set_max_key_accounts(fold.state.max_key_accounts);
+    }
+    return absl::OkStatus();
+  }();
+  if (!status.ok()) response->Clear();
+  return server::ToGrpc(status);
 }
 
 grpc::Status GovernanceService::GetProgramme(grpc::ServerContext* context,
                                              const v1::GetProgrammeRequest* request,
                                              v1::GetProgrammeResponse* response) {
   auto status = [&]() -> absl::Status {
-    KAM_RETURN_IF_ERROR(Prepare(context, request->consistency()));
+    KAM_RETURN_IF_ERROR(Prepare(context, request->consistency()).status());
     KAM_RETURN_IF_ERROR(base::ValidateId("programme_id", request->programme_id()));
     KAM_RETURN_IF_ERROR(CheckAsOf(request->as_of()));
-    auto history = LoadAggregate(store_, topic_, "programme", request->programme_id());
+    auto history = index_.Programme(request->programme_id());
     if (history.events.empty()) {
       return absl::NotFoundError(
           base::StrCat("programme '", request->programme_id(), "' has no history"));
@@ -73,10 +90,10 @@ grpc::Status GovernanceService::GetScorecard(grpc::ServerContext* context,
                                              const v1::GetScorecardRequest* request,
                                              v1::GetScorecardResponse* response) {
   auto status = [&]() -> absl::Status {
-    KAM_RETURN_IF_ERROR(Prepare(context, request->consistency()));
+    KAM_RETURN_IF_ERROR(Prepare(context, request->consistency()).status());
     KAM_RETURN_IF_ERROR(base::ValidateId("programme_id", request->programme_id()));
     KAM_RETURN_IF_ERROR(CheckAsOf(request->as_of()));
-    auto history = LoadAggregate(store_, topic_, "programme", request->programme_id());
+    auto history = index_.Programme(request->programme_id());
     if (history.events.empty()) {
       return absl::NotFoundError(
           base::StrCat("programme '", request->programme_id(), "' has no history"));
@@ -84,19 +101,16 @@ grpc::Status GovernanceService::GetScorecard(grpc::ServerContext* context,
     const Verification verification = Verify(history);
     auto fold = FoldProgramme(history, request->as_of(), absl::Now());
     auto flags = domain::ComputeFlags(fold.state, domain::DayOf(fold.at));
-    // Step 6 from the account metrics, when this projection folds them.
-    if (metrics_runtime_ != nullptr) {
-      for (const auto& [account, a] : fold.state.accounts) {
-        if (!a.active()) continue;
-        auto metrics = LoadAggregate(store_, metrics_topic_, domain::kMetricsAggregateType,
-                                     domain::MetricsAggregateId(request->programme_id(), account));
-        if (metrics.events.empty()) continue;
-        domain::MetricsState m;
-        for (const StoredEvent& e : metrics.events) domain::Evolve(m, e.envelope);
-        for (auto& f : domain::ComputeMetricFlags(
-                 m, domain::ComputeEconomics(m, fold.state.parameters.discount_rate()))) {
-          flags.push_back(std::move(f));
-        }
+    // Step 6 from the account metrics.
+    for (const auto& [account, a] : fold.state.accounts) {
+      if (!a.active()) continue;
+      auto metrics = index_.Metrics(request->programme_id(), account);
+      if (metrics.events.empty()) continue;
+      domain::MetricsState m;
+      for (const StoredEvent& e : metrics.events) domain::Evolve(m, e.envelope);
+      for (auto& f : domain::ComputeMetricFlags(
+               m, domain::ComputeEconomics(m, fold.state.parameters.discount_rate()))) {
+        flags.push_back(std::move(f));
       }
     }
     response->set_history_intact(verification.intact);
@@ -115,10 +129,11 @@ grpc::Status GovernanceService::GetScorecard(grpc::ServerContext* context,
         finding->set_detail(f.detail);
       }
       if (!verification.intact && step.number == 7) {
+        const domain::Flag broken = BreakFinding(verification, request->programme_id());
         auto* finding = out->add_flags();
-        finding->set_rule("history.intact");
-        finding->set_subject("programme " + request->programme_id());
-        finding->set_detail(verification.first_break);
+        finding->set_rule(broken.rule);
+        finding->set_subject(broken.subject);
+        finding->set_detail(broken.detail);
       }
     }
     return absl::OkStatus();
@@ -131,9 +146,9 @@ grpc::Status GovernanceService::VerifyHistory(grpc::ServerContext* context,
                                               const v1::VerifyHistoryRequest* request,
                                               v1::VerifyHistoryResponse* response) {
   auto status = [&]() -> absl::Status {
-    KAM_RETURN_IF_ERROR(Prepare(context, request->consistency()));
+    KAM_RETURN_IF_ERROR(Prepare(context, request->consistency()).status());
     const bool metrics = request->aggregate_type() == domain::kMetricsAggregateType;
-    if (request->aggregate_type() != "programme" && !(metrics && metrics_runtime_ != nullptr)) {
+    if (request->aggregate_type() != domain::kProgrammeAggregateType && !metrics) {
       return base::InvalidField("aggregate_type", "must be \"programme\" or \"account-metrics\"");
     }
     if (metrics) {
@@ -149,8 +164,7 @@ grpc::Status GovernanceService::VerifyHistory(grpc::ServerContext* context,
     } else {
       KAM_RETURN_IF_ERROR(base::ValidateId("aggregate_id", request->aggregate_id()));
     }
-    auto history = LoadAggregate(store_, metrics ? metrics_topic_ : topic_,
-                                 request->aggregate_type(), request->aggregate_id());
+    auto history = index_.Load(request->aggregate_type(), request->aggregate_id());
     if (history.events.empty() && history.duplicates.empty()) {
       return absl::NotFoundError(base::StrCat(request->aggregate_type(), " '",
                                               request->aggregate_id(), "' has no history"));
@@ -170,9 +184,9 @@ grpc::Status GovernanceService::GetRegister(grpc::ServerContext* context,
                                             const v1::GetRegisterRequest* request,
                                             v1::GetRegisterResponse* response) {
   auto status = [&]() -> absl::Status {
-    KAM_RETURN_IF_ERROR(Prepare(context, request->consistency()));
+    KAM_RETURN_IF_ERROR(Prepare(context, request->consistency()).status());
     KAM_RETURN_IF_ERROR(base::ValidateId("programme_id", request->programme_id()));
-    auto history = LoadAggregate(store_, topic_, "programme", request->programme_id());
+    auto history = index_.Programme(request->programme_id());
     if (history.events.empty()) {
       return absl::NotFoundError(
           base::StrCat("programme '", request->programme_id(), "' has no history"));
@@ -263,21 +277,16 @@ grpc::Status GovernanceService::GetEconomics(grpc::ServerContext* context,
                                              const v1::GetEconomicsRequest* request,
                                              v1::GetEconomicsResponse* response) {
   auto status = [&]() -> absl::Status {
-    KAM_RETURN_IF_ERROR(Prepare(context, request->consistency()));
+    KAM_RETURN_IF_ERROR(Prepare(context, request->consistency()).status());
     KAM_RETURN_IF_ERROR(base::ValidateId("programme_id", request->programme_id()));
     KAM_RETURN_IF_ERROR(base::ValidateId("account_id", request->account_id()));
-    if (metrics_runtime_ == nullptr) {
-      return absl::UnimplementedError("this projection does not fold the metrics topic");
-    }
     // The discount rate is the programme's parameter (the default if the programme is unknown
     // here).
-    auto programme = LoadAggregate(store_, topic_, "programme", request->programme_id());
+    auto programme = index_.Programme(request->programme_id());
     const auto state = FoldProgramme(programme, v1::AsOf{}, absl::Now()).state;
     const double d = state.chartered ? state.parameters.discount_rate()
                                      : domain::DefaultParameters().discount_rate();
-    const std::string id =
-        domain::MetricsAggregateId(request->programme_id(), request->account_id());
-    auto metrics = LoadAggregate(store_, metrics_topic_, domain::kMetricsAggregateType, id);
+    auto metrics = index_.Metrics(request->programme_id(), request->account_id());
     if (metrics.events.empty()) {
       return absl::NotFoundError(base::StrCat("account '", request->account_id(),
                                               "' has no metrics in programme '",

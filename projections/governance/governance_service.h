@@ -1,27 +1,30 @@
 // GovernanceQueryService over the history read model.
 //
-//   kam::projections::GovernanceService svc(store, runtime, auth, topic);
+//   kam::projections::GovernanceService svc(index, runtime, metrics_runtime, auth);
 //   server.Add(&svc);
+//
+// `runtime` folds index.programme_topic() and `metrics_runtime` index.metrics_topic() into
+// the store behind `index`; queries wait on them for read-your-writes.
 #pragma once
 
 #include <string>
 
 #include "kam/v1/governance_service.grpc.pb.h"
+#include "projections/history/history_index.h"
 #include "readmodel/projection_runtime.h"
-#include "readmodel/store.h"
 #include "server/auth.h"
 
 namespace kam::projections {
 
 class GovernanceService final : public v1::GovernanceQueryService::Service {
  public:
-  // `runtime` folds the programme topic `topic`; `metrics_runtime` (may be null: no
-  // economics) folds `metrics_topic` into the same store.
-  GovernanceService(const readmodel::Store& store, const readmodel::ProjectionRuntime& runtime,
-                    const server::Authenticator& auth, std::string topic,
-                    const readmodel::ProjectionRuntime* metrics_runtime = nullptr,
-                    std::string metrics_topic = "");
+  GovernanceService(const HistoryIndex& index, const readmodel::ProjectionRuntime& runtime,
+                    const readmodel::ProjectionRuntime& metrics_runtime,
+                    const server::Authenticator& auth);
 
+  grpc::Status ListProgrammes(grpc::ServerContext* context,
+                              const v1::ListProgrammesRequest* request,
+                              v1::ListProgrammesResponse* response) override;
   grpc::Status GetProgramme(grpc::ServerContext* context, const v1::GetProgrammeRequest* request,
                             v1::GetProgrammeResponse* response) override;
   grpc::Status GetScorecard(grpc::ServerContext* context, const v1::GetScorecardRequest* request,
@@ -35,14 +38,13 @@ class GovernanceService final : public v1::GovernanceQueryService::Service {
 
  private:
   // Authenticates (any role may read) and waits for the requested consistency.
-  absl::Status Prepare(grpc::ServerContext* context, const v1::Consistency& consistency) const;
+  absl::StatusOr<server::Principal> Prepare(grpc::ServerContext* context,
+                                            const v1::Consistency& consistency) const;
 
-  const readmodel::Store& store_;
+  const HistoryIndex& index_;
   const readmodel::ProjectionRuntime& runtime_;
+  const readmodel::ProjectionRuntime& metrics_runtime_;
   const server::Authenticator& auth_;
-  std::string topic_;
-  const readmodel::ProjectionRuntime* metrics_runtime_;
-  std::string metrics_topic_;
 };
 
 }  // namespace kam::projections

@@ -2,6 +2,7 @@
 
 #include "absl/strings/escaping.h"
 #include "base/strings.h"
+#include "domain/rules.h"
 
 namespace kam::projections {
 
@@ -42,6 +43,11 @@ Verification Verify(const AggregateHistory& h) {
     fail(0, none, base::StrCat("a stored record does not decode: ", h.unreadable.front()));
   }
   return v;
+}
+
+domain::Flag BreakFinding(const Verification& v, std::string_view programme_id) {
+  return domain::Flag{std::string(domain::rules::kHistoryIntact), 7,
+                      base::StrCat("programme ", programme_id), v.first_break};
 }
 
 }  // namespace kam::projections

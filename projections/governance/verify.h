@@ -8,7 +8,8 @@
 
 #include <string>
 
-#include "projections/history/history_fold.h"
+#include "domain/programme.h"
+#include "projections/history/history_index.h"
 
 namespace kam::projections {
 
@@ -21,5 +22,8 @@ struct Verification {
 };
 
 Verification Verify(const AggregateHistory& history);
+
+// The scorecard's finding for a broken history (rule history.intact) of `programme_id`.
+domain::Flag BreakFinding(const Verification& verification, std::string_view programme_id);
 
 }  // namespace kam::projections

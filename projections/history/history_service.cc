@@ -1,7 +1,5 @@
 #include "projections/history/history_service.h"
 
-#include <rocksdb/db.h>
-
 #include <charconv>
 
 #include "base/errors.h"
@@ -9,23 +7,21 @@
 #include "base/strings.h"
 #include "domain/dates.h"
 #include "domain/events.h"
-#include "projections/history/history_fold.h"
+#include "server/roles.h"
 #include "server/status.h"
 
 namespace kam::projections {
 namespace {
 
-const std::set<std::string> kReadRoles = {"admin", "board",     "champion",
-                                          "kam",   "publisher", "sponsor"};
 constexpr uint32_t kDefaultPageSize = 100;
 constexpr uint32_t kMaxPageSize = 1000;
 
 }  // namespace
 
-HistoryService::HistoryService(const readmodel::Store& store,
+HistoryService::HistoryService(const HistoryIndex& index,
                                const readmodel::ProjectionRuntime& runtime,
-                               const server::Authenticator& auth, std::string topic)
-    : store_(store), runtime_(runtime), auth_(auth), topic_(std::move(topic)) {}
+                               const server::Authenticator& auth)
+    : index_(index), runtime_(runtime), auth_(auth) {}
 
 grpc::Status HistoryService::GetAccountHistory(grpc::ServerContext* context,
                                                const v1::GetAccountHistoryRequest* request,
@@ -52,64 +48,34 @@ grpc::Status HistoryService::GetAccountHistory(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-absl::Status HistoryService::Page(const std::string& programme_id, const std::string& index,
-                                  uint64_t after_version, uint32_t page_size,
-                                  const std::function<bool(const v1::EventEnvelope&)>& keep,
-                                  google::protobuf::RepeatedPtrField<v1::HistoryEntry>* entries,
-                                  std::string* next_page_token) const {
-  const std::string prefix = index.empty() ? AggregateKeyPrefix("programme", programme_id) : index;
-  std::unique_ptr<rocksdb::Iterator> it(store_.db()->NewIterator(rocksdb::ReadOptions()));
-  uint64_t last = 0;
-  for (it->Seek(base::StrCat(prefix, readmodel::EncodeU64(after_version + 1)));
-       it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    if (entries->size() == static_cast<int>(page_size)) {
-      *next_page_token = std::to_string(last);
-      break;
-    }
-    const uint64_t version = readmodel::DecodeU64(
-        std::string_view(it->key().data() + prefix.size(), it->key().size() - prefix.size()));
-    std::string value;
-    if (index.empty()) {
-      value = it->value().ToString();
-    } else {
-      rocksdb::Status s = store_.db()->Get(rocksdb::ReadOptions(),
-                                           EventKey("programme", programme_id, version), &value);
-      if (!s.ok())
-        return absl::InternalError(base::StrCat("history index is dangling: ", s.ToString()));
-    }
-    auto entry = DecodeEntry(topic_, value);
-    if (!entry.ok()) return entry.status();
-    last = version;
-    if (keep(entry->envelope())) *entries->Add() = *std::move(entry);
-  }
-  return absl::OkStatus();
-}
-
 grpc::Status HistoryService::GetHistory(grpc::ServerContext* context,
                                         const v1::GetHistoryRequest* request,
                                         v1::GetHistoryResponse* response) {
   auto status = [&]() -> absl::Status {
-    KAM_RETURN_IF_ERROR(auth_.Authorize(*context, kReadRoles, "read history").status());
+    KAM_RETURN_IF_ERROR(
+        auth_.Authorize(*context, server::roles::Readers(), "read history").status());
     KAM_RETURN_IF_ERROR(base::ValidateId("programme_id", request->programme_id()));
     if (!request->account_id().empty() && !request->person_id().empty()) {
       return base::InvalidField("person_id", "give account_id or person_id, not both");
     }
-    std::string index;
+    HistoryIndex::PageQuery query;
+    query.programme_id = request->programme_id();
     if (!request->account_id().empty()) {
       KAM_RETURN_IF_ERROR(base::ValidateId("account_id", request->account_id()));
-      index = AccountKeyPrefix(request->programme_id(), request->account_id());
+      query.scope = HistoryIndex::Scope::kAccount;
+      query.subject_id = request->account_id();
     } else if (!request->person_id().empty()) {
       KAM_RETURN_IF_ERROR(base::ValidateId("person_id", request->person_id()));
-      index = PersonKeyPrefix(request->programme_id(), request->person_id());
+      query.scope = HistoryIndex::Scope::kPerson;
+      query.subject_id = request->person_id();
     }
     if (request->page_size() > kMaxPageSize) {
       return base::InvalidField("page_size", base::StrCat("must be at most ", kMaxPageSize));
     }
     if (request->event_types_size() > 100) return base::InvalidField("event_types", "at most 100");
-    const uint32_t page_size = request->page_size() == 0 ? kDefaultPageSize : request->page_size();
-    uint64_t after = 0;
+    query.size = request->page_size() == 0 ? kDefaultPageSize : request->page_size();
     if (const std::string& t = request->page_token(); !t.empty()) {
-      auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), after);
+      auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), query.after_version);
       if (ec != std::errc() || end != t.data() + t.size()) {
         return base::InvalidField("page_token", "is not a token this service returned");
       }
@@ -123,14 +89,12 @@ grpc::Status HistoryService::GetHistory(grpc::ServerContext* context,
     }
     const std::set<std::string> types(request->event_types().begin(), request->event_types().end());
     KAM_RETURN_IF_ERROR(readmodel::AwaitConsistency(request->consistency(), {&runtime_}));
-    return Page(
-        request->programme_id(), index, after, page_size,
-        [&](const v1::EventEnvelope& env) {
-          const auto at = domain::TimeOf(env.recorded_at());
-          return (!has_from || at >= from) && (!has_to || at <= to) &&
-                 (types.empty() || types.contains(std::string(domain::EventName(env.event()))));
-        },
-        response->mutable_entries(), response->mutable_next_page_token());
+    query.keep = [&](const v1::EventEnvelope& env) {
+      const auto at = domain::TimeOf(env.recorded_at());
+      return (!has_from || at >= from) && (!has_to || at <= to) &&
+             (types.empty() || types.contains(std::string(domain::EventName(env.event()))));
+    };
+    return index_.Page(query, response->mutable_entries(), response->mutable_next_page_token());
   }();
   if (!status.ok()) response->Clear();
   return server::ToGrpc(status);
@@ -139,7 +103,7 @@ grpc::Status HistoryService::GetHistory(grpc::ServerContext* context,
 grpc::Status HistoryService::Subscribe(grpc::ServerContext* context,
                                        const v1::SubscribeRequest* request,
                                        grpc::ServerWriter<v1::SubscribeResponse>* writer) {
-  if (auto who = auth_.Authorize(*context, kReadRoles, "subscribe"); !who.ok()) {
+  if (auto who = auth_.Authorize(*context, server::roles::Readers(), "subscribe"); !who.ok()) {
     return server::ToGrpc(who.status());
   }
   if (!request->aggregate_id().empty() && request->aggregate_id().size() > 2 * base::kMaxIdLength) {
@@ -153,48 +117,29 @@ grpc::Status HistoryService::Subscribe(grpc::ServerContext* context,
   const std::set<std::string> types(request->event_types().begin(), request->event_types().end());
   std::map<int32_t, int64_t> next;  // per partition: the next offset to deliver
   for (const auto& p : request->after()) {
-    if (p.topic() != topic_ || p.partition() < 0 || p.offset() < 0) {
-      return server::ToGrpc(
-          base::InvalidField("after", base::StrCat("position ", p.topic(), "/", p.partition(), "@",
-                                                   p.offset(), " is not a position of ", topic_)));
+    if (p.topic() != index_.programme_topic() || p.partition() < 0 || p.offset() < 0) {
+      return server::ToGrpc(base::InvalidField(
+          "after", base::StrCat("position ", p.topic(), "/", p.partition(), "@", p.offset(),
+                                " is not a position of ", index_.programme_topic())));
     }
     next[p.partition()] = p.offset() + 1;
   }
   uint64_t seen = 0;
   while (!context->IsCancelled()) {
     seen = runtime_.progress().records_applied;
-    std::unique_ptr<rocksdb::Iterator> it(store_.db()->NewIterator(rocksdb::ReadOptions()));
-    const std::string log_prefix = LogPrefix(topic_);
-    for (it->Seek(log_prefix); it->Valid() && it->key().starts_with(log_prefix);) {
-      std::string_view rest(it->key().data() + log_prefix.size(),
-                            it->key().size() - log_prefix.size());
-      const auto partition = static_cast<int32_t>(readmodel::DecodeU64(rest.substr(0, 8)));
-      const auto offset = static_cast<int64_t>(readmodel::DecodeU64(rest.substr(8, 8)));
-      const int64_t from = next.count(partition) ? next[partition] : 0;
-      if (offset < from) {  // skip to this partition's cursor
-        it->Seek(LogKey(topic_, partition, from));
-        continue;
-      }
-      std::string value;
-      if (store_.db()->Get(rocksdb::ReadOptions(), it->value(), &value).ok()) {
-        auto entry = DecodeEntry(topic_, value);
-        if (entry.ok()) {
-          const auto& env = entry->envelope();
-          const bool match =
-              (request->aggregate_id().empty() || env.aggregate_id() == request->aggregate_id()) &&
-              (request->account_id().empty() ||
-               domain::AccountOf(env.event()) == request->account_id()) &&
-              (types.empty() || types.contains(std::string(domain::EventName(env.event()))));
-          if (match) {
-            v1::SubscribeResponse out;
-            *out.mutable_entry() = *std::move(entry);
-            if (!writer->Write(out)) return grpc::Status::OK;  // the subscriber went away
-          }
-        }
-      }
-      next[partition] = offset + 1;
-      it->Next();
-    }
+    const bool open = index_.ScanLog(next, [&](v1::HistoryEntry entry) {
+      const auto& env = entry.envelope();
+      const bool match =
+          (request->aggregate_id().empty() || env.aggregate_id() == request->aggregate_id()) &&
+          (request->account_id().empty() ||
+           domain::AccountOf(env.event()) == request->account_id()) &&
+          (types.empty() || types.contains(std::string(domain::EventName(env.event()))));
+      if (!match) return true;
+      v1::SubscribeResponse out;
+      *out.mutable_entry() = std::move(entry);
+      return writer->Write(out);
+    });
+    if (!open) return grpc::Status::OK;  // the subscriber went away
     runtime_.WaitForMore(seen, std::chrono::milliseconds(500));
   }
   return grpc::Status::OK;
@@ -203,11 +148,12 @@ grpc::Status HistoryService::Subscribe(grpc::ServerContext* context,
 grpc::Status HistoryService::GetProjectionStatus(grpc::ServerContext* context,
                                                  const v1::GetProjectionStatusRequest* /*request*/,
                                                  v1::GetProjectionStatusResponse* response) {
-  if (auto who = auth_.Authorize(*context, kReadRoles, "read the projection status"); !who.ok()) {
+  if (auto who = auth_.Authorize(*context, server::roles::Readers(), "read the projection status");
+      !who.ok()) {
     return server::ToGrpc(who.status());
   }
   const auto progress = runtime_.progress();
-  response->set_topic(topic_);
+  response->set_topic(index_.programme_topic());
   for (const auto& [p, next] : progress.next_offsets) {
     auto* out = response->add_partitions();
     out->set_partition(p);
@@ -218,7 +164,7 @@ grpc::Status HistoryService::GetProjectionStatus(grpc::ServerContext* context,
   response->set_lag(progress.lag);
   response->set_caught_up(progress.caught_up);
   response->set_records_applied_since_start(progress.records_applied);
-  response->set_records_folded_total(FoldedCount(store_));
+  response->set_records_folded_total(index_.FoldedCount());
   response->set_error(std::string(progress.error.message()));
   return grpc::Status::OK;
 }

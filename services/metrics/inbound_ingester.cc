@@ -11,7 +11,7 @@ InboundIngester::InboundIngester(eventlog::KafkaOptions kafka, MetricsService& s
     : kafka_(std::move(kafka)),
       service_(service),
       options_(std::move(options)),
-      topic_(base::StrCat(options_.topic_prefix, "kam.inbound.metrics.v1")) {}
+      topic_(eventlog::InboundMetricsTopic(options_.topic_prefix)) {}
 
 InboundIngester::~InboundIngester() { Stop(); }
 

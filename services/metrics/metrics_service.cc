@@ -1,12 +1,13 @@
 #include "services/metrics/metrics_service.h"
 
 #include "base/strings.h"
+#include "server/roles.h"
 #include "server/status.h"
 
 namespace kam::services {
 namespace {
 
-const std::set<std::string> kPublishers = {"admin", "publisher"};
+const std::set<std::string> kPublishers = {server::roles::kAdmin, server::roles::kPublisher};
 
 }  // namespace
 
@@ -46,7 +47,7 @@ absl::StatusOr<std::unique_ptr<MetricsService>> MetricsService::Create(
     const MetricsServiceConfig& config, const server::Authenticator& auth) {
   std::unique_ptr<MetricsService> self(new MetricsService(config, auth));
   auto dlq = eventlog::DeadLetters::Create(
-      config.kafka, base::StrCat(config.topic_prefix, "kam.inbound.metrics.v1.dlq"));
+      config.kafka, eventlog::DeadLetterTopic(eventlog::InboundMetricsTopic(config.topic_prefix)));
   if (!dlq.ok()) return dlq.status();
   self->dead_letters_ = std::move(*dlq);
   if (auto s = self->writer_.Start(); !s.ok()) return s;

@@ -1,5 +1,6 @@
 #include "services/programme/programme_service.h"
 
+#include "server/roles.h"
 #include "server/status.h"
 
 namespace kam::services {
@@ -7,14 +8,15 @@ namespace {
 
 // The role sets of KAM_PROGRAMME_COMMANDS. Roles: admin, champion, sponsor, kam (key
 // account manager), publisher (enterprise system), board (read only: no command).
-const std::set<std::string> kAdminOnly = {"admin"};
-const std::set<std::string> kGovernance = {"admin", "champion"};
+using namespace server::roles;  // NOLINT: the role names below read as the table they are
+const std::set<std::string> kAdminOnly = {kAdmin};
+const std::set<std::string> kGovernance = {kAdmin, kChampion};
 // Approvals also reach sponsors: steering-board members are usually executives; the
 // domain admits only the active champion or a registered steering-board member.
-const std::set<std::string> kApprovers = {"admin", "champion", "sponsor"};
-const std::set<std::string> kAccountTeam = {"admin", "champion", "kam"};
-const std::set<std::string> kNominators = {"admin", "champion", "kam", "sponsor"};
-const std::set<std::string> kTrainingRecorders = {"admin", "champion", "publisher"};
+const std::set<std::string> kApprovers = {kAdmin, kChampion, kSponsor};
+const std::set<std::string> kAccountTeam = {kAdmin, kChampion, kKam};
+const std::set<std::string> kNominators = {kAdmin, kChampion, kKam, kSponsor};
+const std::set<std::string> kTrainingRecorders = {kAdmin, kChampion, kPublisher};
 
 }  // namespace
 

@@ -13,6 +13,8 @@
 #include "base/ids.h"
 #include "domain/dates.h"
 #include "domain/events.h"
+#include "domain/metrics.h"
+#include "domain/rules.h"
 #include "eventlog/producer.h"
 #include "google/protobuf/util/time_util.h"
 #include "support/kafka_broker.h"
@@ -137,7 +139,7 @@ TEST_F(Governance, AForgedEventIsDetectedByVerificationAndRaisedOnTheScorecard) 
   Do<v1::NominateAccountRequest, v1::NominateAccountResponse>(
       &S::NominateAccount, meta(testing::Nominate("acme")), "tok-kim-kam");
   v1::VerifyHistoryRequest verify;
-  verify.set_aggregate_type("programme");
+  verify.set_aggregate_type(std::string(domain::kProgrammeAggregateType));
   verify.set_aggregate_id("emea-kam");
   *verify.mutable_consistency()->add_at_least() = last_;
   v1::VerifyHistoryResponse verified;
@@ -150,7 +152,7 @@ TEST_F(Governance, AForgedEventIsDetectedByVerificationAndRaisedOnTheScorecard) 
   forged_tip.version = 2;
   forged_tip.last_hash = std::string(32, '\x42');
   writer::CommandInfo info;
-  info.aggregate_type = "programme";
+  info.aggregate_type = domain::kProgrammeAggregateType;
   info.aggregate_id = "emea-kam";
   info.actor = "mallory";
   info.metadata.set_client_request_id("forged");
@@ -182,7 +184,8 @@ TEST_F(Governance, AForgedEventIsDetectedByVerificationAndRaisedOnTheScorecard) 
   EXPECT_FALSE(scorecard.history_intact());
   ASSERT_EQ(scorecard.steps_size(), 7);
   bool raised = false;
-  for (const auto& f : scorecard.steps(6).flags()) raised = raised || f.rule() == "history.intact";
+  for (const auto& f : scorecard.steps(6).flags())
+    raised = raised || f.rule() == domain::rules::kHistoryIntact;
   EXPECT_TRUE(raised);
   EXPECT_EQ(scorecard.steps(6).rules_held_size(), 0);  // nothing is vouched for on a broken history
 }
@@ -402,7 +405,7 @@ TEST_F(Governance, EconomicsShowContributionAndLifetimeValueWithTheFormula) {
   EXPECT_EQ(econ.projection_size(), 5);
   EXPECT_TRUE(econ.flags().empty());
   v1::VerifyHistoryRequest verify;
-  verify.set_aggregate_type("account-metrics");
+  verify.set_aggregate_type(std::string(domain::kMetricsAggregateType));
   verify.set_aggregate_id("emea-kam:acme");
   v1::VerifyHistoryResponse verified;
   auto vs = gov_->VerifyHistory(Context("tok-bob-board").get(), verify, &verified);

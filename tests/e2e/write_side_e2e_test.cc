@@ -369,7 +369,7 @@ TEST(Metrics, BatchesRecordTheValidAndDeadLetterTheInvalidWithTheReason) {
   EXPECT_EQ(resp.outcomes(1).code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_TRUE(resp.outcomes(1).dead_lettered());
   EXPECT_EQ(resp.outcomes(2).result().aggregate_version(), 2u);
-  EXPECT_EQ(DeadLetterReasons(prefix + "kam.inbound.metrics.v1.dlq"),
+  EXPECT_EQ(DeadLetterReasons(eventlog::DeadLetterTopic(eventlog::InboundMetricsTopic(prefix))),
             std::vector<std::string>{
                 "INVALID_ARGUMENT: metric.amount.currency: must be an ISO-4217 code like EUR"});
 
@@ -430,7 +430,8 @@ TEST(Metrics, TheInboundTopicIsIngestedAndRejectsGoToTheDeadLetterTopic) {
   const auto stats = metrics.ingester().stats();
   EXPECT_EQ(stats.recorded, 2u);  // the record and its replay (deduplicated)
   EXPECT_EQ(stats.dead_lettered, 2u);
-  const auto reasons = DeadLetterReasons(prefix + "kam.inbound.metrics.v1.dlq");
+  const auto reasons =
+      DeadLetterReasons(eventlog::DeadLetterTopic(eventlog::InboundMetricsTopic(prefix)));
   ASSERT_EQ(reasons.size(), 2u);
   EXPECT_NE(reasons[0].find("rule metric.derived_not_recordable"), std::string::npos) << reasons[0];
   EXPECT_EQ(reasons[1], "INVALID_ARGUMENT: value: is not a serialised kam.v1.InboundMetric");

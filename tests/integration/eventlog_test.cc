@@ -7,6 +7,7 @@
 #include "eventlog/consumer.h"
 #include "eventlog/producer.h"
 #include "projections/history/history_fold.h"
+#include "projections/history/history_index.h"
 #include "readmodel/projection_runtime.h"
 #include "support/events.h"
 #include "support/kafka_broker.h"
@@ -17,7 +18,8 @@ namespace {
 using std::chrono::seconds;
 
 struct Topic {
-  std::string name = eventlog::AggregateTopic(testing::UniqueTopicPrefix(), "programme");
+  std::string name =
+      eventlog::AggregateTopic(testing::UniqueTopicPrefix(), domain::kProgrammeAggregateType);
   Topic() { EXPECT_TRUE(eventlog::EnsureTopic(testing::SharedKafka(), name, 3).ok()); }
 };
 
@@ -79,12 +81,12 @@ TEST(EventLog, TheProjectionNeverFoldsAnAbortedTransaction) {
   ASSERT_TRUE(runtime.Start().ok());
   ASSERT_TRUE(runtime.WaitFor(*positions, seconds(30)).ok());
   runtime.Stop();
-  EXPECT_EQ(projections::FoldedCount(**store), 1u);
-  std::string value;
-  EXPECT_TRUE((*store)->db()->Get({}, projections::EventKey("programme", "emea", 1), &value).ok());
-  auto entry = projections::DecodeEntry(topic.name, value);
-  ASSERT_TRUE(entry.ok());
-  EXPECT_EQ(entry->envelope().event().account_nominated().account_id(), "acme");
+  const projections::HistoryIndex index(**store, topic.name, "");
+  EXPECT_EQ(index.FoldedCount(), 1u);
+  const auto history = index.Programme("emea");
+  ASSERT_EQ(history.events.size(), 1u);
+  EXPECT_TRUE(history.duplicates.empty());
+  EXPECT_EQ(history.events[0].envelope.event().account_nominated().account_id(), "acme");
   store->reset();
   std::filesystem::remove_all(dir);
 }

@@ -13,7 +13,7 @@
 #include <thread>
 
 #include "eventlog/producer.h"
-#include "projections/history/history_fold.h"
+#include "projections/history/history_index.h"
 #include "readmodel/store.h"
 #include "support/events.h"
 #include "support/kafka_broker.h"
@@ -35,7 +35,7 @@ class RebuildUnderKill : public ::testing::Test {
   void TearDown() override { std::filesystem::remove_all(base_); }
 
   void Fill() {
-    const std::string topic = eventlog::AggregateTopic(prefix_, "programme");
+    const std::string topic = eventlog::AggregateTopic(prefix_, domain::kProgrammeAggregateType);
     ASSERT_TRUE(eventlog::EnsureTopic(testing::SharedKafka(), topic, 3).ok());
     auto producer =
         eventlog::TransactionalProducer::Create(testing::SharedKafka(), prefix_ + "fill");
@@ -85,7 +85,7 @@ class RebuildUnderKill : public ::testing::Test {
 
   static uint64_t Folded(const std::string& dir) {
     auto store = readmodel::Store::Open(dir, {});
-    return store.ok() ? projections::FoldedCount(**store) : 0;
+    return store.ok() ? projections::HistoryIndex(**store, "", "").FoldedCount() : 0;
   }
 
   static std::string Digest(const std::string& dir) {

@@ -23,7 +23,7 @@ class EventFactory {
     e->set_rationale("test");
     e->set_nominated_by("tester");
     writer::CommandInfo info;
-    info.aggregate_type = "programme";
+    info.aggregate_type = domain::kProgrammeAggregateType;
     info.aggregate_id = programme;
     info.actor = "tester";
     info.metadata.set_client_request_id(programme + "/" + account + "/" + std::to_string(n_++));

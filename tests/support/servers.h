@@ -15,10 +15,7 @@
 #include "kam/v1/history_service.grpc.pb.h"
 #include "kam/v1/metrics_service.grpc.pb.h"
 #include "kam/v1/programme_service.grpc.pb.h"
-#include "projections/governance/governance_service.h"
-#include "projections/history/history_fold.h"
-#include "projections/history/history_service.h"
-#include "readmodel/projection_runtime.h"
+#include "projections/host/read_side.h"
 #include "server/auth.h"
 #include "server/server.h"
 #include "services/metrics/inbound_ingester.h"
@@ -130,39 +127,24 @@ class MetricsServer {
   std::unique_ptr<server::GrpcServer> server_;
 };
 
+// The read side (ReadSide::Create, as in kam-history-projection) behind a gRPC server.
 class HistoryServer {
  public:
   HistoryServer(const eventlog::KafkaOptions& kafka, const std::string& prefix,
                 const std::string& data_dir)
       : auth_(TestAuth()) {
-    auto store = readmodel::Store::Open(data_dir, {});
-    if (!store.ok()) throw std::runtime_error(store.status().ToString());
-    store_ = std::move(*store);
-    const std::string topic = eventlog::AggregateTopic(prefix, "programme");
-    readmodel::RuntimeOptions options;
-    options.topic = topic;
-    runtime_ = std::make_unique<readmodel::ProjectionRuntime>(kafka, *store_, fold_, options);
-    if (auto s = runtime_->Start(); !s.ok()) throw std::runtime_error(s.ToString());
-    const std::string metrics_topic = eventlog::AggregateTopic(prefix, "account-metrics");
-    readmodel::RuntimeOptions metrics_options;
-    metrics_options.topic = metrics_topic;
-    metrics_runtime_ =
-        std::make_unique<readmodel::ProjectionRuntime>(kafka, *store_, fold_, metrics_options);
-    if (auto s = metrics_runtime_->Start(); !s.ok()) throw std::runtime_error(s.ToString());
-    service_ = std::make_unique<projections::HistoryService>(*store_, *runtime_, *auth_, topic);
-    governance_ = std::make_unique<projections::GovernanceService>(
-        *store_, *runtime_, *auth_, topic, metrics_runtime_.get(), metrics_topic);
+    auto read = projections::ReadSide::Create(
+        projections::ReadSideConfig{.kafka = kafka, .topic_prefix = prefix, .data_dir = data_dir},
+        *auth_);
+    if (!read.ok()) throw std::runtime_error(read.status().ToString());
+    read_ = std::move(*read);
     server_ = std::make_unique<server::GrpcServer>(server::ServerOptions{});
-    server_->Add(service_.get());
-    server_->Add(governance_.get());
+    for (grpc::Service* service : read_->services()) server_->Add(service);
     if (auto st = server_->Start(); !st.ok()) throw std::runtime_error(st.ToString());
   }
   ~HistoryServer() {
     server_.reset();
-    governance_.reset();
-    service_.reset();
-    runtime_.reset();
-    metrics_runtime_.reset();
+    read_.reset();
   }
   std::unique_ptr<v1::HistoryQueryService::Stub> Stub() const {
     return v1::HistoryQueryService::NewStub(ChannelTo(server_->port()));
@@ -170,17 +152,13 @@ class HistoryServer {
   std::unique_ptr<v1::GovernanceQueryService::Stub> GovernanceStub() const {
     return v1::GovernanceQueryService::NewStub(ChannelTo(server_->port()));
   }
-  const readmodel::ProjectionRuntime& runtime() const { return *runtime_; }
-  uint64_t folded() const { return projections::FoldedCount(*store_); }
+  const readmodel::ProjectionRuntime& runtime() const { return read_->programmes(); }
+  uint64_t folded() const { return read_->index().FoldedCount(); }
+  int port() const { return server_->port(); }
 
  private:
   std::unique_ptr<server::Authenticator> auth_;
-  projections::HistoryFold fold_;
-  std::unique_ptr<readmodel::Store> store_;
-  std::unique_ptr<readmodel::ProjectionRuntime> runtime_;
-  std::unique_ptr<readmodel::ProjectionRuntime> metrics_runtime_;
-  std::unique_ptr<projections::HistoryService> service_;
-  std::unique_ptr<projections::GovernanceService> governance_;
+  std::unique_ptr<projections::ReadSide> read_;
   std::unique_ptr<server::GrpcServer> server_;
 };
 

@@ -1,0 +1,170 @@
+#include "projections/history/history_index.h"
+
+#include <rocksdb/db.h>
+
+#include "domain/metrics.h"
+#include "domain/programme.h"
+#include "eventlog/codec.h"
+#include "projections/history/history_keys.h"
+
+namespace kam::projections {
+namespace {
+
+using readmodel::DecodeU64;
+
+// A value stored under an event key: position (16 bytes) + the stored record.
+absl::StatusOr<v1::HistoryEntry> DecodeEntry(std::string_view topic, std::string_view value) {
+  if (value.size() < 16) return absl::DataLossError("history entry too short");
+  auto opened = eventlog::Open(value.substr(16));
+  if (!opened.ok()) return opened.status();
+  v1::HistoryEntry entry;
+  *entry.mutable_envelope() = std::move(opened->envelope);
+  auto* pos = entry.mutable_position();
+  pos->set_topic(std::string(topic));
+  pos->set_partition(static_cast<int32_t>(DecodeU64(value.substr(0, 8))));
+  pos->set_offset(static_cast<int64_t>(DecodeU64(value.substr(8, 8))));
+  return entry;
+}
+
+std::string_view View(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
+
+}  // namespace
+
+HistoryIndex::HistoryIndex(const readmodel::Store& store, std::string programme_topic,
+                           std::string metrics_topic)
+    : store_(store),
+      programme_topic_(std::move(programme_topic)),
+      metrics_topic_(std::move(metrics_topic)) {}
+
+AggregateHistory HistoryIndex::Programme(std::string_view programme_id) const {
+  return Load(domain::kProgrammeAggregateType, programme_id);
+}
+
+AggregateHistory HistoryIndex::Metrics(std::string_view programme_id,
+                                       std::string_view account_id) const {
+  return Load(domain::kMetricsAggregateType, domain::MetricsAggregateId(programme_id, account_id));
+}
+
+AggregateHistory HistoryIndex::Load(std::string_view type, std::string_view id) const {
+  const std::string_view topic =
+      type == domain::kMetricsAggregateType ? metrics_topic_ : programme_topic_;
+  AggregateHistory out;
+  auto scan = [&](const std::string& prefix, std::vector<StoredEvent>& into) {
+    std::unique_ptr<rocksdb::Iterator> it(store_.db()->NewIterator(rocksdb::ReadOptions()));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      const std::string_view value = View(it->value());
+      if (value.size() < 16) {
+        out.unreadable.push_back("a stored entry is too short");
+        continue;
+      }
+      auto opened = eventlog::Open(value.substr(16));
+      if (!opened.ok()) {
+        out.unreadable.push_back(std::string(opened.status().message()));
+        continue;
+      }
+      StoredEvent e;
+      e.envelope = std::move(opened->envelope);
+      e.hash_ok = opened->hash_ok;
+      e.position.set_topic(std::string(topic));
+      e.position.set_partition(static_cast<int32_t>(DecodeU64(value.substr(0, 8))));
+      e.position.set_offset(static_cast<int64_t>(DecodeU64(value.substr(8, 8))));
+      into.push_back(std::move(e));
+    }
+  };
+  scan(keys::Aggregate(type, id), out.events);
+  scan(keys::Duplicates(type, id), out.duplicates);
+  return out;
+}
+
+absl::Status HistoryIndex::Page(const PageQuery& q,
+                                google::protobuf::RepeatedPtrField<v1::HistoryEntry>* entries,
+                                std::string* next_page_token) const {
+  std::string prefix;
+  switch (q.scope) {
+    case Scope::kProgramme:
+      prefix = keys::Aggregate(domain::kProgrammeAggregateType, q.programme_id);
+      break;
+    case Scope::kAccount:
+      prefix = keys::Account(q.programme_id, q.subject_id);
+      break;
+    case Scope::kPerson:
+      prefix = keys::Person(q.programme_id, q.subject_id);
+      break;
+  }
+  std::unique_ptr<rocksdb::Iterator> it(store_.db()->NewIterator(rocksdb::ReadOptions()));
+  uint64_t last = 0;
+  for (it->Seek(base::StrCat(prefix, readmodel::EncodeU64(q.after_version + 1)));
+       it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    if (entries->size() == static_cast<int>(q.size)) {
+      *next_page_token = std::to_string(last);
+      break;
+    }
+    const uint64_t version = DecodeU64(View(it->key()).substr(prefix.size()));
+    std::string value;
+    if (q.scope == Scope::kProgramme) {
+      value = it->value().ToString();
+    } else {
+      rocksdb::Status s = store_.db()->Get(
+          rocksdb::ReadOptions(),
+          keys::Event(domain::kProgrammeAggregateType, q.programme_id, version), &value);
+      if (!s.ok()) {
+        return absl::InternalError(base::StrCat("history index is dangling: ", s.ToString()));
+      }
+    }
+    auto entry = DecodeEntry(programme_topic_, value);
+    if (!entry.ok()) return entry.status();
+    last = version;
+    if (!q.keep || q.keep(entry->envelope())) *entries->Add() = *std::move(entry);
+  }
+  return absl::OkStatus();
+}
+
+bool HistoryIndex::ScanLog(std::map<int32_t, int64_t>& next,
+                           const std::function<bool(v1::HistoryEntry)>& each) const {
+  std::unique_ptr<rocksdb::Iterator> it(store_.db()->NewIterator(rocksdb::ReadOptions()));
+  const std::string log_prefix = keys::Log(programme_topic_);
+  for (it->Seek(log_prefix); it->Valid() && it->key().starts_with(log_prefix);) {
+    const std::string_view rest = View(it->key()).substr(log_prefix.size());
+    const auto partition = static_cast<int32_t>(DecodeU64(rest.substr(0, 8)));
+    const auto offset = static_cast<int64_t>(DecodeU64(rest.substr(8, 8)));
+    const int64_t from = next.contains(partition) ? next[partition] : 0;
+    if (offset < from) {  // skip to this partition's cursor
+      it->Seek(keys::LogEntry(programme_topic_, partition, from));
+      continue;
+    }
+    std::string value;
+    if (store_.db()->Get(rocksdb::ReadOptions(), it->value(), &value).ok()) {
+      if (auto entry = DecodeEntry(programme_topic_, value); entry.ok()) {
+        if (!each(*std::move(entry))) {
+          next[partition] = offset + 1;
+          return false;
+        }
+      }
+    }
+    next[partition] = offset + 1;
+    it->Next();
+  }
+  return true;
+}
+
+std::vector<std::string> HistoryIndex::ProgrammeIds() const {
+  std::vector<std::string> out;
+  std::unique_ptr<rocksdb::Iterator> it(store_.db()->NewIterator(rocksdb::ReadOptions()));
+  for (it->Seek(std::string(keys::kProgrammePrefix));
+       it->Valid() && it->key().starts_with(keys::kProgrammePrefix); it->Next()) {
+    out.emplace_back(View(it->key()).substr(keys::kProgrammePrefix.size()));
+  }
+  return out;
+}
+
+uint64_t HistoryIndex::FoldedCount() const {
+  uint64_t total = 0;
+  std::unique_ptr<rocksdb::Iterator> it(store_.db()->NewIterator(rocksdb::ReadOptions()));
+  for (it->Seek(std::string(keys::kEventCountPrefix));
+       it->Valid() && it->key().starts_with(keys::kEventCountPrefix); it->Next()) {
+    total += DecodeU64(View(it->value()));
+  }
+  return total;
+}
+
+}  // namespace kam::projections

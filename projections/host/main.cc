@@ -1,0 +1,72 @@
+// kam-history-projection: the read side - folds the programme and account-metrics topics
+// into RocksDB and serves HistoryQueryService and GovernanceQueryService.
+#include <atomic>
+#include <thread>
+
+#include "base/log.h"
+#include "base/strings.h"
+#include "projections/host/read_side.h"
+#include "server/process.h"
+
+int main(int argc, char** argv) {
+  kam::server::BlockTerminationSignals();
+  kam::server::Flags flags("kam-history-projection",
+                           "the history read model (RocksDB) and its gRPC queries");
+  kam::server::DefineCommonFlags(flags, "127.0.0.1:50061");
+  flags.Define("data-dir", "", "RocksDB directory of the read model (required)");
+  flags.Define("block-cache-mb", "64", "RocksDB block cache");
+  flags.Define("write-buffer-mb", "32", "RocksDB write buffer");
+  flags.Define("rebuild", "false",
+               "true: delete the read model and rebuild it from offset zero (progress is logged)");
+  flags.Define("exit-when-caught-up", "false",
+               "true: fold until the read model has reached the end of the log, then exit");
+  auto common = kam::server::ParseCommonFlags(flags, argc, argv);
+  if (!common.ok()) return kam::server::ExitCode(common.status());
+  long cache_mb = 0;
+  long buffer_mb = 0;
+  for (auto s : {flags.GetInt("block-cache-mb", 1, 65536, cache_mb),
+                 flags.GetInt("write-buffer-mb", 1, 4096, buffer_mb)}) {
+    if (!s.ok()) return kam::server::ExitCode(s);
+  }
+  if (flags.Get("data-dir").empty()) {
+    return kam::server::ExitCode(absl::InvalidArgumentError("--data-dir is required"));
+  }
+  for (const char* name : {"rebuild", "exit-when-caught-up"}) {
+    if (flags.Get(name) != "true" && flags.Get(name) != "false") {
+      return kam::server::ExitCode(
+          absl::InvalidArgumentError(kam::base::StrCat("--", name, " must be true or false")));
+    }
+  }
+  kam::projections::ReadSideConfig config;
+  config.kafka.brokers = common->brokers;
+  config.topic_prefix = common->topic_prefix;
+  config.data_dir = flags.Get("data-dir");
+  config.store.block_cache_bytes = static_cast<std::size_t>(cache_mb) << 20;
+  config.store.write_buffer_bytes = static_cast<std::size_t>(buffer_mb) << 20;
+  config.rebuild = flags.Get("rebuild") == "true";
+  if (config.rebuild) {
+    kam::base::Log(kam::base::StrCat("rebuilding ", config.data_dir, " from offset zero"));
+  }
+  auto read = kam::projections::ReadSide::Create(config, *common->auth);
+  if (!read.ok()) {
+    kam::base::Log(kam::base::StrCat("cannot start: ", read.status().ToString()));
+    return 1;
+  }
+  std::atomic<bool> stopping{false};
+  if (flags.Get("exit-when-caught-up") == "true") {
+    const bool ok = (*read)->LogProgressUntilCaughtUp(stopping);
+    (*read)->Stop();
+    return ok ? 0 : 1;
+  }
+  std::thread reporter([&] { (*read)->LogProgressUntilCaughtUp(stopping); });
+  return kam::server::Serve(
+      common->server, (*read)->services(),
+      kam::base::StrCat("serving HistoryQueryService and GovernanceQueryService from ",
+                        (*read)->index().programme_topic(), " and ",
+                        (*read)->index().metrics_topic(), " into ", config.data_dir),
+      [&] {
+        stopping = true;
+        reporter.join();
+        (*read)->Stop();
+      });
+}

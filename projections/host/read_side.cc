@@ -1,0 +1,101 @@
+#include "projections/host/read_side.h"
+
+#include <filesystem>
+
+#include "base/errors.h"
+#include "base/log.h"
+#include "base/strings.h"
+#include "domain/metrics.h"
+#include "domain/programme.h"
+
+namespace kam::projections {
+
+absl::StatusOr<std::unique_ptr<ReadSide>> ReadSide::Create(const ReadSideConfig& config,
+                                                           const server::Authenticator& auth) {
+  if (config.data_dir.empty()) return absl::InvalidArgumentError("data_dir: is required");
+  if (config.rebuild) {
+    std::error_code ec;
+    std::filesystem::remove_all(config.data_dir, ec);
+    if (ec) {
+      return absl::InternalError(
+          base::StrCat("cannot delete ", config.data_dir, " for a rebuild: ", ec.message()));
+    }
+  }
+  std::unique_ptr<ReadSide> self(new ReadSide());
+  auto store = readmodel::Store::Open(config.data_dir, config.store);
+  if (!store.ok()) return store.status();
+  self->store_ = std::move(*store);
+  const std::string programme_topic =
+      eventlog::AggregateTopic(config.topic_prefix, domain::kProgrammeAggregateType);
+  const std::string metrics_topic =
+      eventlog::AggregateTopic(config.topic_prefix, domain::kMetricsAggregateType);
+  self->index_ = std::make_unique<HistoryIndex>(*self->store_, programme_topic, metrics_topic);
+  self->programmes_ = std::make_unique<readmodel::ProjectionRuntime>(
+      config.kafka, *self->store_, self->fold_,
+      readmodel::RuntimeOptions{.topic = programme_topic});
+  self->metrics_ = std::make_unique<readmodel::ProjectionRuntime>(
+      config.kafka, *self->store_, self->fold_, readmodel::RuntimeOptions{.topic = metrics_topic});
+  for (auto* runtime : {self->programmes_.get(), self->metrics_.get()}) {
+    if (auto s = runtime->Start(); !s.ok()) return s;
+  }
+  self->history_service_ =
+      std::make_unique<HistoryService>(*self->index_, *self->programmes_, auth);
+  self->governance_service_ =
+      std::make_unique<GovernanceService>(*self->index_, *self->programmes_, *self->metrics_, auth);
+  return self;
+}
+
+ReadSide::~ReadSide() { Stop(); }
+
+void ReadSide::Stop() {
+  if (programmes_) programmes_->Stop();
+  if (metrics_) metrics_->Stop();
+}
+
+std::vector<grpc::Service*> ReadSide::services() {
+  return {history_service_.get(), governance_service_.get()};
+}
+
+readmodel::ProjectionRuntime::Progress ReadSide::progress() const {
+  auto p = programmes_->progress();
+  const auto m = metrics_->progress();
+  if (p.error.ok()) p.error = m.error;
+  p.records_applied += m.records_applied;
+  p.lag += m.lag;
+  p.caught_up = p.caught_up && m.caught_up;
+  return p;
+}
+
+absl::Status ReadSide::WaitCaughtUp(std::chrono::milliseconds timeout) const {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  KAM_RETURN_IF_ERROR(programmes_->WaitCaughtUp(timeout));
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+  return metrics_->WaitCaughtUp(std::max(left, std::chrono::milliseconds(1)));
+}
+
+bool ReadSide::LogProgressUntilCaughtUp(const std::atomic<bool>& stopping) const {
+  const auto started = std::chrono::steady_clock::now();
+  auto seconds = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  };
+  // Each wait blocks up to two seconds: the loop never spins, whichever topic lags.
+  while (!stopping && !(programmes_->WaitCaughtUp(std::chrono::seconds(2)).ok() &&
+                        metrics_->WaitCaughtUp(std::chrono::seconds(2)).ok())) {
+    const auto p = progress();
+    if (!p.error.ok()) {
+      base::Log(base::StrCat("projection stopped: ", p.error.message()));
+      return false;
+    }
+    base::Log(base::StrCat("catching up: ", p.records_applied, " records applied (",
+                           static_cast<int64_t>(static_cast<double>(p.records_applied) / seconds()),
+                           "/s), lag ", p.lag));
+  }
+  if (!stopping) {
+    base::Log(base::StrCat("caught up: ", progress().records_applied, " records applied in ",
+                           seconds(), " s"));
+  }
+  return true;
+}
+
+}  // namespace kam::projections

@@ -1,0 +1,84 @@
+// The read side as one object: the RocksDB store, the history fold of the programme and
+// account-metrics topics (one runtime each), the history index and the query services
+// over them. The kam-history-projection binary, the HTTP gateway's tests and the
+// end-to-end tests all start the read side through Create(), so its wiring exists once.
+//
+//   auto read = kam::projections::ReadSide::Create(
+//       {.kafka = kafka, .topic_prefix = "", .data_dir = "/var/lib/kam/history"}, auth);
+//   server.Add each of (*read)->services();                // History + Governance queries
+//   (*read)->WaitCaughtUp(std::chrono::seconds(30));
+//
+// Thread-safe; the services answer while the read model catches up (a query that names a
+// position waits for it).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "eventlog/kafka.h"
+#include "projections/governance/governance_service.h"
+#include "projections/history/history_fold.h"
+#include "projections/history/history_index.h"
+#include "projections/history/history_service.h"
+#include "readmodel/projection_runtime.h"
+#include "readmodel/store.h"
+#include "server/auth.h"
+
+namespace kam::projections {
+
+struct ReadSideConfig {
+  eventlog::KafkaOptions kafka;
+  std::string topic_prefix;
+  // The RocksDB directory (created if missing).
+  std::string data_dir;
+  readmodel::StoreOptions store;
+  // Delete data_dir first and fold both topics again from offset zero.
+  bool rebuild = false;
+};
+
+class ReadSide {
+ public:
+  // INTERNAL if the store cannot be opened (or deleted for a rebuild); UNAVAILABLE if Kafka
+  // does not answer.
+  static absl::StatusOr<std::unique_ptr<ReadSide>> Create(const ReadSideConfig& config,
+                                                          const server::Authenticator& auth);
+  ~ReadSide();
+  ReadSide(const ReadSide&) = delete;
+  ReadSide& operator=(const ReadSide&) = delete;
+
+  // The gRPC services (HistoryQueryService, GovernanceQueryService); owned by this object.
+  std::vector<grpc::Service*> services();
+
+  const HistoryIndex& index() const { return *index_; }
+  const readmodel::Store& store() const { return *store_; }
+  const readmodel::ProjectionRuntime& programmes() const { return *programmes_; }
+  const readmodel::ProjectionRuntime& metrics() const { return *metrics_; }
+
+  // Both runtimes' progress added up (the first error wins).
+  readmodel::ProjectionRuntime::Progress progress() const;
+  // OK once both topics are folded to the end of the committed log.
+  absl::Status WaitCaughtUp(std::chrono::milliseconds timeout) const;
+  // Logs progress every two seconds until caught up (true), a fold error (false) or
+  // `stopping` turns true (true).
+  bool LogProgressUntilCaughtUp(const std::atomic<bool>& stopping) const;
+
+  // Stops folding (the services then answer from what is stored). Idempotent.
+  void Stop();
+
+ private:
+  ReadSide() = default;
+
+  std::unique_ptr<readmodel::Store> store_;
+  HistoryFold fold_;
+  std::unique_ptr<HistoryIndex> index_;
+  std::unique_ptr<readmodel::ProjectionRuntime> programmes_;
+  std::unique_ptr<readmodel::ProjectionRuntime> metrics_;
+  std::unique_ptr<HistoryService> history_service_;
+  std::unique_ptr<GovernanceService> governance_service_;
+};
+
+}  // namespace kam::projections
