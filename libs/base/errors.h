@@ -7,6 +7,7 @@
 //     -> FAILED_PRECONDITION "rule admission.four_eyes: the nominator cannot approve"
 #pragma once
 
+#include <string>
 #include <string_view>
 
 #include "absl/status/status.h"
@@ -21,5 +22,13 @@ namespace kam::base {
 
 absl::Status InvalidField(std::string_view field, std::string_view problem);
 absl::Status RuleViolated(absl::StatusCode code, std::string_view rule, std::string_view problem);
+
+// The rule or field an error names, carried as status payloads (set by the two functions
+// above) so that adapters hand them on as data (server/status.h puts them into the gRPC
+// status details) and nobody parses a message. Empty when the error names none.
+inline constexpr std::string_view kRulePayload = "kam.v1/rule";
+inline constexpr std::string_view kFieldPayload = "kam.v1/field";
+std::string RuleOf(const absl::Status& status);
+std::string FieldOf(const absl::Status& status);
 
 }  // namespace kam::base

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "base/ids.h"
+#include "server/status.h"
 #include "support/kafka_broker.h"
 #include "support/servers.h"
 
@@ -187,6 +188,11 @@ TEST_F(ProgrammeE2E, BadInputIsRejectedNamingTheFieldOrRuleAndWritesNothing) {
   EXPECT_EQ(dup.error_code(), grpc::StatusCode::ALREADY_EXISTS);
   EXPECT_NE(dup.error_message().find("rule nomination.unique"), std::string::npos)
       << dup.error_message();
+  // The rule and the field also travel as data, for clients that decide by them.
+  EXPECT_EQ(server::DetailOf(dup).rule(), "nomination.unique");
+  EXPECT_EQ(server::DetailOf(dup).field(), "");
+  EXPECT_EQ(server::DetailOf(platform_->Nominate(Nomination(""), "tok-kim-kam")).field(),
+            "account_id");
 
   v1::GetAccountHistoryResponse history;
   ASSERT_TRUE(platform_->History("emea-kam", "acme", &result.position(), &history).ok());
