@@ -29,6 +29,19 @@ absl::Status CheckCurrency(const v1::Money& m) {
 
 }  // namespace
 
+std::string FormatMoney(int64_t minor_units, std::string_view currency) {
+  // Minor units are cents for every currency the platform reports (ISO-4217 exponent 2).
+  const uint64_t magnitude =
+      minor_units < 0 ? 0 - static_cast<uint64_t>(minor_units) : static_cast<uint64_t>(minor_units);
+  std::string whole = std::to_string(magnitude / 100);
+  for (int i = static_cast<int>(whole.size()) - 3; i > 0; i -= 3) {
+    whole.insert(static_cast<std::size_t>(i), ",");
+  }
+  const uint64_t cents = magnitude % 100;
+  return base::StrCat(minor_units < 0 ? "-" : "", whole, ".", cents < 10 ? "0" : "", cents, " ",
+                      currency);
+}
+
 std::string MetricsAggregateId(std::string_view programme_id, std::string_view account_id) {
   return base::StrCat(programme_id, ":", account_id);
 }
@@ -216,10 +229,11 @@ std::vector<Flag> ComputeMetricFlags(const MetricsState& s, const Economics& e) 
   std::vector<Flag> out;
   if (!e.years.empty() && e.years.back().contribution < 0) {
     const auto& y = e.years.back();
-    out.push_back(
-        Flag{std::string(rules::kFlagNegativeContribution), 6, "account " + s.account_id,
-             base::StrCat("contribution in ", y.year, " is ", y.contribution, " ", e.currency,
-                          " (margin ", y.gross_margin, " - cost-to-serve ", y.cost_to_serve, ")")});
+    out.push_back(Flag{
+        std::string(rules::kFlagNegativeContribution), 6, "account " + s.account_id,
+        base::StrCat("contribution in ", y.year, " is ", FormatMoney(y.contribution, e.currency),
+                     " (gross margin ", FormatMoney(y.gross_margin, e.currency),
+                     " - cost-to-serve ", FormatMoney(y.cost_to_serve, e.currency), ")")});
   }
   return out;
 }

@@ -23,6 +23,10 @@ namespace kam::domain {
 
 inline constexpr std::string_view kMetricsAggregateType = "account-metrics";
 
+// An amount in minor units as a person reads it: FormatMoney(-15000050, "EUR") is
+// "-150,000.50 EUR".
+std::string FormatMoney(int64_t minor_units, std::string_view currency);
+
 // "<programme_id>:<account_id>": the Kafka key of the account's metrics stream.
 std::string MetricsAggregateId(std::string_view programme_id, std::string_view account_id);
 

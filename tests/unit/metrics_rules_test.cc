@@ -169,7 +169,16 @@ TEST_F(Metrics, NegativeContributionIsFlagged) {
   ASSERT_EQ(flags.size(), 1u);
   EXPECT_EQ(flags[0].rule, "flag.step6.negative_contribution");
   EXPECT_EQ(flags[0].detail,
-            "contribution in 2025 is -150000 EUR (margin 100000 - cost-to-serve 250000)");
+            "contribution in 2025 is -1,500.00 EUR (gross margin 1,000.00 EUR - cost-to-serve "
+            "2,500.00 EUR)");
+}
+
+TEST(FormatMoney, ReadsAsAPersonWritesIt) {
+  EXPECT_EQ(domain::FormatMoney(0, "EUR"), "0.00 EUR");
+  EXPECT_EQ(domain::FormatMoney(5, "EUR"), "0.05 EUR");
+  EXPECT_EQ(domain::FormatMoney(-15000050, "EUR"), "-150,000.50 EUR");
+  EXPECT_EQ(domain::FormatMoney(123456789012, "USD"), "1,234,567,890.12 USD");
+  EXPECT_EQ(domain::FormatMoney(INT64_MIN, "EUR"), "-92,233,720,368,547,758.08 EUR");
 }
 
 }  // namespace

@@ -24,6 +24,7 @@
 #include "kam/v1/governance_service.grpc.pb.h"
 #include "kam/v1/history_service.grpc.pb.h"
 #include "kam/v1/programme_service.grpc.pb.h"
+#include "tools/demo/demo.h"
 
 namespace {
 
@@ -39,7 +40,10 @@ const char* const kUsage =
     "  register PROGRAMME                            admissions and retirements, with rates\n"
     "  verify PROGRAMME                              re-check the programme's hash chain\n"
     "  economics PROGRAMME ACCOUNT                   contribution and lifetime value\n"
-    "defaults: --commands $KAM_COMMANDS or 127.0.0.1:50051, --queries $KAM_QUERIES or\n"
+    "  demo --tokens-file FILE                       load the demo programme (needs tokens for\n"
+    "                                               admin, champion, kam, sponsor, publisher)\n"
+    "defaults: --commands $KAM_COMMANDS or 127.0.0.1:50051, --metrics $KAM_METRICS or\n"
+    "127.0.0.1:50052, --queries $KAM_QUERIES or\n"
     "127.0.0.1:50061, --token $KAM_TOKEN; --tls-ca PEM ($KAM_TLS_CA) talks TLS to the servers\n";
 
 const char* const kCodeNames[] = {
@@ -83,6 +87,8 @@ struct RpcArgs<grpc::Status (Stub::*)(grpc::ClientContext*, const Req&, Reply*)>
 int main(int argc, char** argv) {
   std::map<std::string, std::string> opt = {{"commands", Env("KAM_COMMANDS", "127.0.0.1:50051")},
                                             {"queries", Env("KAM_QUERIES", "127.0.0.1:50061")},
+                                            {"metrics", Env("KAM_METRICS", "127.0.0.1:50052")},
+                                            {"tokens-file", ""},
                                             {"token", Env("KAM_TOKEN", "")},
                                             {"request-id", ""},
                                             {"tls-ca", Env("KAM_TLS_CA", "")}};
@@ -219,6 +225,32 @@ int main(int argc, char** argv) {
     req.set_account_id(args[2]);
     return call(*governance(), &std::remove_reference_t<decltype(*governance())>::GetEconomics,
                 req);
+  }
+  if (cmd == "demo" && args.size() == 1) {
+    if (opt["tokens-file"].empty()) {
+      std::cerr << "demo needs --tokens-file (e.g. .run/tokens)\n";
+      return 2;
+    }
+    auto tokens = kam::demo::TokensByRole(opt["tokens-file"]);
+    if (!tokens.ok()) {
+      std::cerr << tokens.status().message() << "\n";
+      return 2;
+    }
+    auto summary = kam::demo::Load({grpc::CreateChannel(opt["commands"], credentials),
+                                    grpc::CreateChannel(opt["metrics"], credentials),
+                                    grpc::CreateChannel(opt["queries"], credentials)},
+                                   *tokens);
+    if (!summary.ok()) {
+      std::cerr << "demo: " << summary.status().message() << "\n";
+      return 1;
+    }
+    if (summary->already_loaded) {
+      std::cout << "the demo programme '" << kam::demo::kProgrammeId << "' is already loaded\n";
+    } else {
+      std::cout << "loaded the demo programme '" << kam::demo::kProgrammeId
+                << "': " << summary->commands << " commands, " << summary->metrics << " metrics\n";
+    }
+    return 0;
   }
   std::cerr << kUsage;
   return 2;
