@@ -6,7 +6,7 @@
 #   tests/run.sh -L unit         any ctest arguments narrow the run
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-"$root/deploy/build.sh"
+"$root/deploy/build.sh" --tests
 
 broker_dir=""
 cleanup() {

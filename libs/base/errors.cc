@@ -27,6 +27,14 @@ absl::Status RuleViolated(absl::StatusCode code, std::string_view rule, std::str
   return s;
 }
 
+absl::Status WithReason(absl::Status status, std::string_view reason) {
+  status.SetPayload(absl::string_view(kReasonPayload.data(), kReasonPayload.size()),
+                    absl::Cord(absl::string_view(reason.data(), reason.size())));
+  return status;
+}
+
+std::string ReasonOf(const absl::Status& status) { return Payload(status, kReasonPayload); }
+
 std::string RuleOf(const absl::Status& status) { return Payload(status, kRulePayload); }
 std::string FieldOf(const absl::Status& status) { return Payload(status, kFieldPayload); }
 

@@ -28,7 +28,14 @@ absl::Status RuleViolated(absl::StatusCode code, std::string_view rule, std::str
 // status details) and nobody parses a message. Empty when the error names none.
 inline constexpr std::string_view kRulePayload = "kam.v1/rule";
 inline constexpr std::string_view kFieldPayload = "kam.v1/field";
+inline constexpr std::string_view kReasonPayload = "kam.v1/reason";
 std::string RuleOf(const absl::Status& status);
 std::string FieldOf(const absl::Status& status);
+
+// A machine-readable reason for an error that is neither a rule nor a field, so that a
+// caller decides by value ("partition_not_owned": send the command to another instance).
+inline constexpr std::string_view kReasonNotOwner = "partition_not_owned";
+absl::Status WithReason(absl::Status status, std::string_view reason);
+std::string ReasonOf(const absl::Status& status);
 
 }  // namespace kam::base

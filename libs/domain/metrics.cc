@@ -1,5 +1,6 @@
 #include "domain/metrics.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "domain/checks.h"
@@ -134,6 +135,26 @@ void Evolve(MetricsState& s, const v1::EventEnvelope& env) {
     it->second.superseded = true;
   }
   s.entries[env.event_id()] = MetricEntry{m, env.aggregate_version(), false};
+}
+
+void Revert(MetricsState& s, const v1::EventEnvelope& env) {
+  if (!env.event().has_metric_recorded()) return;
+  const auto& m = env.event().metric_recorded();
+  s.entries.erase(env.event_id());
+  s.sources.erase({m.source_system(), m.source_record_id()});
+  if (auto it = s.entries.find(m.corrects_event_id()); it != s.entries.end()) {
+    it->second.superseded = false;  // a correction's target was uncorrected before it
+  }
+  if (m.has_amount() && !s.currency.empty()) {
+    const bool other_money = std::any_of(s.entries.begin(), s.entries.end(), [](const auto& e) {
+      return e.second.metric.has_amount();
+    });
+    if (!other_money) s.currency.clear();
+  }
+  if (s.entries.empty()) {
+    s.programme_id.clear();
+    s.account_id.clear();
+  }
 }
 
 std::string EncodeSnapshot(const MetricsState& s) {

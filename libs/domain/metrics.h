@@ -47,6 +47,10 @@ struct MetricsState {
 absl::StatusOr<Events> Decide(const MetricsState& state, const v1::RecordMetricRequest& cmd,
                               const CommandContext& ctx);
 void Evolve(MetricsState& state, const v1::EventEnvelope& envelope);
+// Takes `envelope`, the last event evolved into `state`, back out again: the writer undoes
+// the events of a group whose transaction failed with it (events are taken back newest
+// first). Evolve then Revert leaves the state exactly as it was.
+void Revert(MetricsState& state, const v1::EventEnvelope& envelope);
 
 // The state as snapshot bytes (kam.v1.MetricsStateSnapshot), and back. DATA_LOSS if the
 // bytes do not decode.

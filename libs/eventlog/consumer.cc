@@ -7,6 +7,10 @@
 
 namespace kam::eventlog {
 
+RdKafka::ConsumerGroupMetadata* ConsumerAccess::GroupMetadata(const Consumer& consumer) {
+  return consumer.consumer_->groupMetadata();
+}
+
 Consumer::~Consumer() {
   if (consumer_) consumer_->close();
 }

@@ -23,6 +23,7 @@
 
 namespace RdKafka {
 class KafkaConsumer;
+class ConsumerGroupMetadata;
 }  // namespace RdKafka
 
 namespace kam::eventlog {
@@ -74,12 +75,19 @@ class Consumer {
   const std::set<int32_t>& reached_end() const { return reached_end_; }
 
  private:
+  friend struct ConsumerAccess;
   Consumer() = default;
   static absl::StatusOr<std::unique_ptr<Consumer>> Make(const KafkaOptions& options,
                                                         const std::string& group_id);
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
   std::set<int32_t> reached_end_;
   std::set<int32_t> assigned_;
+};
+
+// What the transactional producer needs of a consumer (internal to libs/eventlog).
+struct ConsumerAccess {
+  // The consumer's group metadata, owned by the caller.
+  static RdKafka::ConsumerGroupMetadata* GroupMetadata(const Consumer& consumer);
 };
 
 // Reads every committed record of `topic` from the beginning to the end of the log as

@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafkacpp.h>
 
 #include "base/strings.h"
+#include "eventlog/consumer.h"
 #include "eventlog/delivery.h"
 
 namespace kam::eventlog {
@@ -51,6 +52,23 @@ struct TransactionalProducer::Impl {
       }
     }
     return absl::UnavailableError(std::move(what));
+  }
+
+  // Adds the consumer's offsets to the open transaction.
+  absl::Status SendOffsets(const TransactionOffsets& o, Clock::time_point deadline) {
+    std::unique_ptr<RdKafka::ConsumerGroupMetadata> group(
+        ConsumerAccess::GroupMetadata(*o.consumer));
+    if (!group) return absl::FailedPreconditionError("offsets: the consumer has no group");
+    std::vector<RdKafka::TopicPartition*> tps;
+    for (const auto& [p, next] : o.next)
+      tps.push_back(RdKafka::TopicPartition::create(o.topic, p, next));
+    RdKafka::Error* e =
+        producer->send_offsets_to_transaction(tps, group.get(), RemainingMs(deadline));
+    RdKafka::TopicPartition::destroy(tps);
+    if (e == nullptr) return absl::OkStatus();
+    auto s = Fail(base::StrCat("kafka send_offsets_to_transaction: ", Describe(e)), e);
+    delete e;
+    return s;
   }
 
   // Aborts the open transaction; on failure the producer is unusable.
@@ -112,7 +130,7 @@ bool TransactionalProducer::usable() const {
 
 absl::StatusOr<std::vector<v1::LogPosition>> TransactionalProducer::Append(
     const std::string& topic, int32_t partition, std::span<const Record> records,
-    std::chrono::milliseconds timeout) {
+    std::chrono::milliseconds timeout, const TransactionOffsets* offsets) {
   std::lock_guard<std::mutex> lock(mu_);
   Impl& im = *impl_;
   if (im.fenced) {
@@ -133,15 +151,29 @@ absl::StatusOr<std::vector<v1::LogPosition>> TransactionalProducer::Append(
   auto slots = std::make_unique<std::vector<Slot>>(records.size());
   for (std::size_t i = 0; i < records.size(); ++i) {
     const Record& r = records[i];
-    RdKafka::ErrorCode ec =
-        im.producer->produce(topic, partition < 0 ? RdKafka::Topic::PARTITION_UA : partition,
-                             RdKafka::Producer::RK_MSG_COPY, const_cast<char*>(r.value.data()),
-                             r.value.size(), r.key.data(), r.key.size(), 0, &(*slots)[i]);
+    const bool own = r.topic.empty();
+    const int32_t target = own ? partition : r.partition;
+    RdKafka::Headers* headers = nullptr;
+    if (!r.headers.empty()) {
+      headers = RdKafka::Headers::create();
+      for (const auto& [k, v] : r.headers) headers->add(k, v.data(), v.size());
+    }
+    RdKafka::ErrorCode ec = im.producer->produce(
+        own ? topic : r.topic, target < 0 ? RdKafka::Topic::PARTITION_UA : target,
+        RdKafka::Producer::RK_MSG_COPY, const_cast<char*>(r.value.data()), r.value.size(),
+        r.key.data(), r.key.size(), 0, headers, &(*slots)[i]);
     if (ec != RdKafka::ERR_NO_ERROR) {
+      delete headers;  // not taken by a failed produce()
       im.Abort(deadline, std::move(slots));
       std::string what = base::StrCat("kafka produce: ", RdKafka::err2str(ec));
       if (ec == RdKafka::ERR_MSG_SIZE_TOO_LARGE) return absl::InvalidArgumentError(what);
       return absl::UnavailableError(what);
+    }
+  }
+  if (offsets != nullptr && !offsets->next.empty()) {
+    if (auto s = im.SendOffsets(*offsets, deadline); !s.ok()) {
+      im.Abort(deadline, std::move(slots));
+      return s;
     }
   }
   im.producer->flush(RemainingMs(deadline));
@@ -184,7 +216,7 @@ absl::StatusOr<std::vector<v1::LogPosition>> TransactionalProducer::Append(
   positions.reserve(records.size());
   for (const Slot& s : *slots) {
     v1::LogPosition p;
-    p.set_topic(topic);
+    p.set_topic(records[positions.size()].topic.empty() ? topic : records[positions.size()].topic);
     p.set_partition(s.partition);
     p.set_offset(s.offset);
     positions.push_back(std::move(p));

@@ -11,10 +11,12 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -30,6 +32,22 @@ namespace kam::eventlog {
 struct Record {
   std::string key;
   std::string value;
+  // Where the record goes when not to the append's own topic and partition (e.g. the
+  // dead-letter topic): a topic, and a partition (-1: librdkafka picks one by key).
+  std::string topic;
+  int32_t partition = -1;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+class Consumer;
+
+// Consumer offsets committed inside the same transaction as the records (Kafka's
+// exactly-once consume-transform-produce): the records and "consumed up to here" become
+// visible together or not at all.
+struct TransactionOffsets {
+  const Consumer* consumer = nullptr;  // the consumer (and group) the offsets belong to
+  std::string topic;
+  std::map<int32_t, int64_t> next;  // per partition: the next offset to consume
 };
 
 class TransactionalProducer {
@@ -42,9 +60,10 @@ class TransactionalProducer {
   TransactionalProducer(const TransactionalProducer&) = delete;
   TransactionalProducer& operator=(const TransactionalProducer&) = delete;
 
-  // Appends `records` to `topic` in one transaction and returns each record's position.
-  // `partition` is the partition to write to (-1: chosen by librdkafka from the key). Errors, with
-  // nothing committed:
+  // Appends `records` in one transaction and returns each record's position, in order.
+  // A record goes to `topic` / `partition` (-1: chosen by librdkafka from the key) unless it
+  // names its own topic. With `offsets`, the consumer's offsets are committed in the same
+  // transaction. Errors, with nothing committed:
   //  - UNAVAILABLE: the brokers did not acknowledge within `timeout`; the transaction
   //    was aborted, or the producer is now unusable (usable() == false) and the
   //    caller must create a new one, whose Create() aborts the open transaction;
@@ -55,7 +74,8 @@ class TransactionalProducer {
   // in the UNAVAILABLE case after usable() turned false; see AggregateWriter.
   absl::StatusOr<std::vector<v1::LogPosition>> Append(
       const std::string& topic, int32_t partition, std::span<const Record> records,
-      std::chrono::milliseconds timeout = std::chrono::seconds(10));
+      std::chrono::milliseconds timeout = std::chrono::seconds(10),
+      const TransactionOffsets* offsets = nullptr);
 
   // Begins a transaction, produces `records` and aborts it: a test helper proving
   // that aborted writes stay invisible to read_committed consumers.

@@ -55,18 +55,33 @@ void DefineWriterFlags(Flags& flags, const std::string& default_transactional_id
                "comma-separated partitions this instance writes (default: all); another "
                "instance claiming one fences this one for it");
   flags.Define("append-timeout-ms", "10000", "how long a command waits for Kafka");
+  flags.Define("group-max-commands", "1000",
+               "group commit: at most this many commands of a partition in one transaction");
+  flags.Define("group-max-bytes", "4194304", "group commit: at most this many bytes of events");
+  flags.Define("group-linger-us", "0",
+               "group commit: wait this long for more commands before a transaction (commands "
+               "that arrive while one is in flight are grouped in any case)");
 }
 
 absl::StatusOr<WriterFlags> ParseWriterFlags(const Flags& flags) {
   WriterFlags out;
   long partitions = 0;
   long timeout_ms = 0;
+  long group_commands = 0;
+  long group_bytes = 0;
+  long linger_us = 0;
   std::vector<int> owned;
   for (auto s : {flags.GetInt("partitions", 1, 1000, partitions),
                  flags.GetInt("append-timeout-ms", 100, 600000, timeout_ms),
-                 flags.GetIntList("owned-partitions", 0, 999, owned)}) {
+                 flags.GetIntList("owned-partitions", 0, 999, owned),
+                 flags.GetInt("group-max-commands", 1, 100000, group_commands),
+                 flags.GetInt("group-max-bytes", 1024, 64L << 20, group_bytes),
+                 flags.GetInt("group-linger-us", 0, 1000000, linger_us)}) {
     if (!s.ok()) return s;
   }
+  out.group_max_commands = static_cast<std::size_t>(group_commands);
+  out.group_max_bytes = static_cast<std::size_t>(group_bytes);
+  out.group_linger = std::chrono::microseconds(linger_us);
   out.partitions = static_cast<int>(partitions);
   out.transactional_id = flags.Get("transactional-id");
   out.owned_partitions.assign(owned.begin(), owned.end());

@@ -38,12 +38,16 @@ void DefineCommonFlags(Flags& flags, const std::string& default_listen);
 absl::StatusOr<CommonFlags> ParseCommonFlags(Flags& flags, int argc, char** argv);
 
 // The flags of a command service's writer: --partitions, --transactional-id,
-// --owned-partitions, --append-timeout-ms.
+// --owned-partitions, --append-timeout-ms, and group commit's bounds --group-max-commands,
+// --group-max-bytes, --group-linger-us.
 struct WriterFlags {
   int partitions = 3;
   std::string transactional_id;
   std::vector<int32_t> owned_partitions;
   std::chrono::milliseconds append_timeout{10000};
+  std::size_t group_max_commands = 1000;
+  std::size_t group_max_bytes = 4 << 20;
+  std::chrono::microseconds group_linger{0};
 };
 void DefineWriterFlags(Flags& flags, const std::string& default_transactional_id);
 absl::StatusOr<WriterFlags> ParseWriterFlags(const Flags& flags);

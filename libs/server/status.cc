@@ -20,7 +20,10 @@ grpc::Status ToGrpc(const absl::Status& status) {
   v1::ErrorDetail detail;
   detail.set_rule(base::RuleOf(status));
   detail.set_field(base::FieldOf(status));
-  if (detail.rule().empty() && detail.field().empty()) return grpc::Status(code, message);
+  detail.set_reason(base::ReasonOf(status));
+  if (detail.rule().empty() && detail.field().empty() && detail.reason().empty()) {
+    return grpc::Status(code, message);
+  }
   v1::RpcStatus rpc;
   rpc.set_code(static_cast<int32_t>(code));
   rpc.set_message(message);

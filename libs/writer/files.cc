@@ -45,6 +45,15 @@ absl::Status WriteFileAtomically(const std::string& path, std::string_view bytes
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     return absl::InternalError(base::StrCat("rename ", tmp, ": ", std::strerror(errno)));
   }
+  // The rename itself is durable only once the directory is synced.
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  if (dir.empty()) dir = ".";
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return absl::InternalError(base::StrCat("open ", dir, ": ", std::strerror(errno)));
+  const int synced = ::fsync(dfd);
+  const int err = errno;
+  ::close(dfd);
+  if (synced != 0) return absl::InternalError(base::StrCat("sync ", dir, ": ", std::strerror(err)));
   return absl::OkStatus();
 }
 

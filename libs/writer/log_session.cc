@@ -24,12 +24,13 @@ absl::Status LogSession::Connect() {
 }
 
 absl::StatusOr<std::vector<v1::LogPosition>> LogSession::Append(
-    const std::string& topic, int32_t partition, std::span<const eventlog::Record> records) {
+    const std::string& topic, int32_t partition, std::span<const eventlog::Record> records,
+    const eventlog::TransactionOffsets* offsets) {
   if (fenced_) return FencedError();
   if (!producer_ || !producer_->usable()) {
     if (auto s = Connect(); !s.ok()) return s;
   }
-  auto positions = producer_->Append(topic, partition, records, timeout_);
+  auto positions = producer_->Append(topic, partition, records, timeout_, offsets);
   if (!positions.ok()) {
     if (producer_->fenced()) {
       fenced_ = true;

@@ -35,8 +35,9 @@ class LogSession {
   // Appends in one transaction, connecting first if needed. UNAVAILABLE when Kafka does
   // not acknowledge or this session has been fenced; on an error after which the outcome
   // is unknown, needs_reload() turns true.
-  absl::StatusOr<std::vector<v1::LogPosition>> Append(const std::string& topic, int32_t partition,
-                                                      std::span<const eventlog::Record> records);
+  absl::StatusOr<std::vector<v1::LogPosition>> Append(
+      const std::string& topic, int32_t partition, std::span<const eventlog::Record> records,
+      const eventlog::TransactionOffsets* offsets = nullptr);
 
   // UNAVAILABLE once fenced; OK otherwise.
   absl::Status CheckNotFenced() const { return fenced_ ? FencedError() : absl::OkStatus(); }

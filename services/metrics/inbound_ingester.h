@@ -7,12 +7,12 @@
 //   ...
 //   ingester.Stop();
 //
-// Delivery: the ingester reads the inbound partitions matching the metrics partitions its
-// service owns, and commits its consumer offsets (group "kam.metrics-ingester") only after
-// each record is recorded or dead-lettered. A crash in between replays the record, and
-// the replay is harmless: its client request id ("<source_system>/<source_record_id>"
-// unless given) makes the writer return the original result. A transient failure (Kafka
-// unavailable) stops the partition's progress and retries from the committed offset.
+// Exactly once: the ingester reads the inbound partitions matching the metrics partitions
+// its service owns (read_committed), and each polled batch of a partition becomes ONE
+// transaction of that partition's writer holding the batch's events, its dead letters and
+// the consumer group's offsets ("kam.metrics-ingester"): a crash at any point neither loses
+// nor repeats an inbound record. A transient failure (Kafka unavailable) rewinds the
+// partition to its committed offset and retries after a back-off.
 #pragma once
 
 #include <atomic>
@@ -30,6 +30,7 @@ namespace kam::services {
 struct IngesterOptions {
   std::string topic_prefix;
   std::string group_id = "kam.metrics-ingester";
+  std::size_t max_batch = 1000;  // records per poll (and so per transaction and partition)
   std::chrono::milliseconds retry_backoff{500};
 };
 
@@ -54,8 +55,8 @@ class InboundIngester {
 
  private:
   void Run();
-  // OK: handled (recorded or dead-lettered). Otherwise transient: retry later.
-  absl::Status Handle(const eventlog::ConsumedRecord& record);
+  // The writer's command for one inbound record (a rejection is dead-lettered).
+  writer::Command<domain::MetricsState> CommandFor(const eventlog::ConsumedRecord& record) const;
 
   eventlog::KafkaOptions kafka_;
   MetricsService& service_;

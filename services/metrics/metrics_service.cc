@@ -1,8 +1,14 @@
 #include "services/metrics/metrics_service.h"
 
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
 #include "base/strings.h"
 #include "server/roles.h"
 #include "server/status.h"
+#include "writer/kafka_event_log.h"
 
 namespace kam::services {
 namespace {
@@ -11,96 +17,84 @@ const std::set<std::string> kPublishers = {server::roles::kAdmin, server::roles:
 
 }  // namespace
 
-bool IsRejection(const absl::Status& status) {
-  switch (status.code()) {
-    case absl::StatusCode::kInvalidArgument:
-    case absl::StatusCode::kFailedPrecondition:
-    case absl::StatusCode::kAlreadyExists:
-    case absl::StatusCode::kAborted:
-    case absl::StatusCode::kOutOfRange:
-    case absl::StatusCode::kNotFound:
-    case absl::StatusCode::kPermissionDenied:
-      return true;
-    default:
-      return false;
+v1::MetricItemOutcome ToItemOutcome(uint32_t index, const writer::Outcome& outcome) {
+  v1::MetricItemOutcome out;
+  out.set_index(index);
+  if (outcome.result.ok()) {
+    *out.mutable_result() = *outcome.result;
+  } else {
+    out.set_code(static_cast<int32_t>(outcome.result.status().code()));
+    out.set_error(std::string(outcome.result.status().message()));
   }
+  out.set_dead_lettered(outcome.dead_lettered);
+  return out;
 }
 
 MetricsService::MetricsService(const MetricsServiceConfig& config,
                                const server::Authenticator& auth)
     : auth_(auth),
       topic_(eventlog::AggregateTopic(config.topic_prefix, domain::kMetricsAggregateType)),
-      writer_(config.kafka,
+      dead_letter_topic_(
+          eventlog::DeadLetterTopic(eventlog::InboundMetricsTopic(config.topic_prefix))),
+      writer_(writer::KafkaEventLog(config.kafka, config.append_timeout),
               writer::WriterOptions{.topic = topic_,
                                     .aggregate_type = std::string(domain::kMetricsAggregateType),
                                     .partitions = config.partitions,
                                     .transactional_id = config.transactional_id,
                                     .owned_partitions = config.owned_partitions,
-                                    .append_timeout = config.append_timeout,
                                     .snapshot_dir = config.snapshot_dir,
-                                    .snapshot_every_events = config.snapshot_every_events},
+                                    .snapshot_every_events = config.snapshot_every_events,
+                                    .group = config.group},
               &domain::Evolve,
               writer::SnapshotCodec<domain::MetricsState>{&domain::EncodeSnapshot,
-                                                          &domain::DecodeMetricsSnapshot}) {}
+                                                          &domain::DecodeMetricsSnapshot},
+              &domain::Revert) {}
 
 absl::StatusOr<std::unique_ptr<MetricsService>> MetricsService::Create(
     const MetricsServiceConfig& config, const server::Authenticator& auth) {
   std::unique_ptr<MetricsService> self(new MetricsService(config, auth));
-  auto dlq = eventlog::DeadLetters::Create(
-      config.kafka, eventlog::DeadLetterTopic(eventlog::InboundMetricsTopic(config.topic_prefix)));
-  if (!dlq.ok()) return dlq.status();
-  self->dead_letters_ = std::move(*dlq);
-  if (auto s = self->writer_.Start(); !s.ok()) return s;
+  KAM_RETURN_IF_ERROR(eventlog::EnsureTopic(config.kafka, self->dead_letter_topic_, 1));
+  KAM_RETURN_IF_ERROR(self->writer_.Start());
   return self;
 }
 
 absl::StatusOr<v1::CommandResult> MetricsService::Record(const v1::CommandMetadata& metadata,
                                                          const v1::MetricRecorded& metric,
                                                          const std::string& actor) {
-  v1::RecordMetricRequest request;
-  *request.mutable_metadata() = metadata;
-  *request.mutable_metric() = metric;
-  return writer_.Execute(
-      domain::MetricsAggregateId(metric.programme_id(), metric.account_id()), metadata, actor,
-      [&](const domain::MetricsState& state, absl::Time now) {
-        return domain::Decide(state, request, domain::CommandContext{actor, now});
-      });
+  return writer_.Submit(ItemCommand(metadata, metric, actor, "")).get().result;
 }
 
-v1::MetricItemOutcome MetricsService::RecordItem(uint32_t index,
-                                                 const v1::CommandMetadata& metadata,
-                                                 const v1::MetricRecorded& metric,
-                                                 const std::string& actor,
-                                                 const std::string& origin) {
-  v1::MetricItemOutcome outcome;
-  outcome.set_index(index);
-  auto result = Record(metadata, metric, actor);
-  if (result.ok()) {
-    *outcome.mutable_result() = *std::move(result);
-    return outcome;
+eventlog::Record MetricsService::DeadLetter(std::string key, std::string value,
+                                            std::string_view reason,
+                                            std::string_view origin) const {
+  eventlog::Record r{std::move(key), std::move(value), dead_letter_topic_, -1, {}};
+  r.headers.emplace_back("kam-dlq-reason", std::string(reason));
+  r.headers.emplace_back("kam-dlq-origin", std::string(origin));
+  return r;
+}
+
+writer::Command<domain::MetricsState> MetricsService::ItemCommand(
+    const v1::CommandMetadata& metadata, const v1::MetricRecorded& metric, const std::string& actor,
+    const std::string& origin) const {
+  writer::Command<domain::MetricsState> c;
+  c.aggregate_id = domain::MetricsAggregateId(metric.programme_id(), metric.account_id());
+  c.metadata = metadata;
+  c.actor = actor;
+  auto request = std::make_shared<v1::RecordMetricRequest>();
+  *request->mutable_metadata() = metadata;
+  *request->mutable_metric() = metric;
+  c.decide = [request, actor](const domain::MetricsState& state, absl::Time now) {
+    return domain::Decide(state, *request, domain::CommandContext{actor, now});
+  };
+  if (!origin.empty()) {
+    c.dead_letter = [this, request, origin, key = c.aggregate_id](
+                        const absl::Status& why) -> std::optional<eventlog::Record> {
+      return DeadLetter(key, request->SerializeAsString(),
+                        base::StrCat(absl::StatusCodeToString(why.code()), ": ", why.message()),
+                        origin);
+    };
   }
-  absl::Status status = result.status();
-  if (IsRejection(status)) {
-    v1::RecordMetricRequest item;
-    *item.mutable_metadata() = metadata;
-    *item.mutable_metric() = metric;
-    const std::string reason =
-        base::StrCat(absl::StatusCodeToString(status.code()), ": ", status.message());
-    if (auto dl = dead_letters_->Send(
-            domain::MetricsAggregateId(metric.programme_id(), metric.account_id()),
-            item.SerializeAsString(), reason, origin);
-        dl.ok()) {
-      outcome.set_dead_lettered(true);
-    } else {
-      status = absl::UnavailableError(base::StrCat(status.message(),
-                                                   "; and the dead-letter topic "
-                                                   "failed: ",
-                                                   dl.message()));
-    }
-  }
-  outcome.set_code(static_cast<int32_t>(status.code()));
-  outcome.set_error(std::string(status.message()));
-  return outcome;
+  return c;
 }
 
 grpc::Status MetricsService::RecordMetric(grpc::ServerContext* context,
@@ -124,35 +118,79 @@ grpc::Status MetricsService::RecordMetricBatch(grpc::ServerContext* context,
                         base::StrCat("items: at most ", kMaxMetricBatch, " per batch, got ",
                                      request->items_size(), "; split the batch"));
   }
+  std::vector<writer::Command<domain::MetricsState>> commands;
+  commands.reserve(static_cast<std::size_t>(request->items_size()));
   for (int i = 0; i < request->items_size(); ++i) {
     const auto& item = request->items(i);
-    auto outcome = RecordItem(static_cast<uint32_t>(i), item.metadata(), item.metric(), who->name,
-                              base::StrCat("grpc RecordMetricBatch item ", i, " by ", who->name));
-    if (outcome.code() == 0) {
+    commands.push_back(
+        ItemCommand(item.metadata(), item.metric(), who->name,
+                    base::StrCat("grpc RecordMetricBatch item ", i, " by ", who->name)));
+  }
+  const auto outcomes = writer_.ExecuteAll(std::move(commands));
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    auto out = ToItemOutcome(static_cast<uint32_t>(i), outcomes[i]);
+    if (out.code() == 0) {
       response->set_recorded(response->recorded() + 1);
     } else {
       response->set_rejected(response->rejected() + 1);
     }
-    *response->add_outcomes() = std::move(outcome);
+    *response->add_outcomes() = std::move(out);
   }
   return grpc::Status::OK;
 }
 
+// Reading and answering run in two threads, so a client may send an item and wait for its
+// outcome (one at a time) or send many ahead (pipelined): either way each outcome is
+// written as soon as its transaction has committed, in order.
 grpc::Status MetricsService::StreamMetrics(
     grpc::ServerContext* context,
     grpc::ServerReaderWriter<v1::StreamMetricsResponse, v1::StreamMetricsRequest>* stream) {
   auto who = auth_.Authorize(*context, kPublishers, "call StreamMetrics");
   if (!who.ok()) return server::ToGrpc(who.status());
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::future<writer::Outcome>> in_flight;
+  bool reading_done = false;
+  bool client_gone = false;
+  std::thread answers([&] {
+    uint32_t index = 0;
+    while (true) {
+      std::future<writer::Outcome> next;
+      {
+        std::unique_lock<std::mutex> lock(mu);
+        cv.wait(lock, [&] { return !in_flight.empty() || reading_done; });
+        if (in_flight.empty()) return;
+        next = std::move(in_flight.front());
+        in_flight.pop_front();
+        cv.notify_all();
+      }
+      v1::StreamMetricsResponse response;
+      *response.mutable_outcome() = ToItemOutcome(index++, next.get());
+      if (!client_gone && !stream->Write(response)) {
+        std::lock_guard<std::mutex> lock(mu);
+        client_gone = true;  // keep draining the futures; nothing more is written
+      }
+    }
+  });
   v1::StreamMetricsRequest request;
   uint32_t index = 0;
   while (stream->Read(&request)) {
-    v1::StreamMetricsResponse response;
-    *response.mutable_outcome() =
-        RecordItem(index, request.metadata(), request.metric(), who->name,
-                   base::StrCat("grpc StreamMetrics item ", index, " by ", who->name));
-    if (!stream->Write(response)) break;  // the client went away
+    auto future = writer_.Submit(
+        ItemCommand(request.metadata(), request.metric(), who->name,
+                    base::StrCat("grpc StreamMetrics item ", index, " by ", who->name)));
     ++index;
+    std::unique_lock<std::mutex> lock(mu);
+    in_flight.push_back(std::move(future));
+    cv.notify_all();
+    cv.wait(lock, [&] { return in_flight.size() < kMaxStreamInFlight || client_gone; });
+    if (client_gone) break;
   }
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    reading_done = true;
+  }
+  cv.notify_all();
+  answers.join();
   return grpc::Status::OK;
 }
 

@@ -1,10 +1,14 @@
 // The metrics command service: enterprise systems record account economics one at a
 // time, in batches or as a stream; invalid records of the bulk paths also go to the
-// dead-letter topic with their reason.
+// dead-letter topic with their reason, in the same transaction as the batch's accepted
+// records (nothing is dropped, nothing is written twice).
 //
 //   auto svc = kam::services::MetricsService::Create(config, auth);
 //   server.Add(svc->get());
 //   absl::StatusOr<kam::v1::CommandResult> r = (*svc)->Record(metadata, metric, "publisher:erp");
+//
+// Throughput comes from the writer's group commit: a batch or a stream is decided item by
+// item but appended in as few transactions as its partitions need.
 #pragma once
 
 #include <chrono>
@@ -14,7 +18,6 @@
 
 #include "absl/status/statusor.h"
 #include "domain/metrics.h"
-#include "eventlog/dead_letters.h"
 #include "eventlog/kafka.h"
 #include "kam/v1/metrics_service.grpc.pb.h"
 #include "server/auth.h"
@@ -23,6 +26,8 @@
 namespace kam::services {
 
 inline constexpr std::size_t kMaxMetricBatch = 1000;
+// A stream keeps at most this many items in flight before it stops reading.
+inline constexpr std::size_t kMaxStreamInFlight = 2000;
 
 struct MetricsServiceConfig {
   eventlog::KafkaOptions kafka;
@@ -31,14 +36,13 @@ struct MetricsServiceConfig {
   std::string transactional_id = "kam.metrics-writer";
   std::vector<int32_t> owned_partitions;  // empty: all
   std::chrono::milliseconds append_timeout{10000};
+  writer::GroupOptions group;
   // Local snapshots of the account-metrics aggregates; empty: none (full replay on start).
   std::string snapshot_dir;
   uint64_t snapshot_every_events = 100000;
 };
 
-// Whether a failed record was rejected for what it is (and so belongs in the dead-letter
-// topic) rather than failing for a transient reason (and so is to be retried).
-bool IsRejection(const absl::Status& status);
+using MetricsWriter = writer::AggregateWriter<domain::MetricsState>;
 
 class MetricsService final : public v1::MetricsCommandService::Service {
  public:
@@ -54,30 +58,39 @@ class MetricsService final : public v1::MetricsCommandService::Service {
                              grpc::ServerReaderWriter<v1::StreamMetricsResponse,
                                                       v1::StreamMetricsRequest>* stream) override;
 
-  // Records one metric as `actor` (the ingester's entry point too).
+  // Records one metric as `actor`.
   absl::StatusOr<v1::CommandResult> Record(const v1::CommandMetadata& metadata,
                                            const v1::MetricRecorded& metric,
                                            const std::string& actor);
 
+  // The writer's command for one bulk item: rejected items go to the dead-letter topic
+  // (headers kam-dlq-reason, kam-dlq-origin) with the rest of their transaction.
+  writer::Command<domain::MetricsState> ItemCommand(const v1::CommandMetadata& metadata,
+                                                    const v1::MetricRecorded& metric,
+                                                    const std::string& actor,
+                                                    const std::string& origin) const;
+  // A dead letter for a record that never became a command (e.g. it does not parse).
+  eventlog::Record DeadLetter(std::string key, std::string value, std::string_view reason,
+                              std::string_view origin) const;
+
   // Snapshots every owned partition (at shutdown); a no-op without a snapshot directory.
   absl::Status SnapshotAll() { return writer_.SnapshotAll(); }
 
-  eventlog::DeadLetters& dead_letters() { return *dead_letters_; }
   const std::string& topic() const { return topic_; }
-  const writer::AggregateWriter<domain::MetricsState>& writer() const { return writer_; }
+  const std::string& dead_letter_topic() const { return dead_letter_topic_; }
+  MetricsWriter& writer() { return writer_; }
+  const MetricsWriter& writer() const { return writer_; }
 
  private:
   MetricsService(const MetricsServiceConfig& config, const server::Authenticator& auth);
 
-  // Records one bulk item; a rejection also goes to the dead-letter topic.
-  v1::MetricItemOutcome RecordItem(uint32_t index, const v1::CommandMetadata& metadata,
-                                   const v1::MetricRecorded& metric, const std::string& actor,
-                                   const std::string& origin);
-
   const server::Authenticator& auth_;
   std::string topic_;
-  writer::AggregateWriter<domain::MetricsState> writer_;
-  std::unique_ptr<eventlog::DeadLetters> dead_letters_;
+  std::string dead_letter_topic_;
+  MetricsWriter writer_;
 };
+
+// The outcome of a bulk item as the API reports it.
+v1::MetricItemOutcome ToItemOutcome(uint32_t index, const writer::Outcome& outcome);
 
 }  // namespace kam::services

@@ -2,6 +2,7 @@
 
 #include "server/roles.h"
 #include "server/status.h"
+#include "writer/kafka_event_log.h"
 
 namespace kam::services {
 namespace {
@@ -24,13 +25,13 @@ ProgrammeService::ProgrammeService(const ProgrammeServiceConfig& config,
                                    const server::Authenticator& auth)
     : auth_(auth),
       topic_(eventlog::AggregateTopic(config.topic_prefix, domain::kProgrammeAggregateType)),
-      writer_(config.kafka,
+      writer_(writer::KafkaEventLog(config.kafka, config.append_timeout),
               writer::WriterOptions{.topic = topic_,
                                     .aggregate_type = std::string(domain::kProgrammeAggregateType),
                                     .partitions = config.partitions,
                                     .transactional_id = config.transactional_id,
                                     .owned_partitions = config.owned_partitions,
-                                    .append_timeout = config.append_timeout},
+                                    .group = config.group},
               &domain::Evolve) {}
 
 absl::StatusOr<std::unique_ptr<ProgrammeService>> ProgrammeService::Create(

@@ -66,6 +66,7 @@ struct ProgrammeServiceConfig {
   // The partitions of the programme topic this instance owns; empty: all.
   std::vector<int32_t> owned_partitions;
   std::chrono::milliseconds append_timeout{10000};
+  writer::GroupOptions group;
 };
 
 class ProgrammeService final : public v1::ProgrammeCommandService::Service {

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <set>
+#include <thread>
 
 #include "base/ids.h"
 #include "server/status.h"
@@ -248,9 +250,20 @@ TEST(ProgrammeOutage, ACommandDuringAnOutageIsUnavailableAndWritesNothing) {
     ASSERT_TRUE(platform.Charter("emea-kam", "tok-ana-champion").ok());
 
     broker.Stop();
-    const auto lost = Nomination("acme", "during-outage");
-    auto s = platform.Nominate(lost, "tok-kim-kam");
-    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+    // Several commands at once: they queue behind each other and fail as groups.
+    std::vector<v1::NominateAccountRequest> lost;
+    for (int i = 0; i < 5; ++i) {
+      lost.push_back(Nomination("lost-" + std::to_string(i), "during-outage-" + std::to_string(i)));
+    }
+    std::vector<std::thread> callers;
+    std::vector<grpc::Status> failed(lost.size());
+    for (std::size_t i = 0; i < lost.size(); ++i) {
+      callers.emplace_back([&, i] { failed[i] = platform.Nominate(lost[i], "tok-kim-kam"); });
+    }
+    for (auto& t : callers) t.join();
+    for (const auto& s : failed) {
+      EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+    }
 
     broker.Start();
     v1::CommandResult later;
@@ -264,15 +277,21 @@ TEST(ProgrammeOutage, ACommandDuringAnOutageIsUnavailableAndWritesNothing) {
 
     v1::GetAccountHistoryResponse history;
     ASSERT_TRUE(platform.History("emea-kam", "globex", &later.position(), &history).ok());
-    auto missing = platform.History("emea-kam", "acme", nullptr, &history);
+    auto missing = platform.History("emea-kam", "lost-0", nullptr, &history);
     EXPECT_EQ(missing.error_code(), grpc::StatusCode::NOT_FOUND) << missing.error_message();
     EXPECT_EQ(platform.folded(), 2u);  // the charter and globex, nothing else
 
-    // The client's retry of the failed command now succeeds, once.
-    v1::CommandResult retried;
-    ASSERT_TRUE(platform.Nominate(lost, "tok-kim-kam", &retried).ok());
-    EXPECT_FALSE(retried.deduplicated());
-    EXPECT_EQ(retried.aggregate_version(), 3u);
+    // The clients' retries of the failed commands now succeed, each once.
+    std::set<uint64_t> versions;
+    for (int round = 0; round < 2; ++round) {
+      for (const auto& req : lost) {
+        v1::CommandResult retried;
+        ASSERT_TRUE(platform.Nominate(req, "tok-kim-kam", &retried).ok());
+        EXPECT_EQ(retried.deduplicated(), round == 1);
+        versions.insert(retried.aggregate_version());
+      }
+    }
+    EXPECT_EQ(versions, (std::set<uint64_t>{3, 4, 5, 6, 7}));
   }
   std::filesystem::remove_all(dir);
 }

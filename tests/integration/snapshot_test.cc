@@ -10,6 +10,7 @@
 #include "support/metric_events.h"
 #include "writer/aggregate_writer.h"
 #include "writer/files.h"
+#include "writer/kafka_event_log.h"
 
 namespace kam {
 namespace {
@@ -45,10 +46,11 @@ class Snapshots : public ::testing::Test {
                             .transactional_id = prefix_ + "metrics-writer",
                             .snapshot_dir = snapshots ? dir_ : "",
                             .snapshot_every_events = 1000000};
-    auto w = std::make_unique<Writer>(testing::SharedKafka(), o,
-                                      static_cast<Writer::EvolveFn>(&domain::Evolve),
-                                      writer::SnapshotCodec<domain::MetricsState>{
-                                          &domain::EncodeSnapshot, &domain::DecodeMetricsSnapshot});
+    auto w = std::make_unique<Writer>(
+        writer::KafkaEventLog(testing::SharedKafka(), std::chrono::seconds(10)), o,
+        static_cast<Writer::EvolveFn>(&domain::Evolve),
+        writer::SnapshotCodec<domain::MetricsState>{&domain::EncodeSnapshot,
+                                                    &domain::DecodeMetricsSnapshot});
     auto s = w->Start();
     EXPECT_TRUE(s.ok()) << s;
     return w;

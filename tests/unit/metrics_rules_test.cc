@@ -44,10 +44,12 @@ class Metrics : public ::testing::Test {
       *env.mutable_event() = (*out)[0];
       domain::Evolve(state, env);
       last_event_id = env.event_id();
+      applied.push_back(env);
     }
     return out;
   }
   domain::MetricsState state;
+  std::vector<v1::EventEnvelope> applied;
   uint64_t version = 0;
   std::string last_event_id;
   int n_ = 0;
@@ -171,6 +173,33 @@ TEST_F(Metrics, NegativeContributionIsFlagged) {
   EXPECT_EQ(flags[0].detail,
             "contribution in 2025 is -1,500.00 EUR (gross margin 1,000.00 EUR - cost-to-serve "
             "2,500.00 EUR)");
+}
+
+// The writer's group commit takes the events of a failed transaction back out, newest
+// first: every intermediate state must come back exactly.
+TEST_F(Metrics, RevertTakesEventsBackOutNewestFirst) {
+  std::vector<std::string> states = {domain::EncodeSnapshot(state)};
+  ASSERT_TRUE(Apply(Retention(0.8)).ok());  // no money yet: no currency
+  states.push_back(domain::EncodeSnapshot(state));
+  ASSERT_TRUE(Apply(Money(v1::METRIC_KIND_REVENUE, 100)).ok());  // sets the currency
+  states.push_back(domain::EncodeSnapshot(state));
+  const std::string revenue = last_event_id;
+  ASSERT_TRUE(Apply(Money(v1::METRIC_KIND_COST_TO_SERVE, 50, "2025-12-31", "logistics")).ok());
+  states.push_back(domain::EncodeSnapshot(state));
+  auto fix = Money(v1::METRIC_KIND_REVENUE, 90);
+  fix.mutable_metric()->set_corrects_event_id(revenue);  // supersedes the revenue
+  ASSERT_TRUE(Apply(fix).ok());
+  EXPECT_TRUE(state.entries.at(revenue).superseded);
+  while (!applied.empty()) {
+    domain::Revert(state, applied.back());
+    applied.pop_back();
+    EXPECT_EQ(domain::EncodeSnapshot(state), states.back()) << applied.size() << " left";
+    states.pop_back();
+  }
+  EXPECT_TRUE(state.currency.empty());
+  EXPECT_TRUE(state.sources.empty());
+  // And the taken-back record may be recorded again (its source is free).
+  EXPECT_TRUE(Apply(Money(v1::METRIC_KIND_REVENUE, 100)).ok());
 }
 
 TEST(FormatMoney, ReadsAsAPersonWritesIt) {

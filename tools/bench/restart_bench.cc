@@ -17,6 +17,7 @@
 #include "eventlog/producer.h"
 #include "support/metric_events.h"
 #include "writer/aggregate_writer.h"
+#include "writer/kafka_event_log.h"
 
 namespace {
 
@@ -83,7 +84,8 @@ int main(int argc, char** argv) {
                                  .snapshot_dir = snapshots ? dir : "",
                                  .snapshot_every_events = UINT64_MAX};
     auto w = std::make_unique<Writer>(
-        kafka, o, static_cast<Writer::EvolveFn>(&kam::domain::Evolve),
+        kam::writer::KafkaEventLog(kafka, std::chrono::seconds(10)), o,
+        static_cast<Writer::EvolveFn>(&kam::domain::Evolve),
         kam::writer::SnapshotCodec<kam::domain::MetricsState>{&kam::domain::EncodeSnapshot,
                                                               &kam::domain::DecodeMetricsSnapshot});
     const auto t = Clock::now();

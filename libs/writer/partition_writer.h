@@ -1,0 +1,352 @@
+// The single writer of one owned partition: a queue, a thread, and group commit.
+//
+// Commands submitted while a transaction is in flight wait in the queue; the next group
+// takes them all (up to `max_group_commands` / `max_group_bytes`, lingering up to
+// `group_linger` for more), decides them in order against the evolving state (pipeline.h)
+// and appends all their events in one transaction. Every command is answered after that
+// commit, each with its own result and position; if the transaction fails, every command
+// that depended on it is answered UNAVAILABLE and the partition's state is as before. If
+// the outcome is unknown, the partition reconnects (aborting the open transaction) and
+// reads the log from its last known offset before the next group, so a retry with the
+// same request id finds the original result if the commit did happen.
+//
+//   kam::writer::PartitionWriter<State> p(0, std::move(log), options, clock, snapshots);
+//   KAM_RETURN_IF_ERROR(p.Load());   // connect (fencing) and rebuild from snapshot + log
+//   p.Start();
+//   std::future<Outcome> f = p.Submit(std::move(command));
+//   p.Stop();
+//
+// Thread-safe. A transaction (a group given with consumer offsets) always goes alone.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include "base/log.h"
+#include "writer/clock.h"
+#include "writer/event_log.h"
+#include "writer/pipeline.h"
+#include "writer/snapshots.h"
+
+namespace kam::writer {
+
+struct GroupOptions {
+  std::size_t max_group_commands = 1000;
+  std::size_t max_group_bytes = 4 << 20;
+  std::chrono::microseconds group_linger{0};
+};
+
+template <typename State>
+class PartitionWriter {
+ public:
+  struct LoadStats {
+    bool from_snapshot = false;
+    int64_t snapshot_offset = 0;
+    uint64_t records_replayed = 0;
+  };
+
+  PartitionWriter(int32_t partition, std::unique_ptr<PartitionLog> log,
+                  const PipelineOptions<State>& options, GroupOptions group, const Clock& clock,
+                  SnapshotStore<State>* snapshots)
+      : partition_(partition),
+        log_(std::move(log)),
+        options_(options),
+        group_options_(group),
+        clock_(clock),
+        snapshots_(snapshots) {}
+  ~PartitionWriter() { Stop(); }
+  PartitionWriter(const PartitionWriter&) = delete;
+  PartitionWriter& operator=(const PartitionWriter&) = delete;
+
+  // Takes over the partition (fencing any earlier holder) and rebuilds its aggregates from
+  // the snapshot (if any, and usable) and the log after it. Call before Start().
+  absl::Status Load() {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    KAM_RETURN_IF_ERROR(log_->Connect());
+    return LoadLocked(/*use_snapshot=*/true);
+  }
+
+  void Start() {
+    stop_ = false;
+    thread_ = std::thread([this] { Run(); });
+  }
+
+  // Answers what is queued UNAVAILABLE and stops the thread. Idempotent.
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(queue_mu_);
+      stop_ = true;
+    }
+    queue_cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    for (Item& item : queue_) Fail(item, absl::UnavailableError("the writer is shutting down"));
+    queue_.clear();
+  }
+
+  std::future<Outcome> Submit(Command<State> command) {
+    Single single{std::move(command), {}};
+    std::future<Outcome> f = single.done.get_future();
+    Enqueue(Item{std::move(single)});
+    return f;
+  }
+
+  // The commands in one transaction of their own, with the consumer offsets (which may
+  // stay null) committed in it.
+  std::future<std::vector<Outcome>> SubmitTransaction(
+      std::vector<Command<State>> commands, std::optional<eventlog::TransactionOffsets> offsets) {
+    Batch batch{std::move(commands), std::move(offsets), {}};
+    std::future<std::vector<Outcome>> f = batch.done.get_future();
+    Enqueue(Item{std::move(batch)});
+    return f;
+  }
+
+  // Reads the aggregates under the partition's lock (between groups).
+  template <typename Fn>
+  auto Read(Fn&& fn) const {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    return fn(static_cast<const Partition<State>&>(state_));
+  }
+
+  absl::Status WriteSnapshot() {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    return WriteSnapshotLocked();
+  }
+
+  LoadStats load_stats() const {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    return load_;
+  }
+  int32_t partition() const { return partition_; }
+
+  struct Counters {
+    uint64_t groups = 0;
+    uint64_t commands = 0;
+    uint64_t aborted_groups = 0;
+  };
+  Counters counters() const {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    return counters_;
+  }
+
+ private:
+  struct Single {
+    Command<State> command;
+    std::promise<Outcome> done;
+  };
+  struct Batch {
+    std::vector<Command<State>> commands;
+    std::optional<eventlog::TransactionOffsets> offsets;
+    std::promise<std::vector<Outcome>> done;
+  };
+  using Item = std::variant<Single, Batch>;
+
+  static void Fail(Item& item, const absl::Status& why) {
+    if (auto* s = std::get_if<Single>(&item)) {
+      Outcome o;
+      o.result = why;
+      s->done.set_value(std::move(o));
+    } else {
+      auto& b = std::get<Batch>(item);
+      std::vector<Outcome> out(b.commands.size());
+      for (auto& o : out) o.result = why;
+      b.done.set_value(std::move(out));
+    }
+  }
+
+  void Enqueue(Item item) {
+    {
+      std::lock_guard<std::mutex> lock(queue_mu_);
+      if (!stop_) {
+        queue_.push_back(std::move(item));
+        queue_cv_.notify_one();
+        return;
+      }
+    }
+    Fail(item, absl::UnavailableError("the writer is shutting down"));
+  }
+
+  static std::size_t Bytes(const Single& s) {
+    return s.command.metadata.ByteSizeLong() + s.command.aggregate_id.size() + 256;
+  }
+
+  void Run() {
+    while (true) {
+      std::vector<Single> singles;
+      std::optional<Batch> batch;
+      {
+        std::unique_lock<std::mutex> lock(queue_mu_);
+        queue_cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+        if (stop_) return;
+        if (std::holds_alternative<Batch>(queue_.front())) {
+          batch = std::move(std::get<Batch>(queue_.front()));
+          queue_.pop_front();
+        } else {
+          std::size_t bytes = 0;
+          const auto linger_until = std::chrono::steady_clock::now() + group_options_.group_linger;
+          while (true) {
+            while (!queue_.empty() && std::holds_alternative<Single>(queue_.front()) &&
+                   singles.size() < group_options_.max_group_commands &&
+                   bytes < group_options_.max_group_bytes) {
+              bytes += Bytes(std::get<Single>(queue_.front()));
+              singles.push_back(std::move(std::get<Single>(queue_.front())));
+              queue_.pop_front();
+            }
+            const bool full = singles.size() >= group_options_.max_group_commands ||
+                              bytes >= group_options_.max_group_bytes;
+            if (full || group_options_.group_linger.count() == 0 || stop_ ||
+                (!queue_.empty() && std::holds_alternative<Batch>(queue_.front()))) {
+              break;
+            }
+            if (queue_cv_.wait_until(lock, linger_until) == std::cv_status::timeout) {
+              // Take what arrived by the deadline, then go.
+              while (!queue_.empty() && std::holds_alternative<Single>(queue_.front()) &&
+                     singles.size() < group_options_.max_group_commands) {
+                singles.push_back(std::move(std::get<Single>(queue_.front())));
+                queue_.pop_front();
+              }
+              break;
+            }
+          }
+        }
+      }
+      if (batch) {
+        auto outcomes =
+            Process(std::move(batch->commands), batch->offsets ? &*batch->offsets : nullptr);
+        batch->done.set_value(std::move(outcomes));
+      } else if (!singles.empty()) {
+        std::vector<Command<State>> commands;
+        commands.reserve(singles.size());
+        for (Single& s : singles) commands.push_back(std::move(s.command));
+        auto outcomes = Process(std::move(commands), nullptr);
+        for (std::size_t i = 0; i < singles.size(); ++i) {
+          singles[i].done.set_value(std::move(outcomes[i]));
+        }
+      }
+    }
+  }
+
+  std::vector<Outcome> Process(std::vector<Command<State>> commands,
+                               const eventlog::TransactionOffsets* offsets) {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    auto fail_all = [&](const absl::Status& why) {
+      std::vector<Outcome> out(commands.size());
+      for (auto& o : out) o.result = why;
+      return out;
+    };
+    if (log_->fenced()) return fail_all(FencedError());
+    if (needs_reload_) {
+      // The last transaction's outcome is unknown: a fresh producer aborts it if it is still
+      // open, and the log after the last known offset tells whether it committed.
+      if (auto s = log_->Connect(); !s.ok()) {
+        return fail_all(log_->fenced() ? FencedError() : absl::Status(s));
+      }
+      if (auto s = ReplayLocked(state_.next_offset, state_); !s.ok()) return fail_all(s);
+      needs_reload_ = false;
+    }
+    Group<State> group(state_, options_, clock_.Now());
+    for (auto& c : commands) group.Add(std::move(c));
+    ++counters_.groups;
+    counters_.commands += commands.size();
+    if (group.records().empty() && offsets == nullptr) return group.Commit({});
+    AppendOutcome appended = log_->Append(group.records(), offsets);
+    if (!appended.status.ok()) {
+      ++counters_.aborted_groups;
+      if (appended.outcome_unknown) needs_reload_ = true;
+      absl::Status why =
+          log_->fenced()
+              ? FencedError()
+              : absl::UnavailableError(base::StrCat(
+                    "the log did not take the command: ", appended.status.message(), "; retry it"));
+      if (!log_->fenced() && appended.status.code() == absl::StatusCode::kInvalidArgument) {
+        why = appended.status;  // the log refused a record (too large): retrying will not help
+      }
+      return group.Abort(why);
+    }
+    auto outcomes = group.Commit(appended.positions);
+    since_snapshot_ += group.records().size();
+    if (snapshots_ != nullptr && since_snapshot_ >= snapshots_->every_events()) {
+      if (auto s = WriteSnapshotLocked(); !s.ok()) {
+        base::Log(base::StrCat("snapshot of ", options_.topic, "/", partition_,
+                               " failed: ", s.message()));
+      }
+    }
+    return outcomes;
+  }
+
+  absl::Status FencedError() const {
+    return base::WithReason(
+        absl::UnavailableError(base::StrCat(
+            "the writer of ", options_.topic, "/", partition_,
+            " was fenced: another instance owns this partition now; send the command there")),
+        base::kReasonNotOwner);
+  }
+
+  absl::Status ReplayLocked(int64_t from, Partition<State>& into) {
+    return log_->Read(from, [&](const eventlog::ConsumedRecord& r) {
+      ++load_.records_replayed;
+      into.Replay(r, options_);
+    });
+  }
+
+  absl::Status LoadLocked(bool use_snapshot) {
+    Partition<State> fresh;
+    std::optional<int64_t> from;
+    if (use_snapshot && snapshots_ != nullptr) from = snapshots_->Load(partition_, fresh);
+    load_ = LoadStats{from.has_value(), from.value_or(0), 0};
+    fresh.next_offset = from.value_or(0);
+    KAM_RETURN_IF_ERROR(ReplayLocked(fresh.next_offset, fresh));
+    if (from) {
+      for (const auto& [id, a] : fresh.aggregates) {
+        if (!a.chain.broken.empty()) {
+          // The snapshot does not continue this log (or the log was tampered with): the
+          // log is the truth, so rebuild from its beginning.
+          base::Log(base::StrCat("snapshot of ", options_.topic, "/", partition_,
+                                 " does not continue the log; replaying it from the start"));
+          return LoadLocked(/*use_snapshot=*/false);
+        }
+      }
+    }
+    state_ = std::move(fresh);
+    since_snapshot_ = 0;
+    needs_reload_ = false;
+    return absl::OkStatus();
+  }
+
+  absl::Status WriteSnapshotLocked() {
+    if (snapshots_ == nullptr) return absl::OkStatus();
+    KAM_RETURN_IF_ERROR(snapshots_->Write(partition_, state_));
+    since_snapshot_ = 0;
+    return absl::OkStatus();
+  }
+
+  const int32_t partition_;
+  std::unique_ptr<PartitionLog> log_;
+  const PipelineOptions<State>& options_;
+  const GroupOptions group_options_;
+  const Clock& clock_;
+  SnapshotStore<State>* const snapshots_;
+
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::deque<Item> queue_;
+  bool stop_ = false;
+  std::thread thread_;
+
+  mutable std::mutex state_mu_;  // guards everything below
+  Partition<State> state_;
+  bool needs_reload_ = false;
+  uint64_t since_snapshot_ = 0;
+  LoadStats load_;
+  Counters counters_;
+};
+
+}  // namespace kam::writer
