@@ -1,6 +1,7 @@
 // Evolve: folds one programme event into the state. Never fails: an event is a fact;
 // unknown or foreign kinds are ignored.
 #include "domain/dates.h"
+#include "domain/events.h"
 #include "domain/programme.h"
 
 namespace kam::domain {
@@ -227,6 +228,99 @@ void Evolve(ProgrammeState& s, const v1::EventEnvelope& env) {
     case v1::Event::KIND_NOT_SET:
       break;
   }
+}
+
+namespace {
+
+// One entry of a map as it was: absent, or its value.
+template <typename Map>
+struct SavedEntry {
+  typename Map::key_type key;
+  std::optional<typename Map::mapped_type> value;
+
+  static SavedEntry Of(const Map& map, const typename Map::key_type& key) {
+    auto it = map.find(key);
+    return {key, it == map.end() ? std::nullopt : std::optional(it->second)};
+  }
+  void RestoreInto(Map& map) const {
+    if (value) {
+      map[key] = *value;
+    } else {
+      map.erase(key);
+    }
+  }
+};
+
+}  // namespace
+
+ProgrammeUndo EvolveUndoable(ProgrammeState& s, const v1::EventEnvelope& env) {
+  // Everything Evolve may change for this event: the programme's scalar fields, and the one
+  // account, person, logged record, commitment, benchmark or practice the event names.
+  struct Saved {
+    bool chartered;
+    std::string programme_id;
+    std::string name;
+    absl::CivilDay chartered_on;
+    uint32_t min_key_accounts;
+    uint32_t max_key_accounts;
+    v1::ProgrammeParameters parameters;
+    std::string champion;
+    std::optional<Criteria> criteria;
+    std::optional<absl::CivilDay> last_programme_review;
+    std::optional<SavedEntry<decltype(s.accounts)>> account;
+    std::optional<SavedEntry<decltype(s.people)>> person;
+    std::vector<SavedEntry<decltype(s.records)>> records;
+    std::optional<SavedEntry<decltype(s.commitments)>> commitment;
+    std::optional<std::string> new_benchmark;
+    std::optional<std::string> new_practice;
+  };
+  auto saved = std::make_shared<Saved>(Saved{s.chartered, s.programme_id, s.name, s.chartered_on,
+                                             s.min_key_accounts, s.max_key_accounts, s.parameters,
+                                             s.champion, s.criteria, s.last_programme_review});
+  const v1::Event& e = env.event();
+  if (auto account = AccountOf(e))
+    saved->account = SavedEntry<decltype(s.accounts)>::Of(s.accounts, *account);
+  if (auto person = PersonOf(e))
+    saved->person = SavedEntry<decltype(s.people)>::Of(s.people, *person);
+  saved->records.push_back(SavedEntry<decltype(s.records)>::Of(s.records, env.event_id()));
+  if (e.has_record_retracted()) {
+    saved->records.push_back(
+        SavedEntry<decltype(s.records)>::Of(s.records, e.record_retracted().retracted_event_id()));
+  }
+  std::string commitment;
+  if (e.has_commitment_made()) commitment = e.commitment_made().commitment_id();
+  if (e.has_commitment_fulfilled()) commitment = e.commitment_fulfilled().commitment_id();
+  if (e.has_commitment_breached()) commitment = e.commitment_breached().commitment_id();
+  if (!commitment.empty()) {
+    saved->commitment = SavedEntry<decltype(s.commitments)>::Of(s.commitments, commitment);
+  }
+  if (e.has_benchmark_recorded() && !s.benchmarks.contains(e.benchmark_recorded().benchmark_id())) {
+    saved->new_benchmark = e.benchmark_recorded().benchmark_id();
+  }
+  if (e.has_best_practice_adopted() &&
+      !s.practices.contains(e.best_practice_adopted().practice_id())) {
+    saved->new_practice = e.best_practice_adopted().practice_id();
+  }
+  Evolve(s, env);
+  return [saved](ProgrammeState& st) {
+    const Saved& v = *saved;
+    st.chartered = v.chartered;
+    st.programme_id = v.programme_id;
+    st.name = v.name;
+    st.chartered_on = v.chartered_on;
+    st.min_key_accounts = v.min_key_accounts;
+    st.max_key_accounts = v.max_key_accounts;
+    st.parameters = v.parameters;
+    st.champion = v.champion;
+    st.criteria = v.criteria;
+    st.last_programme_review = v.last_programme_review;
+    if (v.account) v.account->RestoreInto(st.accounts);
+    if (v.person) v.person->RestoreInto(st.people);
+    for (auto it = v.records.rbegin(); it != v.records.rend(); ++it) it->RestoreInto(st.records);
+    if (v.commitment) v.commitment->RestoreInto(st.commitments);
+    if (v.new_benchmark) st.benchmarks.erase(*v.new_benchmark);
+    if (v.new_practice) st.practices.erase(*v.new_practice);
+  };
 }
 
 }  // namespace kam::domain

@@ -157,6 +157,11 @@ void Revert(MetricsState& s, const v1::EventEnvelope& env) {
   }
 }
 
+std::function<void(MetricsState&)> EvolveUndoable(MetricsState& s, const v1::EventEnvelope& env) {
+  Evolve(s, env);
+  return [env](MetricsState& st) { Revert(st, env); };
+}
+
 std::string EncodeSnapshot(const MetricsState& s) {
   v1::MetricsStateSnapshot out;
   out.set_programme_id(s.programme_id);

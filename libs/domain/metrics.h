@@ -51,6 +51,9 @@ void Evolve(MetricsState& state, const v1::EventEnvelope& envelope);
 // the events of a group whose transaction failed with it (events are taken back newest
 // first). Evolve then Revert leaves the state exactly as it was.
 void Revert(MetricsState& state, const v1::EventEnvelope& envelope);
+// Evolve, and the way back (Revert of this event), for the writer's group commit.
+std::function<void(MetricsState&)> EvolveUndoable(MetricsState& state,
+                                                  const v1::EventEnvelope& envelope);
 
 // The state as snapshot bytes (kam.v1.MetricsStateSnapshot), and back. DATA_LOSS if the
 // bytes do not decode.

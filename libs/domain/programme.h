@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -214,6 +215,13 @@ absl::StatusOr<Events> Decide(const ProgrammeState&, const v1::RetractRecordRequ
 // Folds one event of this programme into the state. The envelope supplies the event id
 // (for retractions) and the business day (occurred_at).
 void Evolve(ProgrammeState& state, const v1::EventEnvelope& envelope);
+
+// Evolve, and the way back: the returned function restores exactly what the event changed
+// (the parts of the state it can touch are saved first, so the cost does not grow with the
+// programme). The writer takes back the events of a group whose transaction failed with
+// it, newest first.
+using ProgrammeUndo = std::function<void(ProgrammeState&)>;
+ProgrammeUndo EvolveUndoable(ProgrammeState& state, const v1::EventEnvelope& envelope);
 
 // A finding the read side reports without blocking (the "flag" rules of KAM-DOMAIN.md).
 struct Flag {

@@ -77,19 +77,19 @@ template <typename State>
 class AggregateWriter {
  public:
   using EvolveFn = void (*)(State&, const v1::EventEnvelope&);
-  using RevertFn = void (*)(State&, const v1::EventEnvelope&);
+  using UndoableFn = std::function<void(State&)> (*)(State&, const v1::EventEnvelope&);
   using Decision = std::function<absl::StatusOr<domain::Events>(const State&, absl::Time)>;
 
-  // `revert` (optional) takes an event back out of a state; without it, a group copies an
-  // aggregate's state before changing it (fine for small states).
+  // `undoable` (optional) evolves so that the event can be taken back again; without it, a
+  // group copies an aggregate's state before changing it (fine for small states only).
   AggregateWriter(std::unique_ptr<EventLog> log, WriterOptions options, EvolveFn evolve,
-                  SnapshotCodec<State> codec = {}, RevertFn revert = nullptr,
+                  SnapshotCodec<State> codec = {}, UndoableFn undoable = nullptr,
                   const Clock& clock = SystemClock())
       : log_(std::move(log)), options_(std::move(options)), clock_(clock) {
     pipeline_.topic = options_.topic;
     pipeline_.aggregate_type = options_.aggregate_type;
     pipeline_.evolve = evolve;
-    pipeline_.revert = revert;
+    pipeline_.evolve_undoable = undoable;
     if (codec.encode != nullptr && codec.decode != nullptr && !options_.snapshot_dir.empty()) {
       snapshots_ = std::make_unique<SnapshotStore<State>>(
           SnapshotOptions{options_.snapshot_dir, options_.topic, options_.aggregate_type,

@@ -12,7 +12,7 @@
 //
 // A command's outcome is final only after Commit or Abort: a rejection decided on top of
 // an uncommitted command is withdrawn with it. Abort restores every touched aggregate
-// exactly (a copy of its state, or the Revert of each applied event), so the partition is
+// exactly (a copy of its state, or the undo of each applied event), so the partition is
 // again as of its last committed offset. Not thread-safe.
 #pragma once
 
@@ -60,14 +60,16 @@ struct Outcome {
   bool dead_lettered = false;
 };
 
-// How an aggregate type evolves, and (optionally) how an event is taken back: without
-// `revert`, a group copies an aggregate's state before changing it.
+// How an aggregate type evolves, and (optionally) how it evolves so that the event can be
+// taken back (domain::EvolveUndoable): without that, a group copies an aggregate's state
+// before changing it, which costs as much as the state is large.
 template <typename State>
 struct PipelineOptions {
+  using Undo = std::function<void(State&)>;
   std::string topic;
   std::string aggregate_type;
   void (*evolve)(State&, const v1::EventEnvelope&) = nullptr;
-  void (*revert)(State&, const v1::EventEnvelope&) = nullptr;
+  Undo (*evolve_undoable)(State&, const v1::EventEnvelope&) = nullptr;
   // How far a command's occurred_at may lie ahead of the writer's clock.
   absl::Duration max_clock_skew = absl::Minutes(5);
 };
@@ -238,8 +240,8 @@ class Group {
     bool existed = false;
     uint64_t version = 0;
     std::string last_hash;
-    std::optional<State> state;              // without a revert function
-    std::vector<v1::EventEnvelope> applied;  // with one: what to take back, in order
+    std::optional<State> state;                               // without evolve_undoable
+    std::vector<typename PipelineOptions<State>::Undo> undo;  // with it, oldest first
   };
 
   void Decide(Entry& e) {
@@ -320,8 +322,11 @@ class Group {
     SealedCommand sealed = SealCommand(target.chain, info, *events);
     for (std::size_t i = 0; i < sealed.envelopes.size(); ++i) {
       const v1::EventEnvelope& env = sealed.envelopes[i];
-      options_.evolve(target.state, env);
-      if (options_.revert != nullptr) saved.applied.push_back(env);
+      if (options_.evolve_undoable != nullptr) {
+        saved.undo.push_back(options_.evolve_undoable(target.state, env));
+      } else {
+        options_.evolve(target.state, env);
+      }
       e.event_ids.push_back(env.event_id());
       bytes_ += sealed.bytes[i].size() + cmd.aggregate_id.size();
       records_.push_back(eventlog::Record{cmd.aggregate_id, std::move(sealed.bytes[i])});
@@ -346,7 +351,7 @@ class Group {
       if (saved.existed) {
         saved.version = it->second.chain.version;
         saved.last_hash = it->second.chain.last_hash;
-        if (options_.revert == nullptr) saved.state = it->second.state;
+        if (options_.evolve_undoable == nullptr) saved.state = it->second.state;
       }
       touched_.push_back(std::move(saved));
     }
@@ -364,9 +369,7 @@ class Group {
     if (saved.state) {
       a.state = *saved.state;
     } else {
-      for (auto env = saved.applied.rbegin(); env != saved.applied.rend(); ++env) {
-        options_.revert(a.state, *env);
-      }
+      for (auto undo = saved.undo.rbegin(); undo != saved.undo.rend(); ++undo) (*undo)(a.state);
     }
   }
 

@@ -48,7 +48,7 @@ MetricsService::MetricsService(const MetricsServiceConfig& config,
               &domain::Evolve,
               writer::SnapshotCodec<domain::MetricsState>{&domain::EncodeSnapshot,
                                                           &domain::DecodeMetricsSnapshot},
-              &domain::Revert) {}
+              &domain::EvolveUndoable) {}
 
 absl::StatusOr<std::unique_ptr<MetricsService>> MetricsService::Create(
     const MetricsServiceConfig& config, const server::Authenticator& auth) {

@@ -32,7 +32,7 @@ ProgrammeService::ProgrammeService(const ProgrammeServiceConfig& config,
                                     .transactional_id = config.transactional_id,
                                     .owned_partitions = config.owned_partitions,
                                     .group = config.group},
-              &domain::Evolve) {}
+              &domain::Evolve, {}, &domain::EvolveUndoable) {}
 
 absl::StatusOr<std::unique_ptr<ProgrammeService>> ProgrammeService::Create(
     const ProgrammeServiceConfig& config, const server::Authenticator& auth) {

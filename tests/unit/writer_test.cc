@@ -193,7 +193,7 @@ TEST(PipelineRevert, AnAbortRevertsMetricsEventByEvent) {
   options.topic = "m";
   options.aggregate_type = std::string(domain::kMetricsAggregateType);
   options.evolve = &domain::Evolve;
-  options.revert = &domain::Revert;
+  options.evolve_undoable = &domain::EvolveUndoable;
   Partition<domain::MetricsState> part;
   auto metric = [](const std::string& record) {
     Command<domain::MetricsState> c;
