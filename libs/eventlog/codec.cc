@@ -37,6 +37,18 @@ std::string Seal(v1::EventEnvelope& envelope) {
   return bytes;
 }
 
+absl::StatusOr<v1::EventEnvelope> Parse(std::string_view bytes) {
+  if (bytes.size() < kTrailerSize || bytes[bytes.size() - kTrailerSize] != kHashTag ||
+      static_cast<std::size_t>(bytes[bytes.size() - kTrailerSize + 1]) != kHashSize) {
+    return absl::DataLossError("stored event does not end in its 32-byte hash field");
+  }
+  v1::EventEnvelope out;
+  if (!out.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return absl::DataLossError("stored event is not a parseable EventEnvelope");
+  }
+  return out;
+}
+
 absl::StatusOr<Opened> Open(std::string_view bytes) {
   if (bytes.size() < kTrailerSize || bytes[bytes.size() - kTrailerSize] != kHashTag ||
       static_cast<std::size_t>(bytes[bytes.size() - kTrailerSize + 1]) != kHashSize) {

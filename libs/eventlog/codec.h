@@ -32,6 +32,10 @@ struct Opened {
   bool hash_ok = false;  // false: the stored hash does not match the stored bytes
 };
 
+// Parses stored bytes without checking the hash (for readers that verify elsewhere, or
+// not at all, e.g. a fold building an index). DATA_LOSS if they are not a sealed envelope.
+absl::StatusOr<v1::EventEnvelope> Parse(std::string_view bytes);
+
 // Parses stored bytes. DATA_LOSS if they are not a
 // sealed envelope at all; a parsed envelope whose hash does not match has hash_ok == false,
 // so a verifier can report it instead of skipping it.

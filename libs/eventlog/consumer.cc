@@ -35,7 +35,9 @@ absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Make(const KafkaOptions& opt
                                  {"enable.auto.offset.store", "false"},
                                  {"enable.partition.eof", "true"},
                                  {"auto.offset.reset", "earliest"},
-                                 {"fetch.wait.max.ms", "50"}});
+                                 {"fetch.wait.max.ms", "50"},
+                                 // Bounded memory: at most 16 MiB fetched ahead (default 64).
+                                 {"queued.max.messages.kbytes", "16384"}});
   if (!conf.ok()) return conf.status();
   std::string err;
   std::unique_ptr<Consumer> self(new Consumer());

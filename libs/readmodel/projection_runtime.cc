@@ -1,19 +1,32 @@
 #include "readmodel/projection_runtime.h"
 
 #include <rocksdb/db.h>
-#include <rocksdb/utilities/write_batch_with_index.h>
+#include <rocksdb/write_batch.h>
 
 #include "base/strings.h"
 
 namespace kam::readmodel {
 
-std::optional<std::string> FoldContext::Get(std::string_view key) const {
+std::optional<std::string> FoldContext::GetCommitted(std::string_view key) const {
   std::string value;
-  rocksdb::Status s = batch_.GetFromBatchAndDB(store_.db(), rocksdb::ReadOptions(),
-                                               rocksdb::Slice(key.data(), key.size()), &value);
+  rocksdb::Status s =
+      store_.db()->Get(rocksdb::ReadOptions(), rocksdb::Slice(key.data(), key.size()), &value);
   if (s.IsNotFound()) return std::nullopt;
   if (!s.ok()) throw std::runtime_error("rocksdb read: " + s.ToString());  // storage failure
   return value;
+}
+
+void FoldContext::ScanCommitted(
+    std::string_view prefix,
+    const std::function<bool(std::string_view key, std::string_view value)>& each) const {
+  std::unique_ptr<rocksdb::Iterator> it(store_.db()->NewIterator(rocksdb::ReadOptions()));
+  const rocksdb::Slice p(prefix.data(), prefix.size());
+  for (it->Seek(p); it->Valid() && it->key().starts_with(p); it->Next()) {
+    if (!each({it->key().data(), it->key().size()}, {it->value().data(), it->value().size()})) {
+      break;
+    }
+  }
+  if (!it->status().ok()) throw std::runtime_error("rocksdb scan: " + it->status().ToString());
 }
 
 void FoldContext::Put(std::string_view key, std::string_view value) {
@@ -35,6 +48,7 @@ ProjectionRuntime::~ProjectionRuntime() { Stop(); }
 
 absl::Status ProjectionRuntime::Start() {
   if (thread_.joinable()) return absl::FailedPreconditionError("projection already started");
+  projection_.Reset();
   if (auto s = eventlog::EnsureTopic(kafka_, options_.topic, options_.partitions); !s.ok())
     return s;
   auto partitions = eventlog::PartitionCount(kafka_, options_.topic);
@@ -87,11 +101,17 @@ void ProjectionRuntime::Run() {
 
 absl::Status ProjectionRuntime::Apply(const std::vector<eventlog::ConsumedRecord>& batch) {
   if (batch.empty()) return absl::OkStatus();
-  rocksdb::WriteBatchWithIndex wb(rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true);
+  rocksdb::WriteBatch wb;
   FoldContext ctx(store_, wb);
   std::map<int32_t, int64_t> next;
   for (const auto& r : batch) {
-    if (auto s = projection_.Fold(r, ctx); !s.ok()) {
+    absl::Status s;
+    try {
+      s = projection_.Fold(r, ctx);
+    } catch (const std::exception& e) {  // e.g. the store failed a read: stop, do not crash
+      s = absl::InternalError(e.what());
+    }
+    if (!s.ok()) {
       return absl::Status(s.code(), base::StrCat("fold of ", r.topic, "/", r.partition, "@",
                                                  r.offset, ": ", s.message()));
     }
@@ -101,7 +121,7 @@ absl::Status ProjectionRuntime::Apply(const std::vector<eventlog::ConsumedRecord
     ctx.Put(Store::OffsetKey(options_.topic, p), EncodeU64(static_cast<uint64_t>(o)));
   }
   rocksdb::WriteOptions wo;
-  rocksdb::Status s = store_.db()->Write(wo, wb.GetWriteBatch());
+  rocksdb::Status s = store_.db()->Write(wo, &wb);
   if (!s.ok()) return absl::InternalError(base::StrCat("rocksdb write: ", s.ToString()));
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& [p, o] : next) next_offsets_[p] = o;

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <initializer_list>
 #include <map>
 #include <memory>
@@ -30,22 +31,28 @@
 #include "readmodel/store.h"
 
 namespace rocksdb {
-class WriteBatchWithIndex;
+class WriteBatch;
 }  // namespace rocksdb
 
 namespace kam::readmodel {
 
-// A fold's view of the read model: reads see the store plus the batch being built.
+// A fold's view of the read model while it builds one batch: writes go to the batch; reads
+// see only what is committed in the store, not the batch being built (a fold that needs
+// its own pending writes keeps them in memory - cheaper than an indexed batch).
 class FoldContext {
  public:
-  FoldContext(Store& store, rocksdb::WriteBatchWithIndex& batch) : store_(store), batch_(batch) {}
-  std::optional<std::string> Get(std::string_view key) const;
+  FoldContext(const Store& store, rocksdb::WriteBatch& batch) : store_(store), batch_(batch) {}
+  std::optional<std::string> GetCommitted(std::string_view key) const;
+  // Calls `each` for every committed key with `prefix`, in order, until it returns false.
+  void ScanCommitted(
+      std::string_view prefix,
+      const std::function<bool(std::string_view key, std::string_view value)>& each) const;
   void Put(std::string_view key, std::string_view value);
   void Delete(std::string_view key);
 
  private:
-  Store& store_;
-  rocksdb::WriteBatchWithIndex& batch_;
+  const Store& store_;
+  rocksdb::WriteBatch& batch_;
 };
 
 // What a projection supplies: a deterministic fold of one committed record.
@@ -55,6 +62,9 @@ class Projection {
   // An error stops the runtime (the batch is not written): a fold must turn bad input
   // it can describe (e.g. a record that does not parse) into read-model data instead.
   virtual absl::Status Fold(const eventlog::ConsumedRecord& record, FoldContext& ctx) = 0;
+  // Forgets whatever the fold keeps in memory beside the store: the runtime calls it on
+  // every Start(), so memory and store agree again after a failed batch.
+  virtual void Reset() {}
 };
 
 struct RuntimeOptions {

@@ -23,8 +23,10 @@ class Cache;
 
 namespace kam::readmodel {
 
+// Memory: the block cache (index and filter blocks included, so a growing store cannot
+// push them out and re-read them on every lookup) plus up to max_write_buffers memtables.
 struct StoreOptions {
-  std::size_t block_cache_bytes = 64ull << 20;
+  std::size_t block_cache_bytes = 96ull << 20;
   std::size_t write_buffer_bytes = 32ull << 20;
   int max_write_buffers = 2;
 };

@@ -31,10 +31,11 @@ absl::StatusOr<std::unique_ptr<ReadSide>> ReadSide::Create(const ReadSideConfig&
       eventlog::AggregateTopic(config.topic_prefix, domain::kMetricsAggregateType);
   self->index_ = std::make_unique<HistoryIndex>(*self->store_, programme_topic, metrics_topic);
   self->programmes_ = std::make_unique<readmodel::ProjectionRuntime>(
-      config.kafka, *self->store_, self->fold_,
+      config.kafka, *self->store_, self->programme_fold_,
       readmodel::RuntimeOptions{.topic = programme_topic});
   self->metrics_ = std::make_unique<readmodel::ProjectionRuntime>(
-      config.kafka, *self->store_, self->fold_, readmodel::RuntimeOptions{.topic = metrics_topic});
+      config.kafka, *self->store_, self->metrics_fold_,
+      readmodel::RuntimeOptions{.topic = metrics_topic});
   for (auto* runtime : {self->programmes_.get(), self->metrics_.get()}) {
     if (auto s = runtime->Start(); !s.ok()) return s;
   }

@@ -73,7 +73,8 @@ class ReadSide {
   ReadSide() = default;
 
   std::unique_ptr<readmodel::Store> store_;
-  HistoryFold fold_;
+  HistoryFold programme_fold_;  // one fold per runtime: a fold is not shared between threads
+  HistoryFold metrics_fold_;
   std::unique_ptr<HistoryIndex> index_;
   std::unique_ptr<readmodel::ProjectionRuntime> programmes_;
   std::unique_ptr<readmodel::ProjectionRuntime> metrics_;

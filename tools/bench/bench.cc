@@ -36,6 +36,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -84,6 +85,7 @@ struct Options {
   std::vector<std::string> metrics_flags;  // extra flags for kam-metrics-service
   std::vector<std::string> programme_flags;
   std::vector<std::string> queries_flags;
+  std::set<std::string> only;  // empty: every section
 };
 
 // One line of the report.
@@ -329,10 +331,11 @@ class Bench {
     metrics_ = v1::MetricsCommandService::NewStub(Channel(platform_->port("metrics")));
     history_ = v1::HistoryQueryService::NewStub(Channel(platform_->port("queries")));
     governance_ = v1::GovernanceQueryService::NewStub(Channel(platform_->port("queries")));
-    Ingestion();
-    Commands();
-    Queries();
-    Rebuild();
+    auto wanted = [&](const char* section) { return o_.only.empty() || o_.only.contains(section); };
+    if (wanted("ingestion")) Ingestion();
+    if (wanted("commands")) Commands();
+    if (wanted("queries")) Queries();
+    if (wanted("rebuild")) Rebuild();
     platform_->Stop();
     std::filesystem::remove_all(platform_->dir());
   }
@@ -914,6 +917,8 @@ int main(int argc, char** argv) {
       o.programme_flags = kam::bench::Split(value());
     } else if (a == "--queries-flags") {
       o.queries_flags = kam::bench::Split(value());
+    } else if (a == "--only") {
+      for (const auto& section : kam::bench::Split(value())) o.only.insert(section);
     } else if (a == "--help" || a == "-h") {
       std::cout
           << "usage: kam-bench [--quick] [--brokers HOST:PORT] [--bin-dir DIR] [--json FILE]\n"
