@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Installs what the platform needs on a fresh Debian 12 machine, and nothing twice:
 # the C++ toolchain and libraries from Debian's packages, Java 17 and Maven for the broker,
-# and the Apache Kafka broker's jars from Maven Central (deploy/kafka/pom.xml).
+# the Apache Kafka broker's jars from Maven Central (deploy/kafka/pom.xml), and Node.js
+# for the dashboard page's build and buf.
+#   deploy/setup.sh            what the platform needs to build and run
+#   deploy/setup.sh --tests    also what the tests need (Debian's chromium for the browser
+#                              tests and their pinned playwright-core)
 # Idempotent: a second run checks and returns quickly.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -10,8 +14,13 @@ packages=(
   build-essential cmake ninja-build pkg-config git openssl
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librdkafka-dev librocksdb-dev libgtest-dev libbenchmark-dev libssl-dev libabsl-dev
+  libcpp-httplib-dev nlohmann-json3-dev clang-format
   openjdk-17-jre-headless maven
 )
+for_tests=false
+[ "${1:-}" = "--tests" ] && for_tests=true
+# The browser tests drive Debian's chromium (no browser is ever downloaded).
+$for_tests && packages+=(chromium)
 # Node.js and npm run buf (proto lint / breaking checks); the machine's own are used if present.
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 missing=()
@@ -36,4 +45,9 @@ fi
 if [ ! -x "$here/../tools/buf/node_modules/.bin/buf" ]; then
   echo "setup: installing buf (npm @bufbuild/buf) into tools/buf"
   (cd "$here/../tools/buf" && npm install --no-audit --no-fund --no-package-lock --loglevel=error)
+fi
+
+if $for_tests && [ ! -d "$here/../tests/browser/node_modules/playwright-core" ]; then
+  echo "setup: installing playwright-core (npm, pinned) into tests/browser"
+  (cd "$here/../tests/browser" && npm ci --no-audit --no-fund --loglevel=error)
 fi

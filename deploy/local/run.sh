@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # The run command: set-up, build, then the whole platform on this machine - a one-node
-# Kafka broker (KRaft), the programme command service and the history projection -
-# until Ctrl-C, which stops all three cleanly.
+# Kafka broker (KRaft), the programme and metrics command services, the history projection
+# and the board's dashboard (kam-board) - until Ctrl-C, which stops them all cleanly. On
+# an empty platform it loads the demo programme through the public API (kamctl demo).
 #
 #   deploy/local/run.sh            start in the foreground
 #   deploy/local/run.sh stop       stop what an earlier run left running
 #
 # State lives in .run/ (broker data, read model, logs, tokens); delete it to start afresh.
 # Ports: Kafka 9092 (+9093 controller), programme commands 50051, metrics 50052, queries
-# 50061; override with KAM_KAFKA_PORT, KAM_COMMANDS_PORT, KAM_METRICS_PORT, KAM_QUERIES_PORT.
+# 50061, dashboard 8080; override with KAM_KAFKA_PORT, KAM_COMMANDS_PORT, KAM_METRICS_PORT,
+# KAM_QUERIES_PORT, KAM_BOARD_PORT. KAM_DEMO=false skips the demo programme.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 run=$root/.run
@@ -16,10 +18,11 @@ kafka_port=${KAM_KAFKA_PORT:-9092}
 commands_port=${KAM_COMMANDS_PORT:-50051}
 metrics_port=${KAM_METRICS_PORT:-50052}
 queries_port=${KAM_QUERIES_PORT:-50061}
+board_port=${KAM_BOARD_PORT:-8080}
 mkdir -p "$run/logs"
 
 stop_all() {
-  for name in kam-history-projection kam-metrics-service kam-programme-service; do
+  for name in kam-board kam-history-projection kam-metrics-service kam-programme-service; do
     if [ -f "$run/$name.pid" ]; then
       kill -TERM "$(cat "$run/$name.pid")" 2>/dev/null || true
       for _ in $(seq 1 50); do kill -0 "$(cat "$run/$name.pid")" 2>/dev/null || break; sleep 0.2; done
@@ -72,24 +75,39 @@ start kam-metrics-service --listen "127.0.0.1:$metrics_port" --brokers "$brokers
   --tokens "$run/tokens" --snapshot-dir "$run/snapshots"
 start kam-history-projection --listen "127.0.0.1:$queries_port" --brokers "$brokers" \
   --tokens "$run/tokens" --data-dir "$run/history"
+start kam-board --listen "127.0.0.1:$board_port" --queries "127.0.0.1:$queries_port" \
+  --web-root "$root/build/web"
+
+if [ "${KAM_DEMO:-true}" = "true" ]; then
+  echo "demo: loading the demo programme if the platform has none (kamctl demo)"
+  "$root/build/bin/kamctl" --commands "127.0.0.1:$commands_port" --metrics "127.0.0.1:$metrics_port" \
+    --queries "127.0.0.1:$queries_port" demo --tokens-file "$run/tokens" ||
+    echo "demo: could not load the demo programme (see above); the platform runs without it"
+fi
 
 champion=$(awk '$3=="champion"{print $1}' "$run/tokens")
 kam=$(awk '$3=="kam"{print $1}' "$run/tokens")
 board=$(awk '$3=="board"{print $1}' "$run/tokens")
 cat <<MSG
 
-The KAM platform is running:
+The KAM platform is running.
+
+  Dashboard: http://127.0.0.1:$board_port/   log in with the board token: $board
+  (.run/tokens has a token per role; the champion's is $champion)
+
   commands  ProgrammeCommandService  127.0.0.1:$commands_port   (log: .run/logs/kam-programme-service.log)
   metrics   MetricsCommandService    127.0.0.1:$metrics_port   (log: .run/logs/kam-metrics-service.log;
             also ingests the Kafka topic kam.inbound.metrics.v1, rejects to ...v1.dlq)
   queries   HistoryQueryService      127.0.0.1:$queries_port   (log: .run/logs/kam-history-projection.log)
+            GovernanceQueryService
+  board     kam-board (HTTP)         127.0.0.1:$board_port    (log: .run/logs/kam-board.log)
   kafka     $brokers                                 (topics kam.programme.v1, kam.account-metrics.v1)
 Bearer tokens per role are in .run/tokens. Try:
 
   export KAM_COMMANDS=127.0.0.1:$commands_port KAM_QUERIES=127.0.0.1:$queries_port
-  build/bin/kamctl --token $champion charter emea-kam "EMEA key accounts" "Grow profitable strategic customers"
-  build/bin/kamctl --token $kam nominate emea-kam acme "ACME Industries" "Top-5 by contribution"
-  build/bin/kamctl --token $board history emea-kam acme
+  KAM_TOKEN=$board build/bin/kamctl scorecard emea-kam
+  KAM_TOKEN=$kam build/bin/kamctl nominate emea-kam acme "ACME Industries" "Top-5 by contribution"
+  KAM_TOKEN=$board build/bin/kamctl history emea-kam acme
 
 All servers offer gRPC health checking and server reflection (e.g. grpcurl -plaintext
 127.0.0.1:$commands_port list). Ctrl-C stops everything.
