@@ -10,6 +10,7 @@ namespace {
 void Log(ProgrammeState& s, const v1::EventEnvelope& env, LoggedRecord r) {
   r.kind = env.event().kind_case();
   r.version = env.aggregate_version();
+  s.record_index[ProgrammeState::RecordIndexKey(r)].insert(env.event_id());
   s.records[env.event_id()] = std::move(r);
 }
 
@@ -316,7 +317,18 @@ ProgrammeUndo EvolveUndoable(ProgrammeState& s, const v1::EventEnvelope& env) {
     st.last_programme_review = v.last_programme_review;
     if (v.account) v.account->RestoreInto(st.accounts);
     if (v.person) v.person->RestoreInto(st.people);
-    for (auto it = v.records.rbegin(); it != v.records.rend(); ++it) it->RestoreInto(st.records);
+    for (auto it = v.records.rbegin(); it != v.records.rend(); ++it) {
+      // The index follows the records: a record the event logged leaves it again.
+      if (auto now = st.records.find(it->key); now != st.records.end()) {
+        auto ids = st.record_index.find(ProgrammeState::RecordIndexKey(now->second));
+        if (ids != st.record_index.end()) {
+          ids->second.erase(it->key);
+          if (ids->second.empty()) st.record_index.erase(ids);
+        }
+      }
+      it->RestoreInto(st.records);
+      if (it->value) st.record_index[ProgrammeState::RecordIndexKey(*it->value)].insert(it->key);
+    }
     if (v.commitment) v.commitment->RestoreInto(st.commitments);
     if (v.new_benchmark) st.benchmarks.erase(*v.new_benchmark);
     if (v.new_practice) st.practices.erase(*v.new_practice);

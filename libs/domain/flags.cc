@@ -13,7 +13,30 @@ bool RevenueOnly(const std::vector<v1::MetricKind>& kinds) {
   return true;
 }
 
+// A person as a reader knows them: their name, or their id if the name is not known.
+std::string NameOf(const ProgrammeState& s, const std::string& person_id) {
+  auto it = s.people.find(person_id);
+  return it == s.people.end() || it->second.name.empty() ? person_id : it->second.name;
+}
+
 }  // namespace
+
+std::string SkillName(v1::Skill skill) {
+  switch (skill) {
+    case v1::SKILL_FINANCE:
+      return "finance";
+    case v1::SKILL_CONSULTING:
+      return "consulting";
+    case v1::SKILL_PLANNING:
+      return "planning";
+    case v1::SKILL_INTERPERSONAL:
+      return "interpersonal skills";
+    case v1::SKILL_INFLUENCE:
+      return "influence";
+    default:
+      return "an unknown skill";
+  }
+}
 
 std::vector<Flag> ComputeFlags(const ProgrammeState& s, absl::CivilDay today) {
   std::vector<Flag> out;
@@ -55,8 +78,8 @@ std::vector<Flag> ComputeFlags(const ProgrammeState& s, absl::CivilDay today) {
                        it->second.Has(v1::PERSON_FUNCTION_SUPPLY_CHAIN);
       if (ops && !s.StaffTrained(person_id)) {
         flag(rules::kFlagUntrainedStaff, 1, subject,
-             base::StrCat("team member '", person_id,
-                          "' (operations / supply chain) has no KAM training"));
+             base::StrCat("team member ", NameOf(s, person_id),
+                          " (operations / supply chain) has no KAM training"));
       }
     }
     // Step 2: sponsorship and visit cadence.
@@ -73,7 +96,7 @@ std::vector<Flag> ComputeFlags(const ProgrammeState& s, absl::CivilDay today) {
       if (DaysBetween(since, today) > p.sponsor_visit_cadence_days()) {
         flag(rules::kFlagSponsorVisitOverdue, 2, subject,
              base::StrCat(
-                 "sponsor '", a.sponsor, "' ",
+                 "sponsor ", NameOf(s, a.sponsor), " ",
                  last ? "last visited on " + FormatDate(*last) : std::string("has not visited"),
                  "; the cadence is ", p.sponsor_visit_cadence_days(), " days"));
       }
@@ -84,8 +107,8 @@ std::vector<Flag> ComputeFlags(const ProgrammeState& s, absl::CivilDay today) {
       const auto due = ParseDate("due_by", item.due_by());
       const bool overdue = due.ok() && *due < today;
       flag(overdue ? rules::kFlagTrainingOverdue : rules::kFlagTrainingPlanOpen, 5, subject,
-           base::StrCat("manager '", a.manager, "' is to be trained in ",
-                        v1::Skill_Name(item.skill()), " by ", item.due_by()));
+           base::StrCat("manager ", NameOf(s, a.manager), " is to be trained in ",
+                        SkillName(item.skill()), " by ", item.due_by()));
     }
     // Step 6: objectives or reviews by revenue alone.
     if (RevenueOnly(a.objective_metrics)) {

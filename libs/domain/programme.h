@@ -122,9 +122,13 @@ struct ProgrammeState {
   v1::ProgrammeParameters parameters;
   std::string champion;  // person id; empty: none
   std::optional<Criteria> criteria;
-  std::map<std::string, AccountState> accounts;   // by account id
-  std::map<std::string, Person> people;           // by person id
-  std::map<std::string, LoggedRecord> records;    // by event id
+  std::map<std::string, AccountState> accounts;  // by account id
+  std::map<std::string, Person> people;          // by person id
+  std::map<std::string, LoggedRecord> records;   // by event id
+  // The logged records by what they are about (RecordIndexKey), so the derived views below
+  // read only the records of one person, skill or account: derived from `records`, kept
+  // by Evolve and its undo.
+  std::map<std::string, std::set<std::string>> record_index;
   std::map<std::string, Commitment> commitments;  // by commitment id
   std::set<std::string> benchmarks;               // benchmark ids ever recorded
   std::set<std::string> practices;                // adopted best-practice ids
@@ -140,6 +144,10 @@ struct ProgrammeState {
   std::optional<absl::CivilDay> LastVisit(const std::string& account_id,
                                           const std::string& person_id) const;
   std::optional<absl::CivilDay> LastBenchmark() const;
+
+  // The key under which `record` is indexed ("visit", "skill", "staff" or "benchmark" and
+  // what it is about).
+  static std::string RecordIndexKey(const LoggedRecord& record);
 };
 
 // Who asks and when. `actor` is the authenticated principal, never a field the caller
@@ -231,7 +239,11 @@ struct Flag {
   std::string detail;
 };
 
-// Every flag raised by the programme's state on `today`, in a stable order.
+// A skill as a person reads it: "finance", "interpersonal skills".
+std::string SkillName(v1::Skill skill);
+
+// Every flag raised by the programme's state on `today`, in a stable order. Details name
+// people by name and skills in words, as a board member reads them.
 std::vector<Flag> ComputeFlags(const ProgrammeState& state, absl::CivilDay today);
 
 }  // namespace kam::domain

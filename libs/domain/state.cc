@@ -55,11 +55,43 @@ std::optional<std::string> ProgrammeState::PersonByPrincipal(const std::string& 
   return std::nullopt;
 }
 
+namespace {
+
+std::string Key(std::string_view kind, std::string_view a = {}, std::string_view b = {}) {
+  std::string out(kind);
+  out.push_back('\0');
+  out.append(a);
+  out.push_back('\0');
+  out.append(b);
+  return out;
+}
+
+}  // namespace
+
+std::string ProgrammeState::RecordIndexKey(const LoggedRecord& r) {
+  switch (r.kind) {
+    case v1::Event::kSponsorVisitLogged:
+      return Key("visit", r.account_id, r.person_id);
+    case v1::Event::kManagerTrained:
+    case v1::Event::kCompetencyAssessed:
+      return Key("skill", r.person_id, std::to_string(static_cast<int>(r.skill)));
+    case v1::Event::kStaffTrained:
+      return Key("staff", r.person_id);
+    case v1::Event::kBenchmarkRecorded:
+      return Key("benchmark");
+    default:
+      return Key("other");
+  }
+}
+
 bool ProgrammeState::HasSkill(const std::string& person_id, v1::Skill skill) const {
   // A training counts; otherwise the latest non-retracted competency assessment decides.
+  auto ids = record_index.find(Key("skill", person_id, std::to_string(static_cast<int>(skill))));
+  if (ids == record_index.end()) return false;
   const LoggedRecord* latest = nullptr;
-  for (const auto& [event_id, r] : records) {
-    if (r.retracted || r.person_id != person_id || r.skill != skill) continue;
+  for (const auto& id : ids->second) {
+    const LoggedRecord& r = records.at(id);
+    if (r.retracted) continue;
     if (r.kind == v1::Event::kManagerTrained) return true;
     if (r.kind == v1::Event::kCompetencyAssessed && (!latest || r.version > latest->version)) {
       latest = &r;
@@ -69,8 +101,10 @@ bool ProgrammeState::HasSkill(const std::string& person_id, v1::Skill skill) con
 }
 
 bool ProgrammeState::StaffTrained(const std::string& person_id) const {
-  for (const auto& [event_id, r] : records) {
-    if (!r.retracted && r.kind == v1::Event::kStaffTrained && r.person_id == person_id) return true;
+  auto ids = record_index.find(Key("staff", person_id));
+  if (ids == record_index.end()) return false;
+  for (const auto& id : ids->second) {
+    if (!records.at(id).retracted) return true;
   }
   return false;
 }
@@ -78,21 +112,22 @@ bool ProgrammeState::StaffTrained(const std::string& person_id) const {
 std::optional<absl::CivilDay> ProgrammeState::LastVisit(const std::string& account_id,
                                                         const std::string& person_id) const {
   std::optional<absl::CivilDay> last;
-  for (const auto& [event_id, r] : records) {
-    if (r.retracted || r.kind != v1::Event::kSponsorVisitLogged || r.account_id != account_id ||
-        r.person_id != person_id) {
-      continue;
-    }
-    if (!last || r.date > *last) last = r.date;
+  auto ids = record_index.find(Key("visit", account_id, person_id));
+  if (ids == record_index.end()) return last;
+  for (const auto& id : ids->second) {
+    const LoggedRecord& r = records.at(id);
+    if (!r.retracted && (!last || r.date > *last)) last = r.date;
   }
   return last;
 }
 
 std::optional<absl::CivilDay> ProgrammeState::LastBenchmark() const {
   std::optional<absl::CivilDay> last;
-  for (const auto& [event_id, r] : records) {
-    if (r.retracted || r.kind != v1::Event::kBenchmarkRecorded) continue;
-    if (!last || r.date > *last) last = r.date;
+  auto ids = record_index.find(Key("benchmark"));
+  if (ids == record_index.end()) return last;
+  for (const auto& id : ids->second) {
+    const LoggedRecord& r = records.at(id);
+    if (!r.retracted && (!last || r.date > *last)) last = r.date;
   }
   return last;
 }

@@ -144,6 +144,12 @@ TEST(Flags, Step5AnOpenTrainingPlanIsFlaggedUntilDoneAndWhenOverdue) {
                        std::string(rules::kFlagTrainingPlanOpen) + "|account acme"),
             5);
   EXPECT_TRUE(Has(Raised(s, 31), rules::kFlagTrainingOverdue, "account acme"));
+  // The detail reads as a board member reads: the person's name, the skill in words.
+  for (const auto& f : domain::ComputeFlags(s.state, s.today() + 31)) {
+    if (f.rule != rules::kFlagTrainingOverdue) continue;
+    EXPECT_EQ(f.detail, "manager Person max is to be trained in finance by " + s.Date(30));
+    break;
+  }
   auto t = WithProgramme(v1::RecordManagerTrainingRequest{});
   t.set_person_id("max");
   t.set_course("KAM academy");

@@ -119,6 +119,10 @@ std::string Render(const domain::ProgrammeState& s) {
     kam::base::StrAppend(&out, "\nC ", id, " ", c.account_id, " ", c.owner_person_id, " ",
                          absl::FormatCivilTime(c.due_by), " ", static_cast<int>(c.status));
   }
+  for (const auto& [key, ids] : s.record_index) {
+    kam::base::StrAppend(&out, "\nI ", key.size());
+    for (const auto& id : ids) kam::base::StrAppend(&out, " ", id);
+  }
   for (const auto& b : s.benchmarks) kam::base::StrAppend(&out, "\nB ", b);
   for (const auto& b : s.practices) kam::base::StrAppend(&out, "\nBP ", b);
   kam::base::StrAppend(&out, "\nreview ", day(s.last_programme_review));
