@@ -6,13 +6,15 @@
 
 namespace kam::projections {
 
-AsOfFold FoldProgramme(const AggregateHistory& history, const v1::AsOf& as_of, absl::Time now) {
+AsOfFold FoldEvents(const std::vector<const v1::EventEnvelope*>& events, const v1::AsOf& as_of,
+                    absl::Time now, const domain::ProgrammeState* start, std::size_t start_index) {
   AsOfFold out;
   const bool bounded = as_of.has_time() && as_of.axis() != v1::TIME_AXIS_UNSPECIFIED;
   out.at = bounded ? domain::TimeOf(as_of.time()) : now;
+  if (start != nullptr) out.state = *start;
   std::vector<const v1::EventEnvelope*> chosen;
-  for (const StoredEvent& e : history.events) {
-    const auto& env = e.envelope;
+  for (std::size_t i = start_index; i < events.size(); ++i) {
+    const auto& env = *events[i];
     if (bounded) {
       const auto& t =
           as_of.axis() == v1::TIME_AXIS_RECORDED ? env.recorded_at() : env.occurred_at();
@@ -26,12 +28,18 @@ AsOfFold FoldProgramme(const AggregateHistory& history, const v1::AsOf& as_of, a
     });
   }
   for (const auto* env : chosen) domain::Evolve(out.state, *env);
-  out.events_folded = chosen.size();
+  out.events_folded = start_index + chosen.size();
   return out;
 }
 
-v1::ProgrammeView ToView(const AsOfFold& fold) {
-  const domain::ProgrammeState& s = fold.state;
+AsOfFold FoldProgramme(const AggregateHistory& history, const v1::AsOf& as_of, absl::Time now) {
+  std::vector<const v1::EventEnvelope*> events;
+  events.reserve(history.events.size());
+  for (const StoredEvent& e : history.events) events.push_back(&e.envelope);
+  return FoldEvents(events, as_of, now);
+}
+
+v1::ProgrammeView ToView(const domain::ProgrammeState& s, uint64_t events_folded, absl::Time at) {
   v1::ProgrammeView v;
   v.set_programme_id(s.programme_id);
   v.set_name(s.name);
@@ -41,7 +49,7 @@ v1::ProgrammeView ToView(const AsOfFold& fold) {
   v.set_champion(s.champion);
   v.set_criteria_version(s.criteria ? s.criteria->version : 0);
   v.set_admitted_key_accounts(s.AdmittedCount());
-  v.set_events_folded(fold.events_folded);
+  v.set_events_folded(events_folded);
   int active = 0;
   int sponsored = 0;
   for (const auto& [id, a] : s.accounts) {
@@ -63,9 +71,8 @@ v1::ProgrammeView ToView(const AsOfFold& fold) {
       const auto last = s.LastVisit(id, a.sponsor);
       if (last) out->set_last_sponsor_visit(domain::FormatDate(*last));
       const absl::CivilDay since = last ? *last : a.sponsor_since;
-      out->set_sponsor_visit_overdue(a.active() &&
-                                     domain::DaysBetween(since, domain::DayOf(fold.at)) >
-                                         s.parameters.sponsor_visit_cadence_days());
+      out->set_sponsor_visit_overdue(a.active() && domain::DaysBetween(since, domain::DayOf(at)) >
+                                                       s.parameters.sponsor_visit_cadence_days());
     }
     for (const auto& item : a.training_plan) {
       if (!s.HasSkill(a.manager, item.skill())) *out->add_open_training_plan() = item;
@@ -96,6 +103,7 @@ v1::ProgrammeView ToView(const AsOfFold& fold) {
         out->add_skills(static_cast<v1::Skill>(skill));
     }
     out->set_staff_trained(s.StaffTrained(id));
+    out->set_principal(p.principal);
   }
   return v;
 }

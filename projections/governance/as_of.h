@@ -23,7 +23,18 @@ struct AsOfFold {
 // version), whenever they were recorded. Absent or zero time: now, everything.
 AsOfFold FoldProgramme(const AggregateHistory& history, const v1::AsOf& as_of, absl::Time now);
 
-// The view a query answers with.
-v1::ProgrammeView ToView(const AsOfFold& fold);
+// The view a query answers with, of `state` at `at` (for overdue visits), folded from
+// `events_folded` events.
+v1::ProgrammeView ToView(const domain::ProgrammeState& state, uint64_t events_folded,
+                         absl::Time at);
+inline v1::ProgrammeView ToView(const AsOfFold& fold) {
+  return ToView(fold.state, fold.events_folded, fold.at);
+}
+
+// Folds `events` (version order) as of a moment: as FoldProgramme, starting from
+// `start` (a checkpoint: the state after events [0, start_index)) when given.
+AsOfFold FoldEvents(const std::vector<const v1::EventEnvelope*>& events, const v1::AsOf& as_of,
+                    absl::Time now, const domain::ProgrammeState* start = nullptr,
+                    std::size_t start_index = 0);
 
 }  // namespace kam::projections

@@ -23,13 +23,51 @@ absl::Status CheckAsOf(const v1::AsOf& as_of) {
   return absl::OkStatus();
 }
 
+void AddFinding(google::protobuf::RepeatedPtrField<v1::Finding>* out, const domain::Flag& f) {
+  auto* finding = out->Add();
+  finding->set_rule(f.rule);
+  finding->set_subject(f.subject);
+  finding->set_detail(f.detail);
+}
+
+void ToResponse(const domain::MetricsState& m, const domain::Economics& econ,
+                v1::GetEconomicsResponse* response) {
+  response->set_currency(econ.currency);
+  for (const auto& y : econ.years) {
+    auto* out = response->add_years();
+    out->set_year(y.year);
+    out->set_revenue(y.revenue);
+    out->set_gross_margin(y.gross_margin);
+    out->set_cost_to_serve(y.cost_to_serve);
+    for (const auto& [activity, v] : y.cost_to_serve_by_activity) {
+      (*out->mutable_cost_to_serve_by_activity())[activity] = v;
+    }
+    out->set_contribution(y.contribution);
+    out->set_has_retention_rate(y.retention_rate.has_value());
+    out->set_retention_rate(y.retention_rate.value_or(0));
+  }
+  response->set_formula(std::string(domain::Economics::kFormula));
+  response->set_has_clv(econ.clv.has_value());
+  response->set_clv(econ.clv.value_or(0));
+  response->set_margin_m(econ.margin_m);
+  response->set_retention_r(econ.retention_r);
+  response->set_discount_d(econ.discount_d);
+  for (double v : econ.projection) response->add_projection(v);
+  for (const auto& f : domain::ComputeMetricFlags(m, econ))
+    AddFinding(response->mutable_flags(), f);
+}
+
 }  // namespace
 
 GovernanceService::GovernanceService(const HistoryIndex& index,
                                      const readmodel::ProjectionRuntime& runtime,
                                      const readmodel::ProjectionRuntime& metrics_runtime,
                                      const server::Authenticator& auth)
-    : index_(index), runtime_(runtime), metrics_runtime_(metrics_runtime), auth_(auth) {}
+    : index_(index),
+      runtime_(runtime),
+      metrics_runtime_(metrics_runtime),
+      auth_(auth),
+      cache_(index) {}
 
 absl::StatusOr<server::Principal> GovernanceService::Prepare(grpc::ServerContext* context,
                                                              const v1::Consistency& c) const {
@@ -37,6 +75,14 @@ absl::StatusOr<server::Principal> GovernanceService::Prepare(grpc::ServerContext
   if (!who.ok()) return who.status();
   KAM_RETURN_IF_ERROR(readmodel::AwaitConsistency(c, {&runtime_, &metrics_runtime_}));
   return who;
+}
+
+double GovernanceService::DiscountRate(const std::string& programme_id) {
+  double d = domain::DefaultParameters().discount_rate();
+  (void)cache_.WithProgramme(programme_id, [&](const GovernanceCache::Programme& p) {
+    if (p.state.chartered) d = p.state.parameters.discount_rate();
+  });
+  return d;
 }
 
 grpc::Status GovernanceService::ListProgrammes(grpc::ServerContext* context,
@@ -48,14 +94,15 @@ grpc::Status GovernanceService::ListProgrammes(grpc::ServerContext* context,
     response->set_principal(who->name);
     for (const auto& role : who->roles) response->add_roles(role);
     for (const std::string& id : index_.ProgrammeIds()) {
-      const auto fold = FoldProgramme(index_.Programme(id), v1::AsOf{}, absl::Now());
-      if (!fold.state.chartered) continue;
-      auto* out = response->add_programmes();
-      out->set_programme_id(id);
-      out->set_name(fold.state.name);
-      out->set_admitted_key_accounts(fold.state.AdmittedCount());
-      out->set_min_key_accounts(fold.state.min_key_accounts);
-      out->set_max_key_accounts(fold.state.max_key_accounts);
+      (void)cache_.WithProgramme(id, [&](const GovernanceCache::Programme& p) {
+        if (!p.state.chartered) return;
+        auto* out = response->add_programmes();
+        out->set_programme_id(id);
+        out->set_name(p.state.name);
+        out->set_admitted_key_accounts(p.state.AdmittedCount());
+        out->set_min_key_accounts(p.state.min_key_accounts);
+        out->set_max_key_accounts(p.state.max_key_accounts);
+      });
     }
     return absl::OkStatus();
   }();
@@ -70,19 +117,30 @@ grpc::Status GovernanceService::GetProgramme(grpc::ServerContext* context,
     KAM_RETURN_IF_ERROR(Prepare(context, request->consistency()).status());
     KAM_RETURN_IF_ERROR(base::ValidateId("programme_id", request->programme_id()));
     KAM_RETURN_IF_ERROR(CheckAsOf(request->as_of()));
-    auto history = index_.Programme(request->programme_id());
-    if (history.events.empty()) {
-      return absl::NotFoundError(
-          base::StrCat("programme '", request->programme_id(), "' has no history"));
-    }
-    auto fold = FoldProgramme(history, request->as_of(), absl::Now());
-    if (!fold.state.chartered) {
-      return absl::NotFoundError(base::StrCat("programme '", request->programme_id(),
-                                              "' was not chartered at that moment"));
-    }
-    *response->mutable_programme() = ToView(fold);
-    return absl::OkStatus();
+    absl::Status found = absl::OkStatus();
+    KAM_RETURN_IF_ERROR(
+        cache_.WithProgramme(request->programme_id(), [&](const GovernanceCache::Programme& p) {
+          const bool now = !request->as_of().has_time();
+          if (now) {  // the cached state as it is: no copy, no fold
+            if (!p.state.chartered) {
+              found = absl::NotFoundError(
+                  base::StrCat("programme '", request->programme_id(), "' is not chartered"));
+              return;
+            }
+            *response->mutable_programme() = ToView(p.state, p.events.size(), absl::Now());
+            return;
+          }
+          const AsOfFold fold = p.AsOf(request->as_of(), absl::Now());
+          if (!fold.state.chartered) {
+            found = absl::NotFoundError(base::StrCat("programme '", request->programme_id(),
+                                                     "' was not chartered at that moment"));
+            return;
+          }
+          *response->mutable_programme() = ToView(fold);
+        }));
+    return found;
   }();
+  if (!status.ok()) response->Clear();
   return server::ToGrpc(status);
 }
 
@@ -93,25 +151,34 @@ grpc::Status GovernanceService::GetScorecard(grpc::ServerContext* context,
     KAM_RETURN_IF_ERROR(Prepare(context, request->consistency()).status());
     KAM_RETURN_IF_ERROR(base::ValidateId("programme_id", request->programme_id()));
     KAM_RETURN_IF_ERROR(CheckAsOf(request->as_of()));
-    auto history = index_.Programme(request->programme_id());
-    if (history.events.empty()) {
-      return absl::NotFoundError(
-          base::StrCat("programme '", request->programme_id(), "' has no history"));
-    }
-    const Verification verification = Verify(history);
-    auto fold = FoldProgramme(history, request->as_of(), absl::Now());
-    auto flags = domain::ComputeFlags(fold.state, domain::DayOf(fold.at));
+    Verification verification;
+    std::vector<domain::Flag> flags;
+    std::vector<std::string> active;
+    double discount = 0;
+    KAM_RETURN_IF_ERROR(
+        cache_.WithProgramme(request->programme_id(), [&](const GovernanceCache::Programme& p) {
+          verification = p.verification;
+          auto compute = [&](const domain::ProgrammeState& s, absl::Time at) {
+            flags = domain::ComputeFlags(s, domain::DayOf(at));
+            discount = s.parameters.discount_rate();
+            for (const auto& [account, a] : s.accounts) {
+              if (a.active()) active.push_back(account);
+            }
+          };
+          if (!request->as_of().has_time()) {
+            compute(p.state, absl::Now());
+          } else {
+            const AsOfFold fold = p.AsOf(request->as_of(), absl::Now());
+            compute(fold.state, fold.at);
+          }
+        }));
     // Step 6 from the account metrics.
-    for (const auto& [account, a] : fold.state.accounts) {
-      if (!a.active()) continue;
-      auto metrics = index_.Metrics(request->programme_id(), account);
-      if (metrics.events.empty()) continue;
-      domain::MetricsState m;
-      for (const StoredEvent& e : metrics.events) domain::Evolve(m, e.envelope);
-      for (auto& f : domain::ComputeMetricFlags(
-               m, domain::ComputeEconomics(m, fold.state.parameters.discount_rate()))) {
-        flags.push_back(std::move(f));
-      }
+    for (const std::string& account : active) {
+      (void)cache_.WithMetrics(request->programme_id(), account, [&](GovernanceCache::Metrics& m) {
+        for (auto& f : domain::ComputeMetricFlags(m.state, m.EconomicsAt(discount))) {
+          flags.push_back(std::move(f));
+        }
+      });
     }
     response->set_history_intact(verification.intact);
     for (const domain::Step& step : domain::SevenSteps()) {
@@ -122,18 +189,10 @@ grpc::Status GovernanceService::GetScorecard(grpc::ServerContext* context,
         for (auto rule : step.musts) out->add_rules_held(std::string(rule));
       }
       for (const auto& f : flags) {
-        if (f.step != step.number) continue;
-        auto* finding = out->add_flags();
-        finding->set_rule(f.rule);
-        finding->set_subject(f.subject);
-        finding->set_detail(f.detail);
+        if (f.step == step.number) AddFinding(out->mutable_flags(), f);
       }
       if (!verification.intact && step.number == 7) {
-        const domain::Flag broken = BreakFinding(verification, request->programme_id());
-        auto* finding = out->add_flags();
-        finding->set_rule(broken.rule);
-        finding->set_subject(broken.subject);
-        finding->set_detail(broken.detail);
+        AddFinding(out->mutable_flags(), BreakFinding(verification, request->programme_id()));
       }
     }
     return absl::OkStatus();
@@ -151,6 +210,7 @@ grpc::Status GovernanceService::VerifyHistory(grpc::ServerContext* context,
     if (request->aggregate_type() != domain::kProgrammeAggregateType && !metrics) {
       return base::InvalidField("aggregate_type", "must be \"programme\" or \"account-metrics\"");
     }
+    Verification v;
     if (metrics) {
       // "<programme_id>:<account_id>"
       const auto colon = request->aggregate_id().find(':');
@@ -161,15 +221,18 @@ grpc::Status GovernanceService::VerifyHistory(grpc::ServerContext* context,
           base::ValidateId("aggregate_id", request->aggregate_id().substr(0, colon)));
       KAM_RETURN_IF_ERROR(
           base::ValidateId("aggregate_id", request->aggregate_id().substr(colon + 1)));
+      auto history = index_.Load(request->aggregate_type(), request->aggregate_id());
+      if (history.events.empty() && history.duplicates.empty()) {
+        return absl::NotFoundError(base::StrCat(request->aggregate_type(), " '",
+                                                request->aggregate_id(), "' has no history"));
+      }
+      v = Verify(history);
     } else {
       KAM_RETURN_IF_ERROR(base::ValidateId("aggregate_id", request->aggregate_id()));
+      KAM_RETURN_IF_ERROR(
+          cache_.WithProgramme(request->aggregate_id(),
+                               [&](const GovernanceCache::Programme& p) { v = p.verification; }));
     }
-    auto history = index_.Load(request->aggregate_type(), request->aggregate_id());
-    if (history.events.empty() && history.duplicates.empty()) {
-      return absl::NotFoundError(base::StrCat(request->aggregate_type(), " '",
-                                              request->aggregate_id(), "' has no history"));
-    }
-    const Verification v = Verify(history);
     response->set_intact(v.intact);
     response->set_events_checked(v.events_checked);
     response->set_first_break(v.first_break);
@@ -177,6 +240,7 @@ grpc::Status GovernanceService::VerifyHistory(grpc::ServerContext* context,
     if (!v.intact) *response->mutable_first_break_position() = v.first_break_position;
     return absl::OkStatus();
   }();
+  if (!status.ok()) response->Clear();
   return server::ToGrpc(status);
 }
 
@@ -186,88 +250,97 @@ grpc::Status GovernanceService::GetRegister(grpc::ServerContext* context,
   auto status = [&]() -> absl::Status {
     KAM_RETURN_IF_ERROR(Prepare(context, request->consistency()).status());
     KAM_RETURN_IF_ERROR(base::ValidateId("programme_id", request->programme_id()));
-    auto history = index_.Programme(request->programme_id());
-    if (history.events.empty()) {
-      return absl::NotFoundError(
-          base::StrCat("programme '", request->programme_id(), "' has no history"));
-    }
-    // Nominations and assessments are remembered per account until a decision cites them.
-    std::map<std::string, v1::AccountNominated> nominations;
-    std::map<std::string, v1::AccountAssessed> assessments;
-    for (const StoredEvent& stored : history.events) {
-      const auto& env = stored.envelope;
-      const auto& e = env.event();
-      v1::RegisterEntry entry;
-      auto fill = [&](const std::string& account, const char* decision) {
-        entry.set_account_id(account);
-        entry.set_decision(decision);
-        *entry.mutable_occurred_at() = env.occurred_at();
-        const auto& n = nominations[account];
-        entry.set_nominated_by(n.nominated_by());
-        entry.set_nomination_rationale(n.rationale());
-        const auto& a = assessments[account];
-        *entry.mutable_scores() = a.scores();
-      };
-      switch (e.kind_case()) {
-        case v1::Event::kAccountNominated:
-          nominations[e.account_nominated().account_id()] = e.account_nominated();
-          continue;
-        case v1::Event::kAccountAssessed:
-          assessments[e.account_assessed().account_id()] = e.account_assessed();
-          continue;
-        case v1::Event::kAccountAdmitted: {
-          const auto& d = e.account_admitted();
-          fill(d.account_id(), "admitted");
-          entry.set_decided_by(d.approved_by());
-          entry.set_criteria_version(d.criteria_version());
-          entry.set_weighted_score(d.weighted_score());
-          entry.set_threshold(d.threshold());
-          entry.set_exception(d.exception());
-          entry.set_justification(d.exception_justification());
-          response->set_admissions(response->admissions() + 1);
-          if (d.exception()) response->set_exceptions(response->exceptions() + 1);
-          break;
+    return cache_.WithProgramme(request->programme_id(), [&](const GovernanceCache::Programme& p) {
+      // Nominations and assessments are remembered per account until a decision cites them;
+      // thresholds per criteria version.
+      std::map<std::string, v1::AccountNominated> nominations;
+      std::map<std::string, v1::AccountAssessed> assessments;
+      std::map<uint32_t, double> thresholds;
+      for (const StoredEvent& stored : p.events) {
+        const auto& env = stored.envelope;
+        const auto& e = env.event();
+        v1::RegisterEntry entry;
+        auto fill = [&](const std::string& account, const char* decision) {
+          entry.set_account_id(account);
+          entry.set_decision(decision);
+          *entry.mutable_occurred_at() = env.occurred_at();
+          const auto& n = nominations[account];
+          entry.set_nominated_by(n.nominated_by());
+          entry.set_nomination_rationale(n.rationale());
+          // The latest assessment, so every decision shows the score it was taken on.
+          const auto& a = assessments[account];
+          *entry.mutable_scores() = a.scores();
+          entry.set_criteria_version(a.criteria_version());
+          entry.set_weighted_score(a.weighted_score());
+          entry.set_threshold(thresholds[a.criteria_version()]);
+        };
+        switch (e.kind_case()) {
+          case v1::Event::kSelectionCriteriaPublished:
+            thresholds[e.selection_criteria_published().criteria_version()] =
+                e.selection_criteria_published().threshold();
+            continue;
+          case v1::Event::kAccountNominated:
+            nominations[e.account_nominated().account_id()] = e.account_nominated();
+            assessments.erase(e.account_nominated().account_id());  // a fresh nomination
+            continue;
+          case v1::Event::kAccountAssessed:
+            assessments[e.account_assessed().account_id()] = e.account_assessed();
+            continue;
+          case v1::Event::kAccountAdmitted: {
+            const auto& d = e.account_admitted();
+            fill(d.account_id(), "admitted");
+            entry.set_decided_by(d.approved_by());
+            entry.set_criteria_version(d.criteria_version());
+            entry.set_weighted_score(d.weighted_score());
+            entry.set_threshold(d.threshold());
+            entry.set_exception(d.exception());
+            entry.set_justification(d.exception_justification());
+            response->set_admissions(response->admissions() + 1);
+            if (d.exception()) response->set_exceptions(response->exceptions() + 1);
+            break;
+          }
+          case v1::Event::kAccountIncubated: {
+            const auto& d = e.account_incubated();
+            fill(d.account_id(), "incubated");
+            entry.set_decided_by(d.approved_by());
+            entry.set_criteria_version(d.criteria_version());
+            entry.set_weighted_score(d.weighted_score());
+            entry.set_threshold(thresholds[d.criteria_version()]);
+            entry.set_justification(d.rationale());
+            break;
+          }
+          case v1::Event::kNominationRejected: {
+            const auto& d = e.nomination_rejected();
+            fill(d.account_id(), "rejected");
+            entry.set_decided_by(d.decided_by());
+            entry.set_justification(d.reason());
+            break;
+          }
+          case v1::Event::kAccountRetired: {
+            const auto& d = e.account_retired();
+            fill(d.account_id(), "retired");
+            entry.set_decided_by(d.approved_by());
+            entry.set_justification(d.reason());
+            entry.set_tenure_days(d.tenure_days());
+            entry.set_within_min_tenure(d.within_min_tenure());
+            response->set_retirements(response->retirements() + 1);
+            if (d.within_min_tenure()) {
+              response->set_admit_then_demote(response->admit_then_demote() + 1);
+            }
+            break;
+          }
+          default:
+            continue;
         }
-        case v1::Event::kAccountIncubated: {
-          const auto& d = e.account_incubated();
-          fill(d.account_id(), "incubated");
-          entry.set_decided_by(d.approved_by());
-          entry.set_criteria_version(d.criteria_version());
-          entry.set_weighted_score(d.weighted_score());
-          entry.set_justification(d.rationale());
-          break;
-        }
-        case v1::Event::kNominationRejected: {
-          const auto& d = e.nomination_rejected();
-          fill(d.account_id(), "rejected");
-          entry.set_decided_by(d.decided_by());
-          entry.set_justification(d.reason());
-          break;
-        }
-        case v1::Event::kAccountRetired: {
-          const auto& d = e.account_retired();
-          fill(d.account_id(), "retired");
-          entry.set_decided_by(d.approved_by());
-          entry.set_justification(d.reason());
-          entry.set_tenure_days(d.tenure_days());
-          entry.set_within_min_tenure(d.within_min_tenure());
-          response->set_retirements(response->retirements() + 1);
-          if (d.within_min_tenure())
-            response->set_admit_then_demote(response->admit_then_demote() + 1);
-          break;
-        }
-        default:
-          continue;
+        *response->add_entries() = std::move(entry);
       }
-      *response->add_entries() = std::move(entry);
-    }
-    if (response->admissions() > 0) {
-      response->set_override_rate(static_cast<double>(response->exceptions()) /
-                                  response->admissions());
-      response->set_admit_then_demote_rate(static_cast<double>(response->admit_then_demote()) /
-                                           response->admissions());
-    }
-    return absl::OkStatus();
+      if (response->admissions() > 0) {
+        response->set_override_rate(static_cast<double>(response->exceptions()) /
+                                    response->admissions());
+        response->set_admit_then_demote_rate(static_cast<double>(response->admit_then_demote()) /
+                                             response->admissions());
+      }
+    });
   }();
   if (!status.ok()) response->Clear();
   return server::ToGrpc(status);
@@ -280,47 +353,40 @@ grpc::Status GovernanceService::GetEconomics(grpc::ServerContext* context,
     KAM_RETURN_IF_ERROR(Prepare(context, request->consistency()).status());
     KAM_RETURN_IF_ERROR(base::ValidateId("programme_id", request->programme_id()));
     KAM_RETURN_IF_ERROR(base::ValidateId("account_id", request->account_id()));
-    // The discount rate is the programme's parameter (the default if the programme is unknown
-    // here).
-    auto programme = index_.Programme(request->programme_id());
-    const auto state = FoldProgramme(programme, v1::AsOf{}, absl::Now()).state;
-    const double d = state.chartered ? state.parameters.discount_rate()
-                                     : domain::DefaultParameters().discount_rate();
-    auto metrics = index_.Metrics(request->programme_id(), request->account_id());
-    if (metrics.events.empty()) {
-      return absl::NotFoundError(base::StrCat("account '", request->account_id(),
-                                              "' has no metrics in programme '",
-                                              request->programme_id(), "'"));
-    }
-    domain::MetricsState m;
-    for (const StoredEvent& e : metrics.events) domain::Evolve(m, e.envelope);
-    const domain::Economics econ = domain::ComputeEconomics(m, d);
-    response->set_currency(econ.currency);
-    for (const auto& y : econ.years) {
-      auto* out = response->add_years();
-      out->set_year(y.year);
-      out->set_revenue(y.revenue);
-      out->set_gross_margin(y.gross_margin);
-      out->set_cost_to_serve(y.cost_to_serve);
-      for (const auto& [activity, v] : y.cost_to_serve_by_activity) {
-        (*out->mutable_cost_to_serve_by_activity())[activity] = v;
-      }
-      out->set_contribution(y.contribution);
-      out->set_has_retention_rate(y.retention_rate.has_value());
-      out->set_retention_rate(y.retention_rate.value_or(0));
-    }
-    response->set_formula(std::string(domain::Economics::kFormula));
-    response->set_has_clv(econ.clv.has_value());
-    response->set_clv(econ.clv.value_or(0));
-    response->set_margin_m(econ.margin_m);
-    response->set_retention_r(econ.retention_r);
-    response->set_discount_d(econ.discount_d);
-    for (double v : econ.projection) response->add_projection(v);
-    for (const auto& f : domain::ComputeMetricFlags(m, econ)) {
-      auto* finding = response->add_flags();
-      finding->set_rule(f.rule);
-      finding->set_subject(f.subject);
-      finding->set_detail(f.detail);
+    // The discount rate is the programme's parameter (the default if the programme is
+    // unknown here).
+    const double d = DiscountRate(request->programme_id());
+    return cache_.WithMetrics(
+        request->programme_id(), request->account_id(),
+        [&](GovernanceCache::Metrics& m) { ToResponse(m.state, m.EconomicsAt(d), response); });
+  }();
+  if (!status.ok()) response->Clear();
+  return server::ToGrpc(status);
+}
+
+grpc::Status GovernanceService::GetPortfolioEconomics(
+    grpc::ServerContext* context, const v1::GetPortfolioEconomicsRequest* request,
+    v1::GetPortfolioEconomicsResponse* response) {
+  auto status = [&]() -> absl::Status {
+    KAM_RETURN_IF_ERROR(Prepare(context, request->consistency()).status());
+    KAM_RETURN_IF_ERROR(base::ValidateId("programme_id", request->programme_id()));
+    std::vector<std::tuple<std::string, std::string, std::string>> accounts;
+    double d = 0;
+    KAM_RETURN_IF_ERROR(
+        cache_.WithProgramme(request->programme_id(), [&](const GovernanceCache::Programme& p) {
+          d = p.state.parameters.discount_rate();
+          for (const auto& [id, a] : p.state.accounts) {
+            accounts.emplace_back(id, a.name, std::string(domain::StageName(a.stage)));
+          }
+        }));
+    for (const auto& [id, name, stage] : accounts) {
+      (void)cache_.WithMetrics(request->programme_id(), id, [&](GovernanceCache::Metrics& m) {
+        auto* out = response->add_accounts();
+        out->set_account_id(id);
+        out->set_name(name);
+        out->set_stage(stage);
+        ToResponse(m.state, m.EconomicsAt(d), out->mutable_economics());
+      });
     }
     return absl::OkStatus();
   }();

@@ -1,4 +1,5 @@
-// GovernanceQueryService over the history read model.
+// GovernanceQueryService over the history read model. Views are answered from a
+// GovernanceCache (cache.h): each query folds only what was stored since the last one.
 //
 //   kam::projections::GovernanceService svc(index, runtime, metrics_runtime, auth);
 //   server.Add(&svc);
@@ -10,6 +11,7 @@
 #include <string>
 
 #include "kam/v1/governance_service.grpc.pb.h"
+#include "projections/governance/cache.h"
 #include "projections/history/history_index.h"
 #include "readmodel/projection_runtime.h"
 #include "server/auth.h"
@@ -35,6 +37,9 @@ class GovernanceService final : public v1::GovernanceQueryService::Service {
                            v1::GetRegisterResponse* response) override;
   grpc::Status GetEconomics(grpc::ServerContext* context, const v1::GetEconomicsRequest* request,
                             v1::GetEconomicsResponse* response) override;
+  grpc::Status GetPortfolioEconomics(grpc::ServerContext* context,
+                                     const v1::GetPortfolioEconomicsRequest* request,
+                                     v1::GetPortfolioEconomicsResponse* response) override;
 
  private:
   // Authenticates (any role may read) and waits for the requested consistency.
@@ -43,8 +48,12 @@ class GovernanceService final : public v1::GovernanceQueryService::Service {
 
   const HistoryIndex& index_;
   const readmodel::ProjectionRuntime& runtime_;
+  // The programme's discount rate (the default for a programme unknown here).
+  double DiscountRate(const std::string& programme_id);
+
   const readmodel::ProjectionRuntime& metrics_runtime_;
   const server::Authenticator& auth_;
+  GovernanceCache cache_;
 };
 
 }  // namespace kam::projections

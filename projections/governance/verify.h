@@ -21,6 +21,25 @@ struct Verification {
   v1::LogPosition first_break_position;
 };
 
+// Checks a history event by event, so that a caller keeping it can extend the check with
+// new events instead of re-hashing the whole history.
+class ChainVerifier {
+ public:
+  // The next stored event, in version order.
+  void Add(const StoredEvent& event);
+  // A stored entry of the history that does not decode.
+  void AddUnreadable(const std::string& problem);
+  // The result over the events added, and `history`'s duplicates and unreadable entries
+  // (pass the history of the last events added, or all of it).
+  Verification Result(const AggregateHistory& history) const;
+
+ private:
+  void Fail(uint64_t version, const v1::LogPosition& at, std::string what);
+  Verification v_;
+  std::string previous_;
+  uint64_t expected_ = 1;
+};
+
 Verification Verify(const AggregateHistory& history);
 
 // The scorecard's finding for a broken history (rule history.intact) of `programme_id`.

@@ -45,13 +45,14 @@ AggregateHistory HistoryIndex::Metrics(std::string_view programme_id,
   return Load(domain::kMetricsAggregateType, domain::MetricsAggregateId(programme_id, account_id));
 }
 
-AggregateHistory HistoryIndex::Load(std::string_view type, std::string_view id) const {
+AggregateHistory HistoryIndex::Load(std::string_view type, std::string_view id,
+                                    uint64_t after_version) const {
   const std::string_view topic =
       type == domain::kMetricsAggregateType ? metrics_topic_ : programme_topic_;
   AggregateHistory out;
-  auto scan = [&](const std::string& prefix, std::vector<StoredEvent>& into) {
+  auto scan = [&](const std::string& prefix, std::vector<StoredEvent>& into, std::string from) {
     std::unique_ptr<rocksdb::Iterator> it(store_.db()->NewIterator(rocksdb::ReadOptions()));
-    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    for (it->Seek(from); it->Valid() && it->key().starts_with(prefix); it->Next()) {
       const std::string_view value = View(it->value());
       if (value.size() < 16) {
         out.unreadable.push_back("a stored entry is too short");
@@ -71,8 +72,9 @@ AggregateHistory HistoryIndex::Load(std::string_view type, std::string_view id) 
       into.push_back(std::move(e));
     }
   };
-  scan(keys::Aggregate(type, id), out.events);
-  scan(keys::Duplicates(type, id), out.duplicates);
+  const std::string events = keys::Aggregate(type, id);
+  scan(events, out.events, base::StrCat(events, readmodel::EncodeU64(after_version + 1)));
+  scan(keys::Duplicates(type, id), out.duplicates, keys::Duplicates(type, id));
   return out;
 }
 

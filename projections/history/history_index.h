@@ -50,7 +50,10 @@ class HistoryIndex {
   // aggregate given by type ("programme" or "account-metrics") and id.
   AggregateHistory Programme(std::string_view programme_id) const;
   AggregateHistory Metrics(std::string_view programme_id, std::string_view account_id) const;
-  AggregateHistory Load(std::string_view aggregate_type, std::string_view aggregate_id) const;
+  // With `after_version`, only the events of later versions (duplicates and unreadable
+  // entries are always all listed).
+  AggregateHistory Load(std::string_view aggregate_type, std::string_view aggregate_id,
+                        uint64_t after_version = 0) const;
 
   // One page of a programme's events in version order, after `after_version`: all of
   // them, or those about one account or one person. `keep` filters; the page holds at

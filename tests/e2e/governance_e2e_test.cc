@@ -16,6 +16,7 @@
 #include "domain/metrics.h"
 #include "domain/rules.h"
 #include "eventlog/producer.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "google/protobuf/util/time_util.h"
 #include "support/kafka_broker.h"
 #include "support/servers.h"
@@ -297,7 +298,7 @@ TEST_F(Governance, TheRegisterShowsEveryDecisionWithOverrideAndAdmitThenDemoteRa
           "a2 admitted by sam@supplier.example (nominated by kim@supplier.example, score 50, "
           "exception: Entry into hydrogen)",
           "a3 rejected by ana@supplier.example (nominated by kim@supplier.example, score 0)",
-          "a1 retired by ana@supplier.example (nominated by kim@supplier.example, score 0, "
+          "a1 retired by ana@supplier.example (nominated by kim@supplier.example, score 100, "
           "within minimum tenure)"}));
   EXPECT_EQ(reg.entries(0).scores_size(), 2);
   EXPECT_EQ(reg.entries(0).nomination_rationale(), "Top-5 by contribution, multi-site");
@@ -494,6 +495,23 @@ TEST_F(Governance, ThePortfolioShowsSponsorsVisitsCommitmentsAndTheScorecardStep
         negative || (f.rule() == "flag.step6.negative_contribution" && f.subject() == "account a2");
   }
   EXPECT_TRUE(negative);
+
+  // The portfolio's economics in one call: the accounts with metrics, each as GetEconomics
+  // answers for it alone.
+  v1::GetPortfolioEconomicsRequest portfolio;
+  portfolio.set_programme_id("emea-kam");
+  v1::GetPortfolioEconomicsResponse all;
+  ASSERT_TRUE(gov_->GetPortfolioEconomics(Context("tok-bob-board").get(), portfolio, &all).ok());
+  ASSERT_EQ(all.accounts_size(), 1);
+  EXPECT_EQ(all.accounts(0).account_id(), "a2");
+  EXPECT_EQ(all.accounts(0).stage(), "admitted");
+  v1::GetEconomicsRequest one;
+  one.set_programme_id("emea-kam");
+  one.set_account_id("a2");
+  v1::GetEconomicsResponse alone;
+  ASSERT_TRUE(gov_->GetEconomics(Context("tok-bob-board").get(), one, &alone).ok());
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(all.accounts(0).economics(), alone));
+  EXPECT_LT(all.accounts(0).economics().years(0).contribution(), 0);
 }
 
 // Reads up to `want` entries from a subscription, then drops it.
