@@ -402,20 +402,27 @@ absl::StatusOr<std::unique_ptr<BoardServer>> BoardServer::Create(BoardOptions op
               res.set_header("Set-Cookie",
                              base::StrCat(kCookie, "=", *id, "; Path=/; HttpOnly; SameSite=Strict",
                                           secure ? "; Secure" : ""));
-              res.set_content(nlohmann::json{{"principal", opened.principal},
+              res.set_content(nlohmann::json{{"authenticated", true},
+                                             {"principal", opened.principal},
                                              {"roles", opened.roles},
                                              {"csrfToken", opened.csrf_token}}
                                   .dump(),
                               kJson);
             });
-  http.Get("/api/session", [session](const httplib::Request& req, httplib::Response& res) {
-    auto s = session(req, res);
-    if (!s) return;
-    res.set_content(
-        nlohmann::json{
-            {"principal", s->principal}, {"roles", s->roles}, {"csrfToken", s->csrf_token}}
-            .dump(),
-        kJson);
+  // Whether the browser has a session: a page asks this first, so "no" is an answer, not
+  // an error.
+  http.Get("/api/session", [&impl](const httplib::Request& req, httplib::Response& res) {
+    std::optional<Session> s = impl.sessions.Find(CookieValue(req, kCookie));
+    if (!s) {
+      res.set_content(nlohmann::json{{"authenticated", false}}.dump(), kJson);
+      return;
+    }
+    res.set_content(nlohmann::json{{"authenticated", true},
+                                   {"principal", s->principal},
+                                   {"roles", s->roles},
+                                   {"csrfToken", s->csrf_token}}
+                        .dump(),
+                    kJson);
   });
   http.Delete("/api/session", [&impl, session, secure](const httplib::Request& req,
                                                        httplib::Response& res) {
@@ -504,6 +511,18 @@ absl::StatusOr<std::unique_ptr<BoardServer>> BoardServer::Create(BoardOptions op
           SendMessage(res, reply);
         }
       });
+  http.Get(R"(/api/programmes/([a-z0-9][a-z0-9._-]{0,63})/economics)",
+           [&impl, session, call](const httplib::Request& req, httplib::Response& res) {
+             auto s = session(req, res);
+             if (!s) return;
+             v1::GetPortfolioEconomicsRequest q;
+             q.set_programme_id(req.matches[1]);
+             v1::GetPortfolioEconomicsResponse reply;
+             if (call(*s, *impl.governance,
+                      &v1::GovernanceQueryService::Stub::GetPortfolioEconomics, q, reply, res)) {
+               SendMessage(res, reply);
+             }
+           });
   http.Get(
       R"(/api/programmes/([a-z0-9][a-z0-9._-]{0,63})/history)",
       [&impl, session, call](const httplib::Request& req, httplib::Response& res) {
@@ -556,7 +575,11 @@ absl::StatusOr<std::unique_ptr<BoardServer>> BoardServer::Create(BoardOptions op
              Impl& im = *raw->impl_;
              auto s = session(req, res);
              if (!s) return;
-             auto cursor = ParseCursor(req.get_header_value("Last-Event-ID"));
+             // A reconnecting EventSource sends Last-Event-ID; a page that opens a new one
+             // after the feed ended passes the last cursor it saw as ?after=.
+             auto cursor =
+                 ParseCursor(req.has_header("Last-Event-ID") ? req.get_header_value("Last-Event-ID")
+                                                             : req.get_param_value("after"));
              if (!cursor.ok()) return SendError(res, cursor.status());
              // The topic's name and, for a first connection, the read model's current end.
              v1::GetProjectionStatusResponse status;

@@ -10,7 +10,7 @@
 //
 // Endpoints (docs/gateway.md):
 //   POST   /api/session            {"token": "..."} -> session cookie + CSRF token
-//   GET    /api/session            who is logged in (+ the CSRF token)
+//   GET    /api/session            {"authenticated": false}, or who is logged in (+ CSRF token)
 //   DELETE /api/session            log out (X-CSRF-Token)
 //   GET    /api/programmes                                       ListProgrammes
 //   GET    /api/programmes/{p}[?asOf=RFC3339&axis=recorded|effective]   GetProgramme
@@ -19,7 +19,8 @@
 //   GET    /api/programmes/{p}/verification                      VerifyHistory
 //   GET    /api/programmes/{p}/history[?account|person&types&pageSize&pageToken]  GetHistory
 //   GET    /api/programmes/{p}/accounts/{a}/economics            GetEconomics
-//   GET    /api/programmes/{p}/feed                              the SSE change feed
+//   GET    /api/programmes/{p}/economics                         GetPortfolioEconomics
+//   GET    /api/programmes/{p}/feed[?after=cursor]               the SSE change feed
 //   GET    /api/status                                           GetProjectionStatus
 //
 // Safety: request bodies are capped (413), slow clients time out, the number of feed

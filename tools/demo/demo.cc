@@ -406,7 +406,7 @@ absl::Status Loader::Portfolio() {
   DEMO_SEND(IncubateAccount, "champion", 85, incubate);
   v1::RejectNominationRequest reject;
   reject.set_account_id("atlas-retail");
-  reject.set_reason("Buys on price alone; no willingness to plan jointly (score 41 of 100)");
+  reject.set_reason("Buys on price alone; no willingness to plan jointly (score 30 of 100)");
   DEMO_SEND(RejectNomination, "champion", 86, reject);
 
   // Sponsors (executives; at most three accounts each), day 90. Vistula Steel gets none.

@@ -2,14 +2,15 @@
 // JSON {"error": {"code", "status", "message", "rule", "field"}}.
 import type {
   ApiErrorBody,
-  GetEconomicsResponse,
   GetHistoryResponse,
+  GetPortfolioEconomicsResponse,
   GetProgrammeResponse,
   GetRegisterResponse,
   GetScorecardResponse,
   HistoryEntry,
   ListProgrammesResponse,
   Session,
+  SessionProbe,
   TimeAxis,
   VerifyHistoryResponse,
 } from './types';
@@ -100,7 +101,12 @@ function asOfQuery(asOf?: AsOf): string {
 }
 
 export const api = {
-  session: (): Promise<Session> => request<Session>('/api/session', { quiet401: true }),
+  /** The current session, or null when the browser has none. */
+  session: async (): Promise<Session | null> => {
+    const s = await request<SessionProbe>('/api/session', { quiet401: true });
+    if (!s.authenticated || !s.principal) return null;
+    return { principal: s.principal, roles: s.roles ?? [], csrfToken: s.csrfToken ?? '' };
+  },
   login: (token: string): Promise<Session> =>
     request<Session>('/api/session', { method: 'POST', body: { token }, quiet401: true }),
   logout: (csrfToken: string): Promise<void> =>
@@ -143,17 +149,10 @@ export const api = {
     }
     return all;
   },
-  /** null when the account has no metrics (404). */
-  economics: async (id: string, account: string, signal?: AbortSignal): Promise<GetEconomicsResponse | null> => {
-    try {
-      return await request<GetEconomicsResponse>(
-        `${p(id)}/accounts/${encodeURIComponent(account)}/economics`,
-        { signal },
-      );
-    } catch (e) {
-      if (e instanceof ApiError && e.status === 404) return null;
-      throw e;
-    }
-  },
-  feedUrl: (id: string): string => `${p(id)}/feed`,
+  /** Every account's economics in one call (accounts without metrics are absent). */
+  portfolioEconomics: (id: string, signal?: AbortSignal): Promise<GetPortfolioEconomicsResponse> =>
+    request(`${p(id)}/economics`, { signal }),
+  /** The feed; `after` (a cursor it sent) resumes where a closed feed stopped. */
+  feedUrl: (id: string, after?: string): string =>
+    `${p(id)}/feed${after ? `?after=${encodeURIComponent(after)}` : ''}`,
 };

@@ -23,6 +23,8 @@ class Feed {
   private retryTimer: number | undefined;
   private retryDelay = 3000;
   private seqNo = 0;
+  /** The cursor of the last event received: a feed opened anew resumes after it. */
+  private lastId = '';
   status: FeedStatus = 'offline';
   /** Called when the feed closed for good (it may be the session that ended). */
   onClosed: (() => void) | null = null;
@@ -36,6 +38,7 @@ class Feed {
     this.stop();
     this.programmeId = programmeId;
     this.received.length = 0;
+    this.lastId = '';
     this.open();
   }
 
@@ -64,7 +67,7 @@ class Feed {
   private open(): void {
     if (!this.programmeId) return;
     this.setStatus(this.status === 'offline' ? 'connecting' : 'reconnecting');
-    const es = new EventSource(api.feedUrl(this.programmeId));
+    const es = new EventSource(api.feedUrl(this.programmeId, this.lastId));
     this.es = es;
     es.onopen = (): void => {
       this.retryDelay = 3000;
@@ -78,6 +81,7 @@ class Feed {
         return;
       }
       if (!entry || !entry.envelope) return;
+      if (ev.lastEventId) this.lastId = ev.lastEventId;
       this.seqNo += 1;
       const r: Received = { entry, receivedAt: new Date(), seq: this.seqNo };
       this.received.unshift(r);

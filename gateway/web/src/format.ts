@@ -148,12 +148,22 @@ export const metricName = (s: string): string => {
 /** Names of people and accounts of a programme, by id. */
 export class Names {
   private readonly people = new Map<string, string>();
+  private readonly principals = new Map<string, string>();
   private readonly accounts = new Map<string, string>();
   constructor(p?: ProgrammeView) {
     if (p) {
-      for (const x of p.people) this.people.set(x.personId, x.name);
+      for (const x of p.people) {
+        this.people.set(x.personId, x.name);
+        if (x.principal) this.principals.set(x.principal, x.name);
+      }
       for (const a of p.accounts) this.accounts.set(a.accountId, a.name);
     }
+  }
+  /** Who an event's actor (a principal) is: "Kim Tanaka (kam@supplier.example)". */
+  actor(principal: string): string {
+    if (!principal) return 'unknown';
+    const name = this.principals.get(principal);
+    return name ? `${name} (${principal})` : principal;
   }
   person(id: string): string {
     if (!id) return '—';

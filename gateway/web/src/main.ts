@@ -395,14 +395,15 @@ setUnauthorizedHandler(() => {
 // A feed refused for good may mean the session ended (a feed cannot tell us why).
 feed.onClosed = (): void => {
   if (!state.session) return;
-  api.session().catch((e: unknown) => {
-    if (e instanceof ApiError && e.status === 401 && state.session) showLogin('Your session has ended. Please log in again.');
+  api.session().then((s) => {
+    if (!s && state.session) showLogin('Your session has ended. Please log in again.');
+  }, () => {
+    /* the server is away: the feed keeps retrying */
   });
 };
 
 // --- Start ---------------------------------------------------------------------------------
 setReady(false);
-api.session().then((s) => startApp(s), (e: unknown) => {
-  if (e instanceof ApiError && e.status === 401) showLogin();
-  else showLogin(`Could not reach the dashboard’s server: ${e instanceof Error ? e.message : String(e)}`);
+api.session().then((s) => (s ? startApp(s) : showLogin()), (e: unknown) => {
+  showLogin(`Could not reach the dashboard’s server: ${e instanceof Error ? e.message : String(e)}`);
 });

@@ -55,20 +55,20 @@ export class DataCache {
   verification(): Promise<VerifyHistoryResponse> {
     return this.get('verification', () => api.verification(this.programmeId));
   }
-  economics(accountId: string): Promise<GetEconomicsResponse | null> {
-    return this.get(`economics/${accountId}`, () => api.economics(this.programmeId, accountId));
+  /** Every account's economics, by account id (one request for the whole portfolio). */
+  private portfolioEconomics(): Promise<Map<string, GetEconomicsResponse>> {
+    return this.get('economics', async () => {
+      const r = await api.portfolioEconomics(this.programmeId);
+      return new Map(r.accounts.map((a) => [a.accountId, a.economics] as const));
+    });
   }
-  /** Economics of many accounts, a few requests at a time. */
+  /** null when the account has no published metrics. */
+  async economics(accountId: string): Promise<GetEconomicsResponse | null> {
+    return (await this.portfolioEconomics()).get(accountId) ?? null;
+  }
   async economicsOf(accountIds: string[]): Promise<Map<string, GetEconomicsResponse | null>> {
-    const out = new Map<string, GetEconomicsResponse | null>();
-    const queue = [...accountIds];
-    const worker = async (): Promise<void> => {
-      for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
-        out.set(id, await this.economics(id));
-      }
-    };
-    await Promise.all([worker(), worker(), worker(), worker()]);
-    return out;
+    const all = await this.portfolioEconomics();
+    return new Map(accountIds.map((id) => [id, all.get(id) ?? null] as const));
   }
   accountHistory(accountId: string): Promise<HistoryEntry[]> {
     return this.get(`history/${accountId}`, () => api.history(this.programmeId, accountId));

@@ -8,6 +8,11 @@ export interface Session {
   csrfToken: string;
 }
 
+/** GET /api/session: whether the browser has a session, and whose. */
+export interface SessionProbe extends Partial<Session> {
+  authenticated: boolean;
+}
+
 export interface ApiErrorBody {
   error?: { code?: string; status?: number; message?: string; rule?: string; field?: string };
 }
@@ -55,6 +60,8 @@ export interface PersonView {
   functions: string[];
   skills: string[];
   staffTrained: boolean;
+  /** The principal the person authenticates as (events name actors by principal). */
+  principal: string;
 }
 
 export interface CommitmentView {
@@ -223,3 +230,14 @@ export interface GetProjectionStatusResponse {
 }
 
 export type TimeAxis = 'recorded' | 'effective';
+
+export interface AccountEconomics {
+  accountId: string;
+  name: string;
+  stage: string;
+  economics: GetEconomicsResponse;
+}
+
+export interface GetPortfolioEconomicsResponse {
+  accounts: AccountEconomics[];
+}

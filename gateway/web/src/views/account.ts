@@ -68,7 +68,7 @@ export async function renderAccount(root: HTMLElement, ctx: ViewContext): Promis
   }
 
   const panel = new AsOfPanel(ctx, id, prog, first, items);
-  for (const i of items) i.el = timelineItem(i, byId, supersededBy, panel);
+  for (const i of items) i.el = timelineItem(i, byId, supersededBy, panel, names);
 
   const economicsLink = link(`#/economics/${encodeURIComponent(id)}`, 'Economics of this account →', 'btn btn-secondary');
   root.append(
@@ -108,7 +108,7 @@ function todayFacts(a: AccountView, names: Names): HTMLElement {
     ));
 }
 
-function timelineItem(i: Item, byId: Map<string, Item>, supersededBy: Map<string, Item>, panel: AsOfPanel): HTMLElement {
+function timelineItem(i: Item, byId: Map<string, Item>, supersededBy: Map<string, Item>, panel: AsOfPanel, names: Names): HTMLElement {
   const env = i.entry.envelope;
   const d = i.d;
   const late = i.occurred && i.recorded && i.recorded.getTime() - i.occurred.getTime() > LATE_MS;
@@ -139,7 +139,7 @@ function timelineItem(i: Item, byId: Map<string, Item>, supersededBy: Map<string
     sup ? h('p', { class: 'tl-note', text: `${sup.d.retractsEventId ? 'Retracted' : 'Superseded by a correction'} recorded ${dateTime(sup.entry.envelope.recordedAt)}; it no longer counts.` }) : null,
     corrected ? h('p', { class: 'tl-note', text: `Corrects the assessment of ${dateTime(corrected.entry.envelope.occurredAt)}.` }) : (d.correctsEventId ? h('p', { class: 'tl-note', text: `Corrects event ${d.correctsEventId}.` }) : null),
     h('p', 'tl-meta',
-      h('span', null, 'By ', h('strong', { text: env.actor || 'unknown' })),
+      h('span', null, 'By ', h('strong', { text: names.actor(env.actor) })),
       h('span', null, 'Occurred ', h('time', { attrs: { datetime: env.occurredAt }, text: dateTime(env.occurredAt) })),
       h('span', null, 'Recorded ', h('time', { attrs: { datetime: env.recordedAt }, text: dateTime(env.recordedAt) }),
         late && i.occurred && i.recorded ? [' ', badge('Recorded late', 'warn', `Recorded ${gap(i.recorded.getTime() - i.occurred.getTime())} than it occurred`)] : null)),

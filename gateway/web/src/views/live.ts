@@ -2,6 +2,7 @@
 // The feed itself runs app-wide (feed.ts); this view lists what it delivers.
 import { h } from '../dom';
 import { describe } from '../events';
+import { api } from '../api';
 import { dateTime, Names } from '../format';
 import { feed, type FeedStatus, type Received } from '../feed';
 import { accountLink, pageHead } from '../ui';
@@ -20,7 +21,7 @@ export async function renderLive(root: HTMLElement, ctx: ViewContext): Promise<v
   let names = new Names(await ctx.data.programme());
   const indicator = h('p', { class: 'conn', attrs: { role: 'status' } });
   const list = h('ol', { class: 'live-list', testid: 'live-list', attrs: { 'aria-live': 'polite', 'aria-relevant': 'additions' } });
-  const empty = h('p', { class: 'live-empty', text: 'Waiting for new events. The list shows what is recorded from the moment you opened the dashboard; events appear here at once, without reloading.' });
+  const empty = h('p', { class: 'live-empty', text: 'Waiting for new events: what is recorded from now on appears here at once, without reloading.' });
 
   const item = (r: Received, fresh: boolean): HTMLElement => {
     const env = r.entry.envelope;
@@ -32,13 +33,32 @@ export async function renderLive(root: HTMLElement, ctx: ViewContext): Promise<v
         d.why[0] ? h('span', { class: 'live-why', text: `${d.why[0].label}: ${d.why[0].value}` }) : null,
         h('span', 'live-meta',
           d.accountId ? [accountLink(d.accountId, names.account(d.accountId)), ' · '] : h('span', { text: 'Programme · ' }),
-          h('span', { text: `by ${env.actor || 'unknown'}` }),
+          h('span', { text: `by ${names.actor(env.actor)}` }),
           env.occurredAt ? h('span', { class: 'muted', text: ` · occurred ${dateTime(env.occurredAt)}` }) : null)));
     if (fresh) window.setTimeout(() => li.classList.remove('is-new'), 6000);
     return li;
   };
 
   for (const r of feed.received) list.appendChild(item(r, false));
+  // Before anything arrives, the latest events already recorded, so the view is never blank.
+  const recent = h('ol', { class: 'live-list live-recent', attrs: { 'aria-label': 'Recorded before you opened the dashboard' } });
+  const recentHead = h('h2', { class: 'section-title', text: 'Recorded earlier' });
+  recentHead.hidden = true;
+  try {
+    const version = Number((await ctx.data.verification()).eventsChecked || '0');
+    const shown = 15;
+    const page = await api.historyPage(ctx.programmeId, { pageSize: shown, pageToken: String(Math.max(0, version - shown)) }, ctx.signal);
+    const seen = new Set(feed.received.map((r) => r.entry.envelope.eventId));
+    for (const entry of [...page.entries].reverse()) {
+      if (seen.has(entry.envelope.eventId)) continue;
+      const li = item({ entry, receivedAt: new Date(entry.envelope.recordedAt ?? Date.now()), seq: 0 }, false);
+      li.removeAttribute('data-testid');
+      recent.appendChild(li);
+    }
+    recentHead.hidden = recent.childElementCount === 0;
+  } catch {
+    /* the earlier events are a convenience; the live list works without them */
+  }
   empty.hidden = feed.received.length > 0;
 
   const offEvent = feed.onEvent((r) => {
@@ -69,5 +89,7 @@ export async function renderLive(root: HTMLElement, ctx: ViewContext): Promise<v
     h('div', 'live-bar', indicator),
     empty,
     list,
+    recentHead,
+    recent,
   );
 }

@@ -2,7 +2,7 @@
 // carry it, whether its history is intact, and the seven steps of the method, each held
 // or flagged in plain words.
 import { append, badge, h, link, type Child } from '../dom';
-import { integer, money, Names, percent, plural, subjectAccount } from '../format';
+import { integer, Names, percent, plural, subjectAccount } from '../format';
 import { flagName, flagSeverity, mustRuleText } from '../rules';
 import type { Finding, GetScorecardResponse, ProgrammeView, ScorecardStep, VerifyHistoryResponse } from '../types';
 import { kpi, pageHead, stageBadge } from '../ui';
@@ -140,7 +140,7 @@ function flagGroup(g: Finding[], names: Names): HTMLElement {
       h('span', { class: 'flag-name', text: `${flagName(f0.rule)} (${g.length})` }),
       acc ? [h('span', 'flag-sep', ' · '), link(`#/account/${encodeURIComponent(acc)}`, names.account(acc), 'flag-subject')] : null),
     h('ul', 'flag-group-list', g.map((f) => h('li', { class: 'flag-group-item', testid: 'flag', attrs: { title: f.rule }, data: { rule: f.rule } },
-      h('span', { class: 'flag-detail', text: f.detail }), moneyHint(f.detail)))),
+      h('span', { class: 'flag-detail', text: f.detail })))),
     h('code', { class: 'rule-code', text: f0.rule }));
 }
 
@@ -156,15 +156,6 @@ export function flagItem(f: Finding, names: Names, showSubject = true): HTMLElem
       subject ? h('span', 'flag-sep', ' · ') : null,
       subject),
     h('p', { class: 'flag-detail', text: f.detail }),
-    moneyHint(f.detail),
     h('code', { class: 'rule-code', text: f.rule }));
 }
 
-/** The scorecard states money in minor units ("-18469276 EUR" is −€184,692.76): say it
- *  in the currency's own units too, so nobody misreads it by a factor of 100. */
-function moneyHint(detail: string): HTMLElement | null {
-  const m = /contribution in (\d{4}) is (-?\d+) ([A-Z]{3}) \(margin (-?\d+) - cost-to-serve (-?\d+)\)/.exec(detail);
-  if (!m) return null;
-  const [, year, c, cur, margin, cts] = m as unknown as [string, string, string, string, string, string];
-  return h('p', { class: 'flag-hint', text: `That is ${money(c, cur)} in ${year}: a margin of ${money(margin, cur)} less ${money(cts, cur)} cost-to-serve.` });
-}
