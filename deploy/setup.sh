@@ -14,7 +14,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git openssl
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librdkafka-dev librocksdb-dev libgtest-dev libbenchmark-dev libssl-dev libabsl-dev
-  libcpp-httplib-dev nlohmann-json3-dev clang-format
+  libcpp-httplib-dev nlohmann-json3-dev libjemalloc-dev clang-format
   openjdk-17-jre-headless maven
 )
 for_tests=false

@@ -43,6 +43,10 @@ std::string FormatMoney(int64_t minor_units, std::string_view currency) {
                       currency);
 }
 
+std::string SourceKey(std::string_view source_system, std::string_view source_record_id) {
+  return base::StrCat(source_system, std::string_view("\0", 1), source_record_id);
+}
+
 std::string MetricsAggregateId(std::string_view programme_id, std::string_view account_id) {
   return base::StrCat(programme_id, ":", account_id);
 }
@@ -105,14 +109,14 @@ absl::StatusOr<Events> Decide(const MetricsState& state, const v1::RecordMetricR
                       base::StrCat("account '", m.account_id(), "' is reported in ", state.currency,
                                    ", not ", m.amount().currency()));
   }
-  if (state.sources.contains({m.source_system(), m.source_record_id()})) {
+  if (state.sources.contains(SourceKey(m.source_system(), m.source_record_id()))) {
     return base::RuleViolated(absl::StatusCode::kAlreadyExists, rules::kMetricUniqueSource,
                               base::StrCat("record '", m.source_record_id(), "' of '",
                                            m.source_system(), "' is already recorded"));
   }
   if (!m.corrects_event_id().empty()) {
     auto it = state.entries.find(m.corrects_event_id());
-    if (it == state.entries.end() || it->second.superseded || it->second.metric.kind() != kind) {
+    if (it == state.entries.end() || it->second.superseded || it->second.kind != kind) {
       return FailedRule(
           rules::kMetricCorrection,
           base::StrCat("corrects_event_id '", m.corrects_event_id(), "' is not an uncorrected ",
@@ -127,29 +131,54 @@ absl::StatusOr<Events> Decide(const MetricsState& state, const v1::RecordMetricR
 void Evolve(MetricsState& s, const v1::EventEnvelope& env) {
   if (!env.event().has_metric_recorded()) return;
   const auto& m = env.event().metric_recorded();
-  s.programme_id = m.programme_id();
-  s.account_id = m.account_id();
-  if (s.currency.empty() && m.has_amount()) s.currency = m.amount().currency();
-  s.sources.insert({m.source_system(), m.source_record_id()});
-  if (auto it = s.entries.find(m.corrects_event_id()); it != s.entries.end()) {
-    it->second.superseded = true;
+  if (s.programme_id.empty()) {
+    s.programme_id = m.programme_id();
+    s.account_id = m.account_id();
   }
-  s.entries[env.event_id()] = MetricEntry{m, env.aggregate_version(), false};
+  if (s.currency.empty() && m.has_amount()) {
+    s.currency = m.amount().currency();
+    s.currency_set_by = env.event_id();
+  }
+  std::string source = SourceKey(m.source_system(), m.source_record_id());
+  s.sources.insert(source);
+  if (!m.corrects_event_id().empty()) {
+    if (auto it = s.entries.find(m.corrects_event_id()); it != s.entries.end()) {
+      it->second.superseded = true;
+    }
+  }
+  MetricEntry e;
+  e.kind = m.kind();
+  e.has_amount = m.has_amount();
+  e.minor_units = m.amount().minor_units();
+  e.ratio = m.ratio();
+  e.period_end = m.period_end();
+  e.activity = m.activity();
+  e.source = std::move(source);
+  e.version = env.aggregate_version();
+  s.entries.insert_or_assign(env.event_id(), std::move(e));
 }
 
-void Revert(MetricsState& s, const v1::EventEnvelope& env) {
-  if (!env.event().has_metric_recorded()) return;
-  const auto& m = env.event().metric_recorded();
-  s.entries.erase(env.event_id());
-  s.sources.erase({m.source_system(), m.source_record_id()});
-  if (auto it = s.entries.find(m.corrects_event_id()); it != s.entries.end()) {
-    it->second.superseded = false;  // a correction's target was uncorrected before it
+namespace {
+
+// What Revert needs of an event: its id and what it pointed at.
+struct Applied {
+  std::string event_id;
+  std::string corrects_event_id;
+};
+
+void RevertApplied(MetricsState& s, const Applied& a) {
+  if (auto it = s.entries.find(a.event_id); it != s.entries.end()) {
+    s.sources.erase(it->second.source);
+    s.entries.erase(it);
   }
-  if (m.has_amount() && !s.currency.empty()) {
-    const bool other_money = std::any_of(s.entries.begin(), s.entries.end(), [](const auto& e) {
-      return e.second.metric.has_amount();
-    });
-    if (!other_money) s.currency.clear();
+  if (!a.corrects_event_id.empty()) {
+    if (auto it = s.entries.find(a.corrects_event_id); it != s.entries.end()) {
+      it->second.superseded = false;  // a correction's target was uncorrected before it
+    }
+  }
+  if (!s.currency_set_by.empty() && s.currency_set_by == a.event_id) {
+    s.currency.clear();
+    s.currency_set_by.clear();
   }
   if (s.entries.empty()) {
     s.programme_id.clear();
@@ -157,9 +186,18 @@ void Revert(MetricsState& s, const v1::EventEnvelope& env) {
   }
 }
 
+}  // namespace
+
+void Revert(MetricsState& s, const v1::EventEnvelope& env) {
+  if (!env.event().has_metric_recorded()) return;
+  RevertApplied(s, Applied{env.event_id(), env.event().metric_recorded().corrects_event_id()});
+}
+
 std::function<void(MetricsState&)> EvolveUndoable(MetricsState& s, const v1::EventEnvelope& env) {
   Evolve(s, env);
-  return [env](MetricsState& st) { Revert(st, env); };
+  if (!env.event().has_metric_recorded()) return [](MetricsState&) {};
+  return [a = Applied{env.event_id(), env.event().metric_recorded().corrects_event_id()}](
+             MetricsState& st) { RevertApplied(st, a); };
 }
 
 std::string EncodeSnapshot(const MetricsState& s) {
@@ -167,12 +205,30 @@ std::string EncodeSnapshot(const MetricsState& s) {
   out.set_programme_id(s.programme_id);
   out.set_account_id(s.account_id);
   out.set_currency(s.currency);
-  for (const auto& [event_id, entry] : s.entries) {
+  out.set_currency_set_by(s.currency_set_by);
+  // In version order, so that the same state always gives the same bytes.
+  std::vector<std::pair<const std::string*, const MetricEntry*>> ordered;
+  ordered.reserve(s.entries.size());
+  for (const auto& [event_id, entry] : s.entries) ordered.emplace_back(&event_id, &entry);
+  std::sort(ordered.begin(), ordered.end(),
+            [](const auto& a, const auto& b) { return a.second->version < b.second->version; });
+  for (const auto& [event_id, entry] : ordered) {
     auto* e = out.add_entries();
-    e->set_event_id(event_id);
-    *e->mutable_metric() = entry.metric;
-    e->set_version(entry.version);
-    e->set_superseded(entry.superseded);
+    e->set_event_id(*event_id);
+    v1::MetricRecorded* m = e->mutable_metric();
+    m->set_kind(entry->kind);
+    if (entry->has_amount) {
+      m->mutable_amount()->set_currency(s.currency);
+      m->mutable_amount()->set_minor_units(entry->minor_units);
+    }
+    m->set_ratio(entry->ratio);
+    m->set_period_end(entry->period_end);
+    m->set_activity(entry->activity);
+    const std::size_t nul = entry->source.find('\0');
+    m->set_source_system(entry->source.substr(0, nul));
+    if (nul != std::string::npos) m->set_source_record_id(entry->source.substr(nul + 1));
+    e->set_version(entry->version);
+    e->set_superseded(entry->superseded);
   }
   return out.SerializeAsString();
 }
@@ -186,10 +242,22 @@ absl::StatusOr<MetricsState> DecodeMetricsSnapshot(std::string_view bytes) {
   s.programme_id = in.programme_id();
   s.account_id = in.account_id();
   s.currency = in.currency();
-  for (auto& e : *in.mutable_entries()) {
-    s.sources.insert({e.metric().source_system(), e.metric().source_record_id()});
-    s.entries[e.event_id()] =
-        MetricEntry{std::move(*e.mutable_metric()), e.version(), e.superseded()};
+  s.currency_set_by = in.currency_set_by();
+  s.entries.reserve(static_cast<std::size_t>(in.entries_size()));
+  for (const auto& e : in.entries()) {
+    const auto& m = e.metric();
+    MetricEntry entry;
+    entry.kind = m.kind();
+    entry.has_amount = m.has_amount();
+    entry.minor_units = m.amount().minor_units();
+    entry.ratio = m.ratio();
+    entry.period_end = m.period_end();
+    entry.activity = m.activity();
+    entry.source = SourceKey(m.source_system(), m.source_record_id());
+    entry.version = e.version();
+    entry.superseded = e.superseded();
+    s.sources.insert(entry.source);
+    s.entries.insert_or_assign(e.event_id(), std::move(entry));
   }
   return s;
 }
@@ -202,13 +270,12 @@ Economics ComputeEconomics(const MetricsState& s, double discount_rate, int proj
   std::map<int, std::pair<absl::CivilDay, uint64_t>> retention_at;  // latest period end, version
   for (const auto& [event_id, entry] : s.entries) {
     if (entry.superseded) continue;
-    const auto& m = entry.metric;
-    auto end = ParseDate("period_end", m.period_end());
+    auto end = ParseDate("period_end", entry.period_end);
     if (!end.ok()) continue;
     YearEconomics& y = years[static_cast<int>(end->year())];
     y.year = static_cast<int>(end->year());
-    const int64_t v = m.amount().minor_units();
-    switch (m.kind()) {
+    const int64_t v = entry.minor_units;
+    switch (entry.kind) {
       case v1::METRIC_KIND_REVENUE:
         y.revenue += v;
         break;
@@ -217,13 +284,13 @@ Economics ComputeEconomics(const MetricsState& s, double discount_rate, int proj
         break;
       case v1::METRIC_KIND_COST_TO_SERVE:
         y.cost_to_serve += v;
-        y.cost_to_serve_by_activity[m.activity()] += v;
+        y.cost_to_serve_by_activity[entry.activity] += v;
         break;
       case v1::METRIC_KIND_RETENTION_RATE: {
         auto& at = retention_at[y.year];
         const std::pair<absl::CivilDay, uint64_t> key{*end, entry.version};
         if (!y.retention_rate || key > at) {
-          y.retention_rate = m.ratio();
+          y.retention_rate = entry.ratio;
           at = key;
         }
         break;

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "domain/programme.h"
 #include "kam/v1/metrics_service.pb.h"
@@ -30,18 +32,30 @@ std::string FormatMoney(int64_t minor_units, std::string_view currency);
 // "<programme_id>:<account_id>": the Kafka key of the account's metrics stream.
 std::string MetricsAggregateId(std::string_view programme_id, std::string_view account_id);
 
+// What the rules and the economics need of one recorded metric (the event itself stays in
+// the log): an account may carry a million of them, so this stays small.
 struct MetricEntry {
-  v1::MetricRecorded metric;
+  v1::MetricKind kind = v1::METRIC_KIND_UNSPECIFIED;
+  bool has_amount = false;
+  int64_t minor_units = 0;  // in the state's currency
+  double ratio = 0;
+  std::string period_end;  // YYYY-MM-DD
+  std::string activity;    // COST_TO_SERVE only
+  std::string source;      // SourceKey(source_system, source_record_id)
   uint64_t version = 0;
   bool superseded = false;  // a later record corrects it
 };
+
+// The key under which a metric's source record is remembered (MetricsState::sources).
+std::string SourceKey(std::string_view source_system, std::string_view source_record_id);
 
 struct MetricsState {
   std::string programme_id;
   std::string account_id;
   std::string currency;                                   // of the first money metric
-  std::map<std::string, MetricEntry> entries;             // by event id
-  std::set<std::pair<std::string, std::string>> sources;  // (source_system, source_record_id)
+  std::string currency_set_by;                            // the event id that set it
+  absl::flat_hash_map<std::string, MetricEntry> entries;  // by event id
+  absl::flat_hash_set<std::string> sources;               // SourceKey of each recorded metric
 };
 
 absl::StatusOr<Events> Decide(const MetricsState& state, const v1::RecordMetricRequest& cmd,

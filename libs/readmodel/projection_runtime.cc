@@ -117,6 +117,9 @@ absl::Status ProjectionRuntime::Apply(const std::vector<eventlog::ConsumedRecord
     }
     next[r.partition] = r.offset + 1;
   }
+  if (absl::Status s = projection_.FinishBatch(ctx); !s.ok()) {
+    return absl::Status(s.code(), base::StrCat("fold of ", options_.topic, ": ", s.message()));
+  }
   for (const auto& [p, o] : next) {
     ctx.Put(Store::OffsetKey(options_.topic, p), EncodeU64(static_cast<uint64_t>(o)));
   }

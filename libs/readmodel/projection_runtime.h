@@ -62,6 +62,9 @@ class Projection {
   // An error stops the runtime (the batch is not written): a fold must turn bad input
   // it can describe (e.g. a record that does not parse) into read-model data instead.
   virtual absl::Status Fold(const eventlog::ConsumedRecord& record, FoldContext& ctx) = 0;
+  // Called once per batch after its last Fold, before the batch is written: for state a
+  // fold keeps in memory and writes once per batch rather than once per record.
+  virtual absl::Status FinishBatch(FoldContext& /*ctx*/) { return absl::OkStatus(); }
   // Forgets whatever the fold keeps in memory beside the store: the runtime calls it on
   // every Start(), so memory and store agree again after a failed batch.
   virtual void Reset() {}

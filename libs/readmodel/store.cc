@@ -3,6 +3,7 @@
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 
 #include <filesystem>
@@ -33,6 +34,24 @@ uint64_t DecodeU64(std::string_view bytes) {
   return v;
 }
 
+namespace {
+
+// The read model's keys mostly end in an 8-byte big-endian counter (a version, an offset)
+// under a prefix that names the aggregate, scope or partition, and a fold appends each
+// prefix's keys in increasing order. RocksDB then inserts into the memtable next to the
+// previous key of the same prefix instead of searching the skip list from its head
+// (measured on a rebuild: the search was a third of the fold's CPU).
+class AllButLastEight final : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "kam.AllButLastEight"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    return rocksdb::Slice(key.data(), key.size() - 8);
+  }
+  bool InDomain(const rocksdb::Slice& key) const override { return key.size() > 8; }
+};
+
+}  // namespace
+
 Store::~Store() = default;
 
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
@@ -49,7 +68,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
   o.max_open_files = 512;
   o.level_compaction_dynamic_level_bytes = true;
   o.compression = rocksdb::kLZ4Compression;
-  o.bottommost_compression = rocksdb::kZSTD;
+  o.bottommost_compression = rocksdb::kLZ4Compression;
+  o.memtable_insert_with_hint_prefix_extractor = std::make_shared<AllButLastEight>();
   // Four shards, not RocksDB's default 64: with 64 shards of 1.5 MiB an index block of a
   // large file does not fit its shard, and every lookup read it again (measured: a history
   // page went from ~15 ms to under 1 ms). Index and filter blocks are charged to the cache

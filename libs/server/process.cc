@@ -61,6 +61,9 @@ void DefineWriterFlags(Flags& flags, const std::string& default_transactional_id
   flags.Define("group-linger-us", "0",
                "group commit: wait this long for more commands before a transaction (commands "
                "that arrive while one is in flight are grouped in any case)");
+  flags.Define("transaction-gap-us", "2000",
+               "group commit: the least time between a commit and the next transaction (the "
+               "broker is still completing the last one; librdkafka would back off 20 ms)");
 }
 
 absl::StatusOr<WriterFlags> ParseWriterFlags(const Flags& flags) {
@@ -70,18 +73,21 @@ absl::StatusOr<WriterFlags> ParseWriterFlags(const Flags& flags) {
   long group_commands = 0;
   long group_bytes = 0;
   long linger_us = 0;
+  long gap_us = 0;
   std::vector<int> owned;
   for (auto s : {flags.GetInt("partitions", 1, 1000, partitions),
                  flags.GetInt("append-timeout-ms", 100, 600000, timeout_ms),
                  flags.GetIntList("owned-partitions", 0, 999, owned),
                  flags.GetInt("group-max-commands", 1, 100000, group_commands),
                  flags.GetInt("group-max-bytes", 1024, 64L << 20, group_bytes),
-                 flags.GetInt("group-linger-us", 0, 1000000, linger_us)}) {
+                 flags.GetInt("group-linger-us", 0, 1000000, linger_us),
+                 flags.GetInt("transaction-gap-us", 0, 1000000, gap_us)}) {
     if (!s.ok()) return s;
   }
   out.group_max_commands = static_cast<std::size_t>(group_commands);
   out.group_max_bytes = static_cast<std::size_t>(group_bytes);
   out.group_linger = std::chrono::microseconds(linger_us);
+  out.transaction_gap = std::chrono::microseconds(gap_us);
   out.partitions = static_cast<int>(partitions);
   out.transactional_id = flags.Get("transactional-id");
   out.owned_partitions.assign(owned.begin(), owned.end());

@@ -39,7 +39,7 @@ absl::StatusOr<CommonFlags> ParseCommonFlags(Flags& flags, int argc, char** argv
 
 // The flags of a command service's writer: --partitions, --transactional-id,
 // --owned-partitions, --append-timeout-ms, and group commit's bounds --group-max-commands,
-// --group-max-bytes, --group-linger-us.
+// --group-max-bytes, --group-linger-us, --transaction-gap-us.
 struct WriterFlags {
   int partitions = 3;
   std::string transactional_id;
@@ -48,6 +48,7 @@ struct WriterFlags {
   std::size_t group_max_commands = 1000;
   std::size_t group_max_bytes = 4 << 20;
   std::chrono::microseconds group_linger{0};
+  std::chrono::microseconds transaction_gap{2000};
 };
 void DefineWriterFlags(Flags& flags, const std::string& default_transactional_id);
 absl::StatusOr<WriterFlags> ParseWriterFlags(const Flags& flags);

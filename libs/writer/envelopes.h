@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "domain/programme.h"
@@ -24,7 +25,7 @@ struct Chain {
   uint64_t version = 0;
   std::string last_hash;
   // Results of the commands already applied, by client request id.
-  std::map<std::string, v1::CommandResult> results;
+  absl::flat_hash_map<std::string, v1::CommandResult> results;
   // Set when the stored history does not continue the chain (a gap, a wrong previous
   // hash, or a record whose own hash is wrong): the writer refuses further commands.
   std::string broken;

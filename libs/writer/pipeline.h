@@ -26,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/escaping.h"
 #include "absl/time/time.h"
@@ -380,8 +381,8 @@ class Group {
   std::vector<eventlog::Record> records_;
   std::size_t bytes_ = 0;
   std::vector<Saved> touched_;
-  std::unordered_map<std::string, std::size_t> touched_index_;  // aggregate -> touched_
-  std::map<std::pair<std::string, std::string>, int> pending_;  // (aggregate, request id)
+  absl::flat_hash_map<std::string, std::size_t> touched_index_;            // aggregate -> touched_
+  absl::flat_hash_map<std::pair<std::string, std::string>, int> pending_;  // (aggregate, request)
 };
 
 }  // namespace kam::writer

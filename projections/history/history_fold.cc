@@ -52,7 +52,8 @@ absl::Status HistoryFold::Fold(const eventlog::ConsumedRecord& record,
     count_ =
         DecodeU64(ctx.GetCommitted(keys::EventCount(record.topic)).value_or(std::string(8, '\0')));
   }
-  ctx.Put(keys::EventCount(record.topic), EncodeU64(++*count_));
+  ++*count_;
+  count_topic_ = record.topic;
   const std::string position = keys::Position(record.partition, record.offset);
   auto parsed = eventlog::Parse(record.value);
   if (!parsed.ok()) {
@@ -84,6 +85,11 @@ absl::Status HistoryFold::Fold(const eventlog::ConsumedRecord& record,
       ctx.Put(base::StrCat(keys::Account(env.aggregate_id(), *account), version), "");
     }
   }
+  return absl::OkStatus();
+}
+
+absl::Status HistoryFold::FinishBatch(readmodel::FoldContext& ctx) {
+  if (count_ && !count_topic_.empty()) ctx.Put(keys::EventCount(count_topic_), EncodeU64(*count_));
   return absl::OkStatus();
 }
 

@@ -11,8 +11,8 @@
 // visible (the exactly-once tests compare it).
 //
 // Cost per record: one parse (no hash: verification re-hashes the stored bytes when asked)
-// and puts into a plain WriteBatch; no read of the store, except once per aggregate after
-// a start, to learn which versions are stored.
+// and two or three puts into a plain WriteBatch (the count goes once per batch); no read of
+// the store, except once per aggregate after a start, to learn which versions are stored.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +29,7 @@ namespace kam::projections {
 class HistoryFold final : public readmodel::Projection {
  public:
   absl::Status Fold(const eventlog::ConsumedRecord& record, readmodel::FoldContext& ctx) override;
+  absl::Status FinishBatch(readmodel::FoldContext& ctx) override;
   void Reset() override;
 
  private:
@@ -44,6 +45,7 @@ class HistoryFold final : public readmodel::Projection {
 
   std::unordered_map<std::string, Tip> tips_;  // by aggregate key prefix
   std::optional<uint64_t> count_;              // records folded from this fold's topic
+  std::string count_topic_;                    // (written once per batch)
 };
 
 }  // namespace kam::projections

@@ -27,7 +27,8 @@ int main(int argc, char** argv) {
   config.transactional_id = writer->transactional_id;
   config.owned_partitions = writer->owned_partitions;
   config.append_timeout = writer->append_timeout;
-  config.group = {writer->group_max_commands, writer->group_max_bytes, writer->group_linger};
+  config.group = {writer->group_max_commands, writer->group_max_bytes, writer->group_linger,
+                  writer->transaction_gap};
   config.snapshot_dir = flags.Get("snapshot-dir");
 
   kam::base::Log(kam::base::StrCat("rebuilding account metrics from ", config.kafka.brokers));

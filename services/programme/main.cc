@@ -20,7 +20,8 @@ int main(int argc, char** argv) {
   config.partitions = writer->partitions;
   config.transactional_id = writer->transactional_id;
   config.append_timeout = writer->append_timeout;
-  config.group = {writer->group_max_commands, writer->group_max_bytes, writer->group_linger};
+  config.group = {writer->group_max_commands, writer->group_max_bytes, writer->group_linger,
+                  writer->transaction_gap};
   config.owned_partitions = writer->owned_partitions;
 
   kam::base::Log(kam::base::StrCat("rebuilding programmes from ", config.kafka.brokers));

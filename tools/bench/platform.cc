@@ -1,6 +1,7 @@
 #include "tools/bench/platform.h"
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -68,6 +69,8 @@ absl::StatusOr<int> Platform::StartBinary(const std::string& name, std::vector<s
   const pid_t pid = fork();
   if (pid < 0) return absl::InternalError("fork failed");
   if (pid == 0) {
+    // The platform dies with the benchmark, however the benchmark ends.
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
     FILE* f = std::freopen(log.c_str(), "a", stderr);
     (void)f;
     std::vector<char*> argv;
