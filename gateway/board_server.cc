@@ -20,10 +20,12 @@
 #include "domain/metrics.h"
 #include "domain/programme.h"
 #include "gateway/change_feed.h"
+#include "gateway/http_metrics.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
 #include "kam/v1/governance_service.grpc.pb.h"
 #include "kam/v1/history_service.grpc.pb.h"
+#include "server/metrics_endpoint.h"
 #include "server/status.h"
 
 namespace kam::gateway {
@@ -220,6 +222,11 @@ absl::StatusOr<std::unique_ptr<BoardServer>> BoardServer::Create(BoardOptions op
   }
   std::unique_ptr<BoardServer> self(new BoardServer(std::move(options)));
   const BoardOptions& o = self->options_;
+  self->feed_gauge_ = base::Metrics().GaugeCallback(
+      "kam_board_feed_clients", "Live feeds (Server-Sent Events) open", {},
+      [raw = self.get()](base::GaugeSamples& out) {
+        out.push_back({{}, static_cast<double>(raw->feed_clients_.load())});
+      });
   auto files = LoadWebRoot(o.web_root);
   if (!files.ok()) return files.status();
   self->impl_->files = std::move(*files);
@@ -255,6 +262,7 @@ absl::StatusOr<std::unique_ptr<BoardServer>> BoardServer::Create(BoardOptions op
   const bool secure = !o.tls_cert_file.empty();
   const int threads = o.threads;
   http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  server::BindExclusively(http);
   http.set_payload_max_length(o.max_body_bytes);
   http.set_read_timeout(o.read_timeout);
   http.set_write_timeout(o.write_timeout);
@@ -270,6 +278,12 @@ absl::StatusOr<std::unique_ptr<BoardServer>> BoardServer::Create(BoardOptions op
                               {"Cache-Control", "no-store"}};
   if (secure) headers.emplace("Strict-Transport-Security", "max-age=31536000");
   http.set_default_headers(headers);
+  // Every request counted by route and status (http_metrics.h).
+  CountRequests(http);
+  auto get = [&http](std::string_view route, const std::string& pattern,
+                     httplib::Server::Handler handler) {
+    http.Get(pattern, Measured(base::StrCat("GET ", route), std::move(handler)));
+  };
   http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty()) return;
     switch (res.status) {
@@ -298,7 +312,9 @@ absl::StatusOr<std::unique_ptr<BoardServer>> BoardServer::Create(BoardOptions op
           what = e.what();
         } catch (...) {
         }
-        base::Log(base::StrCat("board: ", req.method, " ", req.path, " failed: ", what));
+        base::Log(base::LogLevel::kError,
+                  base::StrCat("board: ", req.method, " ", req.path, " failed: ", what),
+                  {{"method", req.method}, {"path", req.path}});
         SendError(res, grpc::StatusCode::INTERNAL, "the gateway failed; see its log");
       });
 
@@ -351,7 +367,8 @@ absl::StatusOr<std::unique_ptr<BoardServer>> BoardServer::Create(BoardOptions op
   };
   // --- The session ---------------------------------------------------------------------
   http.Post("/api/session",
-            [&impl, secure, rpc_timeout](const httplib::Request& req, httplib::Response& res) {
+            Measured("POST /api/session", [&impl, secure, rpc_timeout](const httplib::Request& req,
+                                                                       httplib::Response& res) {
               if (!impl.throttle.Allowed(req.remote_addr)) {
                 SendError(res, grpc::StatusCode::RESOURCE_EXHAUSTED,
                           "too many failed logins from this address; wait a minute");
@@ -408,10 +425,10 @@ absl::StatusOr<std::unique_ptr<BoardServer>> BoardServer::Create(BoardOptions op
                                              {"csrfToken", opened.csrf_token}}
                                   .dump(),
                               kJson);
-            });
+            }));
   // Whether the browser has a session: a page asks this first, so "no" is an answer, not
   // an error.
-  http.Get("/api/session", [&impl](const httplib::Request& req, httplib::Response& res) {
+  get("/api/session", "/api/session", [&impl](const httplib::Request& req, httplib::Response& res) {
     std::optional<Session> s = impl.sessions.Find(CookieValue(req, kCookie));
     if (!s) {
       res.set_content(nlohmann::json{{"authenticated", false}}.dump(), kJson);
@@ -424,80 +441,83 @@ absl::StatusOr<std::unique_ptr<BoardServer>> BoardServer::Create(BoardOptions op
                         .dump(),
                     kJson);
   });
-  http.Delete("/api/session", [&impl, session, secure](const httplib::Request& req,
-                                                       httplib::Response& res) {
-    if (!session(req, res)) return;
-    impl.sessions.Close(CookieValue(req, kCookie));
-    res.set_header("Set-Cookie",
-                   base::StrCat(kCookie, "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0",
-                                secure ? "; Secure" : ""));
-    res.status = 204;
-  });
+  http.Delete("/api/session",
+              Measured("DELETE /api/session", [&impl, session, secure](const httplib::Request& req,
+                                                                       httplib::Response& res) {
+                if (!session(req, res)) return;
+                impl.sessions.Close(CookieValue(req, kCookie));
+                res.set_header(
+                    "Set-Cookie",
+                    base::StrCat(kCookie, "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0",
+                                 secure ? "; Secure" : ""));
+                res.status = 204;
+              }));
 
   // --- Queries -----------------------------------------------------------------------------
   // Every handler: the session, the parameters (errors name them), one query, its JSON.
-  http.Get("/api/programmes",
-           [&impl, session, call](const httplib::Request& req, httplib::Response& res) {
-             auto s = session(req, res);
-             if (!s) return;
-             v1::ListProgrammesResponse reply;
-             if (call(*s, *impl.governance, &v1::GovernanceQueryService::Stub::ListProgrammes,
-                      v1::ListProgrammesRequest{}, reply, res)) {
-               SendMessage(res, reply);
-             }
-           });
-  http.Get(R"(/api/programmes/([a-z0-9][a-z0-9._-]{0,63}))",
-           [&impl, session, call](const httplib::Request& req, httplib::Response& res) {
-             auto s = session(req, res);
-             if (!s) return;
-             v1::GetProgrammeRequest q;
-             q.set_programme_id(req.matches[1]);
-             if (auto st = ParseAsOf(req, q.mutable_as_of()); !st.ok()) return SendError(res, st);
-             v1::GetProgrammeResponse reply;
-             if (call(*s, *impl.governance, &v1::GovernanceQueryService::Stub::GetProgramme, q,
-                      reply, res)) {
-               SendMessage(res, reply);
-             }
-           });
-  http.Get(R"(/api/programmes/([a-z0-9][a-z0-9._-]{0,63})/scorecard)",
-           [&impl, session, call](const httplib::Request& req, httplib::Response& res) {
-             auto s = session(req, res);
-             if (!s) return;
-             v1::GetScorecardRequest q;
-             q.set_programme_id(req.matches[1]);
-             if (auto st = ParseAsOf(req, q.mutable_as_of()); !st.ok()) return SendError(res, st);
-             v1::GetScorecardResponse reply;
-             if (call(*s, *impl.governance, &v1::GovernanceQueryService::Stub::GetScorecard, q,
-                      reply, res)) {
-               SendMessage(res, reply);
-             }
-           });
-  http.Get(R"(/api/programmes/([a-z0-9][a-z0-9._-]{0,63})/register)",
-           [&impl, session, call](const httplib::Request& req, httplib::Response& res) {
-             auto s = session(req, res);
-             if (!s) return;
-             v1::GetRegisterRequest q;
-             q.set_programme_id(req.matches[1]);
-             v1::GetRegisterResponse reply;
-             if (call(*s, *impl.governance, &v1::GovernanceQueryService::Stub::GetRegister, q,
-                      reply, res)) {
-               SendMessage(res, reply);
-             }
-           });
-  http.Get(R"(/api/programmes/([a-z0-9][a-z0-9._-]{0,63})/verification)",
-           [&impl, session, call](const httplib::Request& req, httplib::Response& res) {
-             auto s = session(req, res);
-             if (!s) return;
-             v1::VerifyHistoryRequest q;
-             q.set_aggregate_type(std::string(domain::kProgrammeAggregateType));
-             q.set_aggregate_id(req.matches[1]);
-             v1::VerifyHistoryResponse reply;
-             if (call(*s, *impl.governance, &v1::GovernanceQueryService::Stub::VerifyHistory, q,
-                      reply, res)) {
-               SendMessage(res, reply);
-             }
-           });
-  http.Get(
+  get("/api/programmes", "/api/programmes",
+      [&impl, session, call](const httplib::Request& req, httplib::Response& res) {
+        auto s = session(req, res);
+        if (!s) return;
+        v1::ListProgrammesResponse reply;
+        if (call(*s, *impl.governance, &v1::GovernanceQueryService::Stub::ListProgrammes,
+                 v1::ListProgrammesRequest{}, reply, res)) {
+          SendMessage(res, reply);
+        }
+      });
+  get("/api/programmes/{p}", R"(/api/programmes/([a-z0-9][a-z0-9._-]{0,63}))",
+      [&impl, session, call](const httplib::Request& req, httplib::Response& res) {
+        auto s = session(req, res);
+        if (!s) return;
+        v1::GetProgrammeRequest q;
+        q.set_programme_id(req.matches[1]);
+        if (auto st = ParseAsOf(req, q.mutable_as_of()); !st.ok()) return SendError(res, st);
+        v1::GetProgrammeResponse reply;
+        if (call(*s, *impl.governance, &v1::GovernanceQueryService::Stub::GetProgramme, q, reply,
+                 res)) {
+          SendMessage(res, reply);
+        }
+      });
+  get("/api/programmes/{p}/scorecard", R"(/api/programmes/([a-z0-9][a-z0-9._-]{0,63})/scorecard)",
+      [&impl, session, call](const httplib::Request& req, httplib::Response& res) {
+        auto s = session(req, res);
+        if (!s) return;
+        v1::GetScorecardRequest q;
+        q.set_programme_id(req.matches[1]);
+        if (auto st = ParseAsOf(req, q.mutable_as_of()); !st.ok()) return SendError(res, st);
+        v1::GetScorecardResponse reply;
+        if (call(*s, *impl.governance, &v1::GovernanceQueryService::Stub::GetScorecard, q, reply,
+                 res)) {
+          SendMessage(res, reply);
+        }
+      });
+  get("/api/programmes/{p}/register", R"(/api/programmes/([a-z0-9][a-z0-9._-]{0,63})/register)",
+      [&impl, session, call](const httplib::Request& req, httplib::Response& res) {
+        auto s = session(req, res);
+        if (!s) return;
+        v1::GetRegisterRequest q;
+        q.set_programme_id(req.matches[1]);
+        v1::GetRegisterResponse reply;
+        if (call(*s, *impl.governance, &v1::GovernanceQueryService::Stub::GetRegister, q, reply,
+                 res)) {
+          SendMessage(res, reply);
+        }
+      });
+  get("/api/programmes/{p}/verification",
+      R"(/api/programmes/([a-z0-9][a-z0-9._-]{0,63})/verification)",
+      [&impl, session, call](const httplib::Request& req, httplib::Response& res) {
+        auto s = session(req, res);
+        if (!s) return;
+        v1::VerifyHistoryRequest q;
+        q.set_aggregate_type(std::string(domain::kProgrammeAggregateType));
+        q.set_aggregate_id(req.matches[1]);
+        v1::VerifyHistoryResponse reply;
+        if (call(*s, *impl.governance, &v1::GovernanceQueryService::Stub::VerifyHistory, q, reply,
+                 res)) {
+          SendMessage(res, reply);
+        }
+      });
+  get("/api/programmes/{p}/accounts/{a}/economics",
       R"(/api/programmes/([a-z0-9][a-z0-9._-]{0,63})/accounts/([a-z0-9][a-z0-9._-]{0,63})/economics)",
       [&impl, session, call](const httplib::Request& req, httplib::Response& res) {
         auto s = session(req, res);
@@ -511,20 +531,19 @@ absl::StatusOr<std::unique_ptr<BoardServer>> BoardServer::Create(BoardOptions op
           SendMessage(res, reply);
         }
       });
-  http.Get(R"(/api/programmes/([a-z0-9][a-z0-9._-]{0,63})/economics)",
-           [&impl, session, call](const httplib::Request& req, httplib::Response& res) {
-             auto s = session(req, res);
-             if (!s) return;
-             v1::GetPortfolioEconomicsRequest q;
-             q.set_programme_id(req.matches[1]);
-             v1::GetPortfolioEconomicsResponse reply;
-             if (call(*s, *impl.governance,
-                      &v1::GovernanceQueryService::Stub::GetPortfolioEconomics, q, reply, res)) {
-               SendMessage(res, reply);
-             }
-           });
-  http.Get(
-      R"(/api/programmes/([a-z0-9][a-z0-9._-]{0,63})/history)",
+  get("/api/programmes/{p}/economics", R"(/api/programmes/([a-z0-9][a-z0-9._-]{0,63})/economics)",
+      [&impl, session, call](const httplib::Request& req, httplib::Response& res) {
+        auto s = session(req, res);
+        if (!s) return;
+        v1::GetPortfolioEconomicsRequest q;
+        q.set_programme_id(req.matches[1]);
+        v1::GetPortfolioEconomicsResponse reply;
+        if (call(*s, *impl.governance, &v1::GovernanceQueryService::Stub::GetPortfolioEconomics, q,
+                 reply, res)) {
+          SendMessage(res, reply);
+        }
+      });
+  get("/api/programmes/{p}/history", R"(/api/programmes/([a-z0-9][a-z0-9._-]{0,63})/history)",
       [&impl, session, call](const httplib::Request& req, httplib::Response& res) {
         auto s = session(req, res);
         if (!s) return;
@@ -557,114 +576,107 @@ absl::StatusOr<std::unique_ptr<BoardServer>> BoardServer::Create(BoardOptions op
           SendMessage(res, reply);
         }
       });
-  http.Get("/api/status",
-           [&impl, session, call](const httplib::Request& req, httplib::Response& res) {
-             auto s = session(req, res);
-             if (!s) return;
-             v1::GetProjectionStatusResponse reply;
-             if (call(*s, *impl.history, &v1::HistoryQueryService::Stub::GetProjectionStatus,
-                      v1::GetProjectionStatusRequest{}, reply, res)) {
-               SendMessage(res, reply);
-             }
-           });
+  get("/api/status", "/api/status",
+      [&impl, session, call](const httplib::Request& req, httplib::Response& res) {
+        auto s = session(req, res);
+        if (!s) return;
+        v1::GetProjectionStatusResponse reply;
+        if (call(*s, *impl.history, &v1::HistoryQueryService::Stub::GetProjectionStatus,
+                 v1::GetProjectionStatusRequest{}, reply, res)) {
+          SendMessage(res, reply);
+        }
+      });
 
   // --- The live feed -------------------------------------------------------------------------
   BoardServer* raw = self.get();
-  http.Get(R"(/api/programmes/([a-z0-9][a-z0-9._-]{0,63})/feed)",
-           [raw, session, call](const httplib::Request& req, httplib::Response& res) {
-             Impl& im = *raw->impl_;
-             auto s = session(req, res);
-             if (!s) return;
-             // A reconnecting EventSource sends Last-Event-ID; a page that opens a new one
-             // after the feed ended passes the last cursor it saw as ?after=.
-             auto cursor =
-                 ParseCursor(req.has_header("Last-Event-ID") ? req.get_header_value("Last-Event-ID")
-                                                             : req.get_param_value("after"));
-             if (!cursor.ok()) return SendError(res, cursor.status());
-             // The topic's name and, for a first connection, the read model's current end.
-             v1::GetProjectionStatusResponse status;
-             if (!call(*s, *im.history, &v1::HistoryQueryService::Stub::GetProjectionStatus,
-                       v1::GetProjectionStatusRequest{}, status, res)) {
-               return;
-             }
-             if (cursor->empty()) {
-               for (const auto& p : status.partitions())
-                 (*cursor)[p.partition()] = p.next_offset() - 1;
-             }
-             if (raw->feed_clients_.fetch_add(1) >= raw->options_.max_feed_clients) {
-               raw->feed_clients_.fetch_sub(1);
-               SendError(res, grpc::StatusCode::UNAVAILABLE,
-                         "too many live feeds are open; try again shortly");
-               res.set_header("Retry-After", "5");
-               return;
-             }
-             v1::SubscribeRequest subscribe;
-             subscribe.set_aggregate_id(req.matches[1]);
-             for (const auto& [partition, offset] : *cursor) {
-               if (offset < 0) continue;  // nothing seen yet: from the partition's beginning
-               auto* after = subscribe.add_after();
-               after->set_topic(status.topic());
-               after->set_partition(partition);
-               after->set_offset(offset);
-             }
-             auto relay = std::make_shared<FeedRelay>(im.history, s->credential,
-                                                      std::move(subscribe), *std::move(cursor));
-             {
-               std::lock_guard<std::mutex> lock(im.feeds_mu);
-               im.feeds.insert(relay.get());
-             }
-             relay->Start();
-             res.set_header("X-Accel-Buffering", "no");
-             const auto keep_alive = raw->options_.feed_keep_alive;
-             res.set_chunked_content_provider(
-                 "text/event-stream",
-                 [relay, keep_alive, &im](size_t offset, httplib::DataSink& sink) {
-                   if (offset == 0) {
-                     // At once: the browser's reconnect delay, and a sign that the feed is open
-                     // (its cursor is fixed already, so nothing written from now on can be missed).
-                     const std::string hello = "retry: 3000\n: connected\n\n";
-                     return sink.write(hello.data(), hello.size());
-                   }
-                   std::string chunk;
-                   const bool more = !im.stopping && relay->Next(chunk, keep_alive);
-                   if (!chunk.empty() && !sink.write(chunk.data(), chunk.size())) return false;
-                   if (!more) sink.done();
-                   return true;
-                 },
-                 [relay, raw](bool /*success*/) {
-                   relay->Cancel();
-                   {
-                     std::lock_guard<std::mutex> lock(raw->impl_->feeds_mu);
-                     raw->impl_->feeds.erase(relay.get());
-                   }
-                   raw->feed_clients_.fetch_sub(1);
-                 });
-           });
+  get("/api/programmes/{p}/feed", R"(/api/programmes/([a-z0-9][a-z0-9._-]{0,63})/feed)",
+      [raw, session, call](const httplib::Request& req, httplib::Response& res) {
+        Impl& im = *raw->impl_;
+        auto s = session(req, res);
+        if (!s) return;
+        // A reconnecting EventSource sends Last-Event-ID; a page that opens a new one
+        // after the feed ended passes the last cursor it saw as ?after=.
+        auto cursor =
+            ParseCursor(req.has_header("Last-Event-ID") ? req.get_header_value("Last-Event-ID")
+                                                        : req.get_param_value("after"));
+        if (!cursor.ok()) return SendError(res, cursor.status());
+        // The topic's name and, for a first connection, the read model's current end.
+        v1::GetProjectionStatusResponse status;
+        if (!call(*s, *im.history, &v1::HistoryQueryService::Stub::GetProjectionStatus,
+                  v1::GetProjectionStatusRequest{}, status, res)) {
+          return;
+        }
+        if (cursor->empty()) {
+          for (const auto& p : status.partitions()) (*cursor)[p.partition()] = p.next_offset() - 1;
+        }
+        if (raw->feed_clients_.fetch_add(1) >= raw->options_.max_feed_clients) {
+          raw->feed_clients_.fetch_sub(1);
+          SendError(res, grpc::StatusCode::UNAVAILABLE,
+                    "too many live feeds are open; try again shortly");
+          res.set_header("Retry-After", "5");
+          return;
+        }
+        v1::SubscribeRequest subscribe;
+        subscribe.set_aggregate_id(req.matches[1]);
+        for (const auto& [partition, offset] : *cursor) {
+          if (offset < 0) continue;  // nothing seen yet: from the partition's beginning
+          auto* after = subscribe.add_after();
+          after->set_topic(status.topic());
+          after->set_partition(partition);
+          after->set_offset(offset);
+        }
+        auto relay = std::make_shared<FeedRelay>(im.history, s->credential, std::move(subscribe),
+                                                 *std::move(cursor));
+        {
+          std::lock_guard<std::mutex> lock(im.feeds_mu);
+          im.feeds.insert(relay.get());
+        }
+        relay->Start();
+        res.set_header("X-Accel-Buffering", "no");
+        const auto keep_alive = raw->options_.feed_keep_alive;
+        res.set_chunked_content_provider(
+            "text/event-stream",
+            [relay, keep_alive, &im](size_t offset, httplib::DataSink& sink) {
+              if (offset == 0) {
+                // At once: the browser's reconnect delay, and a sign that the feed is open
+                // (its cursor is fixed already, so nothing written from now on can be missed).
+                const std::string hello = "retry: 3000\n: connected\n\n";
+                return sink.write(hello.data(), hello.size());
+              }
+              std::string chunk;
+              const bool more = !im.stopping && relay->Next(chunk, keep_alive);
+              if (!chunk.empty() && !sink.write(chunk.data(), chunk.size())) return false;
+              if (!more) sink.done();
+              return true;
+            },
+            [relay, raw](bool /*success*/) {
+              relay->Cancel();
+              {
+                std::lock_guard<std::mutex> lock(raw->impl_->feeds_mu);
+                raw->impl_->feeds.erase(relay.get());
+              }
+              raw->feed_clients_.fetch_sub(1);
+            });
+      });
 
   // --- The page ----------------------------------------------------------------------------
-  http.Get(R"(/(|[A-Za-z0-9._/-]{1,200}))",
-           [&impl](const httplib::Request& req, httplib::Response& res) {
-             auto it = impl.files.find(req.path);
-             if (it == impl.files.end() || req.path.find("..") != std::string::npos) {
-               SendError(res, grpc::StatusCode::NOT_FOUND, base::StrCat("no page at ", req.path));
-               return;
-             }
-             res.set_content(it->second.content, it->second.mime);
-           });
+  get("/{page}", R"(/(|[A-Za-z0-9._/-]{1,200}))",
+      [&impl](const httplib::Request& req, httplib::Response& res) {
+        auto it = impl.files.find(req.path);
+        if (it == impl.files.end() || req.path.find("..") != std::string::npos) {
+          SendError(res, grpc::StatusCode::NOT_FOUND, base::StrCat("no page at ", req.path));
+          return;
+        }
+        res.set_content(it->second.content, it->second.mime);
+      });
 
   return self;
 }
 
 absl::Status BoardServer::Start() {
-  const auto colon = options_.listen.rfind(':');
-  int port = -1;
-  if (colon != std::string::npos) {
-    const std::string p = options_.listen.substr(colon + 1);
-    auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
-    if (ec != std::errc() || end != p.data() + p.size() || port < 0 || port > 65535) port = -1;
-  }
-  if (port < 0) return base::InvalidField("listen", "must be host:port");
-  const std::string host = options_.listen.substr(0, colon);
+  auto address = server::SplitHostPort(options_.listen, "listen");
+  if (!address.ok()) return address.status();
+  const auto& [host, port] = *address;
   if (port == 0) {
     port_ = http_->bind_to_any_port(host);
   } else {

@@ -30,6 +30,9 @@
 // error is JSON naming the rule or field: {"error": {"code", "status", "message", "rule",
 // "field"}}.
 //
+// Metrics (base/metrics.h; served by the binary's --metrics-listen endpoint): requests by
+// route and status and their latency (http_metrics.h), and kam_board_feed_clients.
+//
 //   auto board = kam::gateway::BoardServer::Create({.queries = "127.0.0.1:50061", ...});
 //   KAM_RETURN_IF_ERROR((*board)->Start());     // (*board)->port()
 //   (*board)->Stop();
@@ -43,6 +46,7 @@
 #include <thread>
 
 #include "absl/status/statusor.h"
+#include "base/metrics.h"
 #include "gateway/sessions.h"
 
 namespace httplib {
@@ -101,6 +105,8 @@ class BoardServer {
   std::thread thread_;
   int port_ = 0;
   std::atomic<int> feed_clients_{0};
+  // kam_board_feed_clients; last: unregistered before what it reads goes.
+  base::CallbackRegistration feed_gauge_;
 };
 
 }  // namespace kam::gateway

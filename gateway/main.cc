@@ -10,6 +10,7 @@
 
 int main(int argc, char** argv) {
   kam::server::BlockTerminationSignals();
+  kam::server::RouteLibraryLogs();
   kam::server::Flags flags("kam-board",
                            "the governance board's dashboard and the read API as JSON over HTTP");
   flags.Define("listen", "127.0.0.1:8080", "host:port to serve HTTP (or HTTPS) on");
@@ -20,6 +21,7 @@ int main(int argc, char** argv) {
   flags.Define("tls-key", "", "PEM private key of --tls-cert");
   flags.Define("max-feed-clients", "8", "live feeds (Server-Sent Events) open at once");
   flags.Define("session-idle-minutes", "30", "a session unused this long is closed");
+  kam::server::DefineMetricsFlag(flags, "127.0.0.1:9467");
   if (auto s = flags.Parse(argc, argv); !s.ok()) return kam::server::ExitCode(s);
   if (flags.help()) {
     std::cerr << flags.Usage();
@@ -43,14 +45,15 @@ int main(int argc, char** argv) {
   options.sessions.idle = absl::Minutes(idle);
   auto board = kam::gateway::BoardServer::Create(options);
   if (!board.ok()) return kam::server::ExitCode(board.status());
-  if (auto s = (*board)->Start(); !s.ok()) {
-    kam::base::Log(kam::base::StrCat("cannot start: ", s.message()));
-    return 1;
-  }
-  kam::base::Log(kam::base::StrCat("serving the board dashboard on ",
+  auto metrics = kam::server::StartMetricsEndpoint(flags);
+  if (!metrics.ok()) return kam::server::ExitCode(metrics.status());
+  if (auto s = (*board)->Start(); !s.ok()) return kam::server::ExitCode(s);
+  kam::base::Log(kam::base::LogLevel::kInfo,
+                 kam::base::StrCat("serving the board dashboard on ",
                                    options.tls_cert_file.empty() ? "http://" : "https://",
                                    options.listen.substr(0, options.listen.rfind(':')), ":",
-                                   (*board)->port(), "/ (queries at ", options.queries, ")"));
+                                   (*board)->port(), "/ (queries at ", options.queries, ")"),
+                 {{"port", (*board)->port()}});
   kam::server::WaitForTerminationSignal();
   (*board)->Stop();
   kam::base::Log("stopped");

@@ -19,6 +19,8 @@ commands_port=${KAM_COMMANDS_PORT:-50051}
 metrics_port=${KAM_METRICS_PORT:-50052}
 queries_port=${KAM_QUERIES_PORT:-50061}
 board_port=${KAM_BOARD_PORT:-8080}
+# Prometheus endpoints (GET /metrics): programme, metrics, history, board.
+prometheus_ports=(${KAM_PROMETHEUS_PORTS:-9464 9465 9466 9467})
 mkdir -p "$run/logs"
 
 stop_all() {
@@ -70,13 +72,15 @@ start() {  # name, then its arguments
   exit 1
 }
 start kam-programme-service --listen "127.0.0.1:$commands_port" --brokers "$brokers" \
-  --tokens "$run/tokens"
+  --tokens "$run/tokens" --metrics-listen "127.0.0.1:${prometheus_ports[0]}"
 start kam-metrics-service --listen "127.0.0.1:$metrics_port" --brokers "$brokers" \
-  --tokens "$run/tokens" --snapshot-dir "$run/snapshots"
+  --tokens "$run/tokens" --snapshot-dir "$run/snapshots" \
+  --metrics-listen "127.0.0.1:${prometheus_ports[1]}"
 start kam-history-projection --listen "127.0.0.1:$queries_port" --brokers "$brokers" \
-  --tokens "$run/tokens" --data-dir "$run/history"
+  --tokens "$run/tokens" --data-dir "$run/history" \
+  --metrics-listen "127.0.0.1:${prometheus_ports[2]}"
 start kam-board --listen "127.0.0.1:$board_port" --queries "127.0.0.1:$queries_port" \
-  --web-root "$root/build/web"
+  --web-root "$root/build/web" --metrics-listen "127.0.0.1:${prometheus_ports[3]}"
 
 if [ "${KAM_DEMO:-true}" = "true" ]; then
   echo "demo: loading the demo programme if the platform has none (kamctl demo)"
@@ -102,6 +106,9 @@ The KAM platform is running.
             GovernanceQueryService
   board     kam-board (HTTP)         127.0.0.1:$board_port    (log: .run/logs/kam-board.log)
   kafka     $brokers                                 (topics kam.programme.v1, kam.account-metrics.v1)
+
+  Prometheus: GET /metrics on 127.0.0.1:${prometheus_ports[0]} (commands), :${prometheus_ports[1]} (metrics),
+  :${prometheus_ports[2]} (queries), :${prometheus_ports[3]} (board). Logs are one JSON object per line.
 Bearer tokens per role are in .run/tokens. Try:
 
   export KAM_COMMANDS=127.0.0.1:$commands_port KAM_QUERIES=127.0.0.1:$queries_port

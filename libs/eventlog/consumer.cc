@@ -85,10 +85,12 @@ absl::Status Consumer::AssignExactly(const std::string& topic,
   RdKafka::ErrorCode ec = consumer_->assign(tps);
   RdKafka::TopicPartition::destroy(tps);
   reached_end_.clear();
+  assigned_.clear();
   if (ec != RdKafka::ERR_NO_ERROR) {
     return absl::UnavailableError(
         base::StrCat("kafka assign(", topic, "): ", RdKafka::err2str(ec)));
   }
+  for (const auto& [p, offset] : start) assigned_.insert(p);  // what EndOffsets() reports
   return absl::OkStatus();
 }
 
@@ -98,6 +100,25 @@ std::map<int32_t, int64_t> Consumer::EndOffsets(const std::string& topic) const 
     int64_t low = -1;
     int64_t high = -1;
     if (consumer_->get_watermark_offsets(topic, p, &low, &high) == RdKafka::ERR_NO_ERROR &&
+        high >= 0) {
+      out[p] = high;
+    }
+  }
+  return out;
+}
+
+std::map<int32_t, int64_t> Consumer::QueryEndOffsets(const std::string& topic,
+                                                     std::chrono::milliseconds timeout) const {
+  std::map<int32_t, int64_t> out;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (int32_t p : assigned_) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    int64_t low = -1;
+    int64_t high = -1;
+    if (consumer_->query_watermark_offsets(topic, p, &low, &high, static_cast<int>(left.count())) ==
+            RdKafka::ERR_NO_ERROR &&
         high >= 0) {
       out[p] = high;
     }

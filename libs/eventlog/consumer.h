@@ -67,9 +67,15 @@ class Consumer {
   absl::StatusOr<std::vector<ConsumedRecord>> Poll(std::size_t max,
                                                    std::chrono::milliseconds timeout);
 
-  // The end offset (high watermark) of each assigned partition as last reported by the
-  // brokers (no request is made); absent until a fetch has answered.
+  // The end offset of each assigned partition as last reported by the brokers (no request
+  // is made); absent until a fetch has answered. For read_committed this is the last stable
+  // offset: past the marker of the last committed transaction, so a reader that has
+  // everything can be one or more offsets short of it (reached_end() tells).
   std::map<int32_t, int64_t> EndOffsets(const std::string& topic) const;
+  // The same, asked of the brokers now (one request per partition, `timeout` in all);
+  // partitions that do not answer in time are absent.
+  std::map<int32_t, int64_t> QueryEndOffsets(const std::string& topic,
+                                             std::chrono::milliseconds timeout) const;
 
   // Partitions read to the end of the committed log, with no record returned since.
   const std::set<int32_t>& reached_end() const { return reached_end_; }

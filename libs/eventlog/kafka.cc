@@ -3,10 +3,25 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafkacpp.h>
 
+#include "base/log.h"
 #include "base/strings.h"
 
 namespace kam::eventlog {
 namespace {
+
+// librdkafka's own log lines (from its threads) go through the process's logger, their
+// syslog level mapped onto ours.
+void LogFromLibrdkafka(const rd_kafka_t* rk, int level, const char* facility, const char* line) {
+  const base::LogLevel ours = level <= 3   ? base::LogLevel::kError
+                              : level == 4 ? base::LogLevel::kWarning
+                              : level <= 6 ? base::LogLevel::kInfo
+                                           : base::LogLevel::kDebug;
+  const char* client = rk != nullptr ? rd_kafka_name(rk) : "";
+  base::Log(ours, line != nullptr ? line : "",
+            {{"component", "librdkafka"},
+             {"facility", facility != nullptr ? facility : ""},
+             {"client", client != nullptr ? client : ""}});
+}
 
 absl::Status Set(RdKafka::Conf& conf, const std::string& name, const std::string& value) {
   std::string err;
@@ -71,6 +86,9 @@ absl::StatusOr<std::unique_ptr<RdKafka::Conf>> MakeConf(
     const std::vector<std::pair<std::string, std::string>>& properties) {
   if (options.brokers.empty()) return absl::InvalidArgumentError("brokers: is required");
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  // On the C configuration, which the C++ clients copy: the C++ event callback would also
+  // take over error reporting, which the consumers read from their messages.
+  rd_kafka_conf_set_log_cb(conf->c_ptr_global(), &LogFromLibrdkafka);
   if (auto s = Set(*conf, "bootstrap.servers", options.brokers); !s.ok()) return s;
   if (auto s = Set(*conf, "reconnect.backoff.max.ms", "1000"); !s.ok()) return s;
   for (const auto& [k, v] : properties) {
@@ -87,6 +105,7 @@ absl::Status EnsureTopic(const KafkaOptions& options, const std::string& topic, 
   if (topic.empty()) return absl::InvalidArgumentError("topic: is required");
   if (partitions < 1) return absl::InvalidArgumentError("partitions: must be at least 1");
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set_log_cb(conf, &LogFromLibrdkafka);
   char err[512];
   auto set = [&](const std::string& k, const std::string& v) {
     return rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) == RD_KAFKA_CONF_OK;

@@ -41,7 +41,8 @@ int32_t PartitionFor(std::string_view key, int partitions);
 
 // A global librdkafka configuration from `options` and `properties` (which win over
 // the options' own properties only where noted by the caller). INVALID_ARGUMENT naming
-// the property on a bad name or value.
+// the property on a bad name or value. librdkafka's log lines from a client made with it go
+// through base::Log ({"component":"librdkafka","facility":...,"client":...}).
 absl::StatusOr<std::unique_ptr<RdKafka::Conf>> MakeConf(
     const KafkaOptions& options,
     const std::vector<std::pair<std::string, std::string>>& properties);

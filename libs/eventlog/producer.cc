@@ -2,6 +2,9 @@
 
 #include <librdkafka/rdkafkacpp.h>
 
+#include <optional>
+
+#include "base/metrics.h"
 #include "base/strings.h"
 #include "eventlog/consumer.h"
 #include "eventlog/delivery.h"
@@ -18,6 +21,40 @@ int RemainingMs(Clock::time_point deadline) {
   return static_cast<int>(std::max<int64_t>(left.count(), 1));
 }
 
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// The metrics of transactions to one topic.
+struct TopicMetrics {
+  base::Histogram* produce = nullptr;
+  base::Histogram* commit = nullptr;
+  base::Counter* committed = nullptr;
+  base::Counter* aborted = nullptr;
+  base::Counter* unknown = nullptr;
+
+  explicit TopicMetrics(const std::string& topic) {
+    static auto& produce_family = base::Metrics().Histograms(
+        "kam_kafka_produce_duration_seconds",
+        "From a transaction's first record produced to its last acknowledged, by topic", {"topic"},
+        base::LatencyBuckets());
+    static auto& commit_family = base::Metrics().Histograms(
+        "kam_kafka_commit_duration_seconds",
+        "commit_transaction of an acknowledged transaction (retries included), by topic", {"topic"},
+        base::LatencyBuckets());
+    static auto& transactions = base::Metrics().Counters(
+        "kam_kafka_transactions_total",
+        "Transactions by outcome: committed; aborted (nothing of it is visible); unknown (the "
+        "producer is recreated and the writer reads the log to know)",
+        {"topic", "outcome"});
+    produce = &produce_family.With({topic});
+    commit = &commit_family.With({topic});
+    committed = &transactions.With({topic, "committed"});
+    aborted = &transactions.With({topic, "aborted"});
+    unknown = &transactions.With({topic, "unknown"});
+  }
+};
+
 }  // namespace
 
 struct TransactionalProducer::Impl {
@@ -27,6 +64,17 @@ struct TransactionalProducer::Impl {
   std::vector<std::unique_ptr<std::vector<Slot>>> orphans;
   bool broken = false;
   bool fenced = false;
+  // A producer appends to one topic (its partition's): its metrics are looked up once.
+  std::string metrics_topic;
+  std::optional<TopicMetrics> metrics;
+
+  TopicMetrics& MetricsOf(const std::string& topic) {
+    if (!metrics || topic != metrics_topic) {
+      metrics.emplace(topic);
+      metrics_topic = topic;
+    }
+    return *metrics;
+  }
 
   ~Impl() {
     producer.reset();  // no report can arrive after this
@@ -140,12 +188,15 @@ absl::StatusOr<std::vector<v1::LogPosition>> TransactionalProducer::Append(
   }
   if (im.broken) return absl::UnavailableError("kafka producer must be recreated after an error");
   if (records.empty()) return std::vector<v1::LogPosition>{};
-  const auto deadline = Clock::now() + timeout;
+  const auto started = Clock::now();
+  const auto deadline = started + timeout;
+  TopicMetrics& metrics = im.MetricsOf(topic);
 
   if (RdKafka::Error* e = im.producer->begin_transaction(); e != nullptr) {
     auto s = im.Fail(base::StrCat("kafka begin_transaction: ", Describe(e)), e);
     delete e;
     im.broken = true;
+    metrics.aborted->Inc();
     return s;
   }
   auto slots = std::make_unique<std::vector<Slot>>(records.size());
@@ -165,6 +216,7 @@ absl::StatusOr<std::vector<v1::LogPosition>> TransactionalProducer::Append(
     if (ec != RdKafka::ERR_NO_ERROR) {
       delete headers;  // not taken by a failed produce()
       im.Abort(deadline, std::move(slots));
+      metrics.aborted->Inc();
       std::string what = base::StrCat("kafka produce: ", RdKafka::err2str(ec));
       if (ec == RdKafka::ERR_MSG_SIZE_TOO_LARGE) return absl::InvalidArgumentError(what);
       return absl::UnavailableError(what);
@@ -173,6 +225,7 @@ absl::StatusOr<std::vector<v1::LogPosition>> TransactionalProducer::Append(
   if (offsets != nullptr && !offsets->next.empty()) {
     if (auto s = im.SendOffsets(*offsets, deadline); !s.ok()) {
       im.Abort(deadline, std::move(slots));
+      metrics.aborted->Inc();
       return s;
     }
   }
@@ -184,13 +237,16 @@ absl::StatusOr<std::vector<v1::LogPosition>> TransactionalProducer::Append(
                  : base::StrCat("kafka did not acknowledge within ", timeout.count(), " ms");
       const bool too_large = s.done && s.err == RdKafka::ERR_MSG_SIZE_TOO_LARGE;
       im.Abort(deadline, std::move(slots));
+      metrics.aborted->Inc();
       if (too_large) return absl::InvalidArgumentError(what);
       if (im.fenced) return im.Fail(what, nullptr);
       return absl::UnavailableError(what);
     }
   }
+  metrics.produce->Observe(SecondsSince(started));
   // Everything is acknowledged; commit. A retriable commit error is retried until the
   // deadline, since the coordinator may still complete it.
+  const auto committing = Clock::now();
   while (true) {
     RdKafka::Error* e = im.producer->commit_transaction(RemainingMs(deadline));
     if (e == nullptr) break;
@@ -198,6 +254,7 @@ absl::StatusOr<std::vector<v1::LogPosition>> TransactionalProducer::Append(
     if (e->txn_requires_abort()) {
       delete e;
       im.Abort(deadline, std::move(slots));
+      metrics.aborted->Inc();
       return absl::UnavailableError(what);
     }
     if (e->is_retriable() && Clock::now() < deadline) {
@@ -210,8 +267,11 @@ absl::StatusOr<std::vector<v1::LogPosition>> TransactionalProducer::Append(
     // transaction if it was not committed.
     im.broken = true;
     if (slots) im.orphans.push_back(std::move(slots));
+    metrics.unknown->Inc();
     return s;
   }
+  metrics.commit->Observe(SecondsSince(committing));
+  metrics.committed->Inc();
   std::vector<v1::LogPosition> positions;
   positions.reserve(records.size());
   for (const Slot& s : *slots) {
@@ -248,8 +308,10 @@ absl::Status TransactionalProducer::AppendAndAbort(const std::string& topic,
     std::string what = Describe(e);
     delete e;
     im.broken = true;
+    im.MetricsOf(topic).unknown->Inc();
     return absl::UnavailableError(what);
   }
+  im.MetricsOf(topic).aborted->Inc();
   return absl::OkStatus();
 }
 

@@ -37,12 +37,49 @@ void FoldContext::Delete(std::string_view key) {
   batch_.Delete(rocksdb::Slice(key.data(), key.size()));
 }
 
+namespace {
+
+base::MetricFamily<base::Counter>& FoldedFamily() {
+  static auto& family = base::Metrics().Counters(
+      "kam_fold_records_total", "Records folded into the read model, by topic", {"topic"});
+  return family;
+}
+
+base::MetricFamily<base::Histogram>& BatchFamily() {
+  static auto& family = base::Metrics().Histograms(
+      "kam_fold_batch_duration_seconds",
+      "Folding one polled batch and writing it with its offsets to RocksDB, by topic", {"topic"},
+      base::LatencyBuckets());
+  return family;
+}
+
+}  // namespace
+
 ProjectionRuntime::ProjectionRuntime(eventlog::KafkaOptions kafka, Store& store,
                                      Projection& projection, RuntimeOptions options)
     : kafka_(std::move(kafka)),
       store_(store),
       projection_(projection),
-      options_(std::move(options)) {}
+      options_(std::move(options)),
+      folded_(FoldedFamily().With({options_.topic})),
+      batch_seconds_(BatchFamily().With({options_.topic})) {
+  gauges_.push_back(base::Metrics().GaugeCallback(
+      "kam_consumer_lag",
+      "Offsets of a partition (records and transaction markers) the read model has still to "
+      "read; 0 once it has read to the end. By topic and partition",
+      {"topic", "partition"}, [this](base::GaugeSamples& out) {
+        for (const auto& [p, lag] : progress().partition_lag) {
+          out.push_back({{options_.topic, std::to_string(p)}, static_cast<double>(lag)});
+        }
+      }));
+  gauges_.push_back(base::Metrics().GaugeCallback(
+      "kam_projection_caught_up",
+      "1 once every partition of the topic is folded to the end of the committed log, else 0",
+      {"topic"}, [this](base::GaugeSamples& out) {
+        const Progress p = progress();
+        if (!p.next_offsets.empty()) out.push_back({{options_.topic}, p.caught_up ? 1.0 : 0.0});
+      }));
+}
 
 ProjectionRuntime::~ProjectionRuntime() { Stop(); }
 
@@ -59,10 +96,16 @@ absl::Status ProjectionRuntime::Start() {
   consumer_ = std::move(*consumer);
   std::map<int32_t, int64_t> start = store_.Offsets(options_.topic);
   if (auto s = consumer_->Assign(options_.topic, partitions_, start); !s.ok()) return s;
+  // The log's ends now, so that the lag is right before the first fetch answers (a
+  // partition that does not answer in time shows its lag after that fetch).
+  std::map<int32_t, int64_t> ends =
+      consumer_->QueryEndOffsets(options_.topic, std::chrono::seconds(5));
   {
     std::lock_guard<std::mutex> lock(mu_);
     next_offsets_ = start;
     for (int32_t p = 0; p < partitions_; ++p) next_offsets_.try_emplace(p, 0);
+    end_offsets_ = std::move(ends);
+    at_end_.clear();
     records_applied_ = 0;
     caught_up_ = false;
     error_ = absl::OkStatus();
@@ -81,26 +124,33 @@ void ProjectionRuntime::Stop() {
 void ProjectionRuntime::Run() {
   while (!stop_) {
     auto batch = consumer_->Poll(options_.max_batch, options_.poll_timeout);
-    absl::Status s = batch.ok() ? Apply(*batch) : batch.status();
     if (!batch.ok()) {
       // A consumer error (e.g. the broker is away): librdkafka reconnects by itself.
       std::this_thread::sleep_for(options_.poll_timeout);
       continue;
     }
+    {
+      // The ends the fetch of this batch reported count while the batch is folded.
+      std::lock_guard<std::mutex> lock(mu_);
+      for (const auto& [p, end] : consumer_->EndOffsets(options_.topic)) end_offsets_[p] = end;
+      for (const auto& r : *batch) at_end_.erase(r.partition);
+    }
+    absl::Status s = Apply(*batch);
     std::lock_guard<std::mutex> lock(mu_);
     if (!s.ok()) {
       error_ = s;
       cv_.notify_all();
       return;
     }
-    caught_up_ = static_cast<int>(consumer_->reached_end().size()) == partitions_;
-    end_offsets_ = consumer_->EndOffsets(options_.topic);
+    at_end_ = consumer_->reached_end();
+    caught_up_ = static_cast<int>(at_end_.size()) == partitions_;
     cv_.notify_all();
   }
 }
 
 absl::Status ProjectionRuntime::Apply(const std::vector<eventlog::ConsumedRecord>& batch) {
   if (batch.empty()) return absl::OkStatus();
+  const auto started = std::chrono::steady_clock::now();
   rocksdb::WriteBatch wb;
   FoldContext ctx(store_, wb);
   std::map<int32_t, int64_t> next;
@@ -126,6 +176,9 @@ absl::Status ProjectionRuntime::Apply(const std::vector<eventlog::ConsumedRecord
   rocksdb::WriteOptions wo;
   rocksdb::Status s = store_.db()->Write(wo, &wb);
   if (!s.ok()) return absl::InternalError(base::StrCat("rocksdb write: ", s.ToString()));
+  folded_.Inc(batch.size());
+  batch_seconds_.Observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& [p, o] : next) next_offsets_[p] = o;
   records_applied_ += batch.size();
@@ -186,12 +239,21 @@ uint64_t ProjectionRuntime::WaitForMore(uint64_t seen, std::chrono::milliseconds
 
 ProjectionRuntime::Progress ProjectionRuntime::progress() const {
   std::lock_guard<std::mutex> lock(mu_);
-  int64_t lag = 0;
-  for (const auto& [p, end] : caught_up_ ? std::map<int32_t, int64_t>{} : end_offsets_) {
-    auto it = next_offsets_.find(p);
-    lag += std::max<int64_t>(0, end - (it == next_offsets_.end() ? 0 : it->second));
+  Progress out;
+  out.next_offsets = next_offsets_;
+  out.end_offsets = end_offsets_;
+  for (const auto& [p, next] : next_offsets_) {
+    auto end = end_offsets_.find(p);
+    const int64_t lag = at_end_.contains(p) || end == end_offsets_.end()
+                            ? 0
+                            : std::max<int64_t>(0, end->second - next);
+    out.partition_lag[p] = lag;
+    out.lag += lag;
   }
-  return Progress{next_offsets_, end_offsets_, lag, records_applied_, caught_up_, error_};
+  out.records_applied = records_applied_;
+  out.caught_up = caught_up_;
+  out.error = error_;
+  return out;
 }
 
 absl::Status AwaitConsistency(const v1::Consistency& c,

@@ -2,6 +2,8 @@
 // writes each batch's read-model changes together with the consumed offsets in one
 // RocksDB WriteBatch, so a crash at any point leaves the read model and its offsets
 // consistent: exactly-once effect. On start it resumes from the offsets in RocksDB.
+// Metrics: kam_fold_records_total{topic}, kam_fold_batch_duration_seconds{topic},
+// kam_consumer_lag{topic,partition} and kam_projection_caught_up{topic} (base/metrics.h).
 //
 //   class MyFold : public kam::readmodel::Projection { ... };
 //   kam::readmodel::ProjectionRuntime rt(kafka, *store, fold, {.topic = "kam.programme.v1"});
@@ -19,11 +21,14 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "base/metrics.h"
 #include "eventlog/consumer.h"
 #include "eventlog/kafka.h"
 #include "kam/v1/envelope.pb.h"
@@ -106,8 +111,11 @@ class ProjectionRuntime {
   struct Progress {
     std::map<int32_t, int64_t> next_offsets;  // applied up to (excluding) these
     std::map<int32_t, int64_t> end_offsets;   // the log's ends as last reported by Kafka
-    int64_t lag = 0;                          // sum over partitions of end - next (>= 0)
-    uint64_t records_applied = 0;             // since Start()
+    // Per partition: 0 once it is read to the end of the committed log (its end offset then
+    // counts transaction markers no record stands for), else end - next (>= 0).
+    std::map<int32_t, int64_t> partition_lag;
+    int64_t lag = 0;               // the sum over partitions
+    uint64_t records_applied = 0;  // since Start()
     bool caught_up = false;
     absl::Status error;
   };
@@ -131,9 +139,15 @@ class ProjectionRuntime {
   mutable std::condition_variable cv_;
   std::map<int32_t, int64_t> next_offsets_;
   std::map<int32_t, int64_t> end_offsets_;
+  std::set<int32_t> at_end_;  // partitions read to the end, every record of them applied
   uint64_t records_applied_ = 0;
   bool caught_up_ = false;
   absl::Status error_;
+
+  base::Counter& folded_;
+  base::Histogram& batch_seconds_;
+  // Last: unregistered first, before what the callbacks read is destroyed.
+  std::vector<base::CallbackRegistration> gauges_;
 };
 
 // Read-your-writes for a query: waits until, for each position in `consistency`, the

@@ -94,7 +94,35 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
   rocksdb::Status s = rocksdb::DB::Open(o, path, &raw);
   if (!s.ok()) return absl::InternalError(base::StrCat("rocksdb open ", path, ": ", s.ToString()));
   self->db_.reset(raw);
+  self->RegisterGauges(path);
   return self;
+}
+
+void Store::RegisterGauges(const std::string& path) {
+  struct Property {
+    const char* metric;
+    const char* help;
+    const char* rocksdb;
+  };
+  static constexpr Property kProperties[] = {
+      {"kam_rocksdb_estimated_keys", "RocksDB's estimate of the keys in a read model's store",
+       "rocksdb.estimate-num-keys"},
+      {"kam_rocksdb_sst_files_bytes", "Bytes of every SST file of a read model's store",
+       "rocksdb.total-sst-files-size"},
+      {"kam_rocksdb_block_cache_usage_bytes", "Bytes held in a read model's block cache",
+       "rocksdb.block-cache-usage"},
+      {"kam_rocksdb_memtables_bytes", "Bytes of a read model's memtables (active and immutable)",
+       "rocksdb.cur-size-all-mem-tables"},
+  };
+  for (const Property& p : kProperties) {
+    gauges_.push_back(base::Metrics().GaugeCallback(
+        p.metric, p.help, {"path"}, [this, path, property = p.rocksdb](base::GaugeSamples& out) {
+          uint64_t value = 0;
+          if (db_->GetIntProperty(property, &value)) {
+            out.push_back({{path}, static_cast<double>(value)});
+          }
+        }));
+  }
 }
 
 std::string Store::OffsetKey(std::string_view topic, int32_t partition) {

@@ -5,7 +5,10 @@
 //   auto store = kam::readmodel::Store::Open("/var/lib/kam/history", {});
 //   std::map<int32_t, int64_t> next = (*store)->Offsets("kam.programme.v1");
 //
-// Thread-safe (RocksDB is); the projection runtime is the only writer.
+// Thread-safe (RocksDB is); the projection runtime is the only writer. While open, a store
+// reports RocksDB's key and memory figures as gauges labelled with its path:
+// kam_rocksdb_estimated_keys, kam_rocksdb_sst_files_bytes, kam_rocksdb_block_cache_usage_bytes,
+// kam_rocksdb_memtables_bytes.
 #pragma once
 
 #include <cstdint>
@@ -13,8 +16,10 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "base/metrics.h"
 
 namespace rocksdb {
 class DB;
@@ -55,8 +60,12 @@ class Store {
 
  private:
   Store() = default;
+  void RegisterGauges(const std::string& path);
+
   std::shared_ptr<rocksdb::Cache> cache_;
   std::unique_ptr<rocksdb::DB> db_;
+  // Last: unregistered before the database closes.
+  std::vector<base::CallbackRegistration> gauges_;
 };
 
 // Fixed-width big-endian encodings, so that keys sort numerically.

@@ -64,6 +64,16 @@ absl::Status Flags::GetInt(const std::string& name, long min, long max, long& ou
   return absl::OkStatus();
 }
 
+absl::Status Flags::GetBool(const std::string& name, bool& out) const {
+  const std::string& v = Get(name);
+  if (v != "true" && v != "false") {
+    return absl::InvalidArgumentError(
+        base::StrCat("--", name, " must be true or false, got '", v, "'"));
+  }
+  out = v == "true";
+  return absl::OkStatus();
+}
+
 absl::Status Flags::GetIntList(const std::string& name, long min, long max,
                                std::vector<int>& out) const {
   out.clear();

@@ -23,6 +23,8 @@ class Flags {
   const std::string& Get(const std::string& name) const;
   // INVALID_ARGUMENT naming the flag if its value is not an integer in [min, max].
   absl::Status GetInt(const std::string& name, long min, long max, long& out) const;
+  // INVALID_ARGUMENT naming the flag unless its value is "true" or "false".
+  absl::Status GetBool(const std::string& name, bool& out) const;
   // A comma-separated list of integers in [min, max] ("" is the empty list).
   absl::Status GetIntList(const std::string& name, long min, long max, std::vector<int>& out) const;
   bool help() const { return help_; }

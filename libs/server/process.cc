@@ -1,14 +1,33 @@
 #include "server/process.h"
 
+#include <grpc/support/log.h>
+
 #include <iostream>
 
 #include "base/log.h"
 #include "base/strings.h"
 
 namespace kam::server {
+namespace {
 
-void DefineCommonFlags(Flags& flags, const std::string& default_listen) {
+void LogFromGrpc(gpr_log_func_args* args) {
+  const base::LogLevel level = args->severity == GPR_LOG_SEVERITY_ERROR  ? base::LogLevel::kError
+                               : args->severity == GPR_LOG_SEVERITY_INFO ? base::LogLevel::kInfo
+                                                                         : base::LogLevel::kDebug;
+  std::string_view file = args->file != nullptr ? args->file : "";
+  if (auto slash = file.rfind('/'); slash != std::string_view::npos) file.remove_prefix(slash + 1);
+  base::Log(level, args->message != nullptr ? args->message : "",
+            {{"component", "grpc"}, {"source", base::StrCat(file, ":", args->line)}});
+}
+
+}  // namespace
+
+void RouteLibraryLogs() { gpr_set_log_function(&LogFromGrpc); }
+
+void DefineCommonFlags(Flags& flags, const std::string& default_listen,
+                       const std::string& default_metrics_listen) {
   flags.Define("listen", default_listen, "address to serve gRPC on");
+  DefineMetricsFlag(flags, default_metrics_listen);
   flags.Define("brokers", "127.0.0.1:9092", "Kafka bootstrap servers");
   flags.Define("tokens", "",
                "bearer tokens file: 'token principal role[,role]' per line (required)");
@@ -20,6 +39,7 @@ void DefineCommonFlags(Flags& flags, const std::string& default_listen) {
 }
 
 absl::StatusOr<CommonFlags> ParseCommonFlags(Flags& flags, int argc, char** argv) {
+  RouteLibraryLogs();
   if (auto s = flags.Parse(argc, argv); !s.ok()) return s;
   if (flags.help()) {
     std::cerr << flags.Usage();
@@ -44,13 +64,38 @@ absl::StatusOr<CommonFlags> ParseCommonFlags(Flags& flags, int argc, char** argv
   auto auth = Authenticator::FromFile(flags.Get("tokens"));
   if (!auth.ok()) return auth.status();
   out.auth = std::move(*auth);
+  auto metrics = StartMetricsEndpoint(flags);
+  if (!metrics.ok()) return metrics.status();
+  out.metrics = std::move(*metrics);
   return out;
+}
+
+void DefineMetricsFlag(Flags& flags, const std::string& default_listen) {
+  flags.Define("metrics-listen", default_listen,
+               "host:port to serve GET /metrics (Prometheus) and GET /healthz on (port 0: any "
+               "free port, logged; empty: off)");
+}
+
+absl::StatusOr<std::unique_ptr<MetricsEndpoint>> StartMetricsEndpoint(const Flags& flags) {
+  const std::string& listen = flags.Get("metrics-listen");
+  if (listen.empty()) return nullptr;
+  auto endpoint = MetricsEndpoint::Start(listen);
+  if (!endpoint.ok()) return endpoint.status();
+  const std::string host = (*endpoint)->host().find(':') != std::string::npos
+                               ? base::StrCat("[", (*endpoint)->host(), "]")
+                               : (*endpoint)->host();
+  base::Log(base::LogLevel::kInfo,
+            base::StrCat("metrics on http://", host, ":", (*endpoint)->port(), "/metrics"),
+            {{"metrics_port", (*endpoint)->port()}});
+  return endpoint;
 }
 
 void DefineWriterFlags(Flags& flags, const std::string& default_transactional_id) {
   flags.Define("partitions", "3", "partitions of a topic this service creates");
-  flags.Define("transactional-id", default_transactional_id,
-               "base of the per-partition Kafka transactional ids of this writer");
+  flags.Define("transactional-id", "",
+               base::StrCat("base of the per-partition Kafka transactional ids of this writer "
+                            "(default: the topic prefix, then ",
+                            default_transactional_id, ")"));
   flags.Define("owned-partitions", "",
                "comma-separated partitions this instance writes (default: all); another "
                "instance claiming one fences this one for it");
@@ -66,7 +111,8 @@ void DefineWriterFlags(Flags& flags, const std::string& default_transactional_id
                "broker is still completing the last one; librdkafka would back off 20 ms)");
 }
 
-absl::StatusOr<WriterFlags> ParseWriterFlags(const Flags& flags) {
+absl::StatusOr<WriterFlags> ParseWriterFlags(const Flags& flags,
+                                             const std::string& default_transactional_id) {
   WriterFlags out;
   long partitions = 0;
   long timeout_ms = 0;
@@ -90,6 +136,11 @@ absl::StatusOr<WriterFlags> ParseWriterFlags(const Flags& flags) {
   out.transaction_gap = std::chrono::microseconds(gap_us);
   out.partitions = static_cast<int>(partitions);
   out.transactional_id = flags.Get("transactional-id");
+  if (out.transactional_id.empty()) {
+    // Environments told apart by their topic prefix on one cluster must not fence each
+    // other's writers: the prefix is part of the default id.
+    out.transactional_id = base::StrCat(flags.Get("topic-prefix"), default_transactional_id);
+  }
   out.owned_partitions.assign(owned.begin(), owned.end());
   out.append_timeout = std::chrono::milliseconds(timeout_ms);
   return out;
@@ -97,8 +148,13 @@ absl::StatusOr<WriterFlags> ParseWriterFlags(const Flags& flags) {
 
 int ExitCode(const absl::Status& status) {
   if (status.code() == absl::StatusCode::kCancelled) return 0;
-  std::cerr << status.message() << "\n";
-  return 2;
+  if (status.code() == absl::StatusCode::kInvalidArgument) {
+    std::cerr << status.message() << "\n";
+    return 2;
+  }
+  base::Log(base::LogLevel::kError, base::StrCat("cannot start: ", status.message()),
+            {{"code", absl::StatusCodeToString(status.code())}});
+  return 1;
 }
 
 int Serve(const ServerOptions& options, const std::vector<grpc::Service*>& services,
@@ -106,11 +162,13 @@ int Serve(const ServerOptions& options, const std::vector<grpc::Service*>& servi
   GrpcServer server(options);
   for (grpc::Service* s : services) server.Add(s);
   if (auto s = server.Start(); !s.ok()) {
-    base::Log(base::StrCat("cannot start: ", s.message()));
+    base::Log(base::LogLevel::kError, base::StrCat("cannot start: ", s.message()));
     return 1;
   }
-  base::Log(base::StrCat(what, " on port ", server.port(),
-                         options.tls_cert_file.empty() ? " (plaintext)" : " (TLS)"));
+  base::Log(base::LogLevel::kInfo,
+            base::StrCat(what, " on port ", server.port(),
+                         options.tls_cert_file.empty() ? " (plaintext)" : " (TLS)"),
+            {{"port", server.port()}});
   WaitForTerminationSignal();
   server.Shutdown();  // in-flight calls finish; each command has committed or aborted
   if (on_stop) on_stop();

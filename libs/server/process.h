@@ -1,10 +1,10 @@
-// What every binary of the platform shares: the common flags, their parsing, and running
-// a gRPC server until SIGINT / SIGTERM.
+// What every binary of the platform shares: the common flags, their parsing, the metrics
+// endpoint, and running a gRPC server until SIGINT / SIGTERM.
 //
 //   kam::server::Flags flags("kam-x", "what it does");
-//   kam::server::DefineCommonFlags(flags, "127.0.0.1:50051");
+//   kam::server::DefineCommonFlags(flags, "127.0.0.1:50051", "127.0.0.1:9464");
 //   flags.Define(...);                                   // the binary's own flags
-//   auto common = kam::server::ParseCommonFlags(flags, argc, argv);
+//   auto common = kam::server::ParseCommonFlags(flags, argc, argv);   // serves GET /metrics
 //   if (!common.ok()) return kam::server::ExitCode(common.status());   // usage / bad flag
 //   ... build services from common->brokers, common->auth ...
 //   return kam::server::Serve(common->server, {service}, "serving X", [&] { cleanup(); });
@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "server/auth.h"
 #include "server/flags.h"
+#include "server/metrics_endpoint.h"
 #include "server/server.h"
 
 namespace kam::server {
@@ -29,13 +30,30 @@ struct CommonFlags {
   std::string brokers;
   std::string topic_prefix;
   std::unique_ptr<Authenticator> auth;
+  // Serving --metrics-listen from the parse on (null when the flag is empty).
+  std::unique_ptr<MetricsEndpoint> metrics;
 };
 
-// --listen, --brokers, --tokens, --topic-prefix, --tls-cert, --tls-key, --max-message-bytes.
-void DefineCommonFlags(Flags& flags, const std::string& default_listen);
+// --listen, --brokers, --tokens, --topic-prefix, --tls-cert, --tls-key, --max-message-bytes,
+// --metrics-listen.
+void DefineCommonFlags(Flags& flags, const std::string& default_listen,
+                       const std::string& default_metrics_listen);
 
-// Parses argv. CANCELLED after printing --help; INVALID_ARGUMENT naming the flag otherwise.
+// Parses argv and starts the metrics endpoint, so that a long start-up (a rebuild) can be
+// watched. CANCELLED after printing --help; INVALID_ARGUMENT naming the flag; UNAVAILABLE if
+// the metrics address cannot be bound.
 absl::StatusOr<CommonFlags> ParseCommonFlags(Flags& flags, int argc, char** argv);
+
+// gRPC's own log lines (gpr_log) go through base::Log from now on, with field
+// "component":"grpc" (librdkafka's do through eventlog's configuration). ParseCommonFlags
+// calls it; a binary without the common flags calls it first thing.
+void RouteLibraryLogs();
+
+// --metrics-listen alone, for a binary without the common flags (kam-board).
+void DefineMetricsFlag(Flags& flags, const std::string& default_listen);
+// Starts the endpoint on --metrics-listen (null if it is empty) and logs where, as
+// {"msg":"metrics on http://127.0.0.1:9464/metrics","metrics_port":9464}.
+absl::StatusOr<std::unique_ptr<MetricsEndpoint>> StartMetricsEndpoint(const Flags& flags);
 
 // The flags of a command service's writer: --partitions, --transactional-id,
 // --owned-partitions, --append-timeout-ms, and group commit's bounds --group-max-commands,
@@ -50,14 +68,19 @@ struct WriterFlags {
   std::chrono::microseconds group_linger{0};
   std::chrono::microseconds transaction_gap{2000};
 };
+// The transactional id defaults to the topic prefix then `default_transactional_id`, so
+// that environments sharing a cluster (told apart by --topic-prefix) never fence each other.
 void DefineWriterFlags(Flags& flags, const std::string& default_transactional_id);
-absl::StatusOr<WriterFlags> ParseWriterFlags(const Flags& flags);
+absl::StatusOr<WriterFlags> ParseWriterFlags(const Flags& flags,
+                                             const std::string& default_transactional_id);
 
-// Prints a ParseCommonFlags error (not for --help) and returns the process exit code.
+// The process exit code for a start-up error: 0 for CANCELLED (--help); 2 for
+// INVALID_ARGUMENT (a usage error, printed as is); 1 otherwise (logged).
 int ExitCode(const absl::Status& status);
 
-// Starts a server with `services`, logs `what` and the port, waits for SIGINT / SIGTERM,
-// shuts down (in-flight calls finish) and runs `on_stop`. Returns the exit code.
+// Starts a server with `services`, logs `what` and the port ("<what> on port N (plaintext)",
+// field "port"), waits for SIGINT / SIGTERM, shuts down (in-flight calls finish) and runs
+// `on_stop`. Returns the exit code.
 int Serve(const ServerOptions& options, const std::vector<grpc::Service*>& services,
           const std::string& what, const std::function<void()>& on_stop = {});
 

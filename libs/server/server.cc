@@ -11,6 +11,7 @@
 
 #include "base/log.h"
 #include "base/strings.h"
+#include "server/rpc_telemetry.h"
 
 namespace kam::server {
 
@@ -44,6 +45,9 @@ absl::Status GrpcServer::Start() {
   }
   builder.AddListeningPort(options_.listen, credentials, &port_);
   builder.SetMaxReceiveMessageSize(options_.max_message_bytes);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(MakeRpcTelemetry());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   for (grpc::Service* s : services_) builder.RegisterService(s);
   server_ = builder.BuildAndStart();
   if (!server_ || port_ == 0) {
@@ -81,7 +85,8 @@ void WaitForTerminationSignal() {
   sigset_t set = TerminationSignals();
   int sig = 0;
   sigwait(&set, &sig);
-  base::Log(base::StrCat("received signal ", sig, ", shutting down"));
+  base::Log(base::LogLevel::kInfo, base::StrCat("received signal ", sig, ", shutting down"),
+            {{"signal", sig}});
 }
 
 }  // namespace kam::server

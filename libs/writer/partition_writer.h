@@ -16,7 +16,9 @@
 //   std::future<Outcome> f = p.Submit(std::move(command));
 //   p.Stop();
 //
-// Thread-safe. A transaction (a group given with consumer offsets) always goes alone.
+// Thread-safe. A transaction (a group given with consumer offsets) always goes alone. Every
+// group's outcomes, size, append latency, abort and dead letters are counted
+// (writer_metrics.h).
 #pragma once
 
 #include <chrono>
@@ -35,6 +37,7 @@
 #include "writer/event_log.h"
 #include "writer/pipeline.h"
 #include "writer/snapshots.h"
+#include "writer/writer_metrics.h"
 
 namespace kam::writer {
 
@@ -69,7 +72,8 @@ class PartitionWriter {
         options_(options),
         group_options_(group),
         clock_(clock),
-        snapshots_(snapshots) {}
+        snapshots_(snapshots),
+        metrics_(options.aggregate_type) {}
   ~PartitionWriter() { Stop(); }
   PartitionWriter(const PartitionWriter&) = delete;
   PartitionWriter& operator=(const PartitionWriter&) = delete;
@@ -247,6 +251,13 @@ class PartitionWriter {
   std::vector<Outcome> Process(std::vector<Command<State>> commands,
                                const eventlog::TransactionOffsets* offsets) {
     std::lock_guard<std::mutex> lock(state_mu_);
+    std::vector<Outcome> outcomes = ProcessLocked(std::move(commands), offsets);
+    metrics_.Count(outcomes);
+    return outcomes;
+  }
+
+  std::vector<Outcome> ProcessLocked(std::vector<Command<State>> commands,
+                                     const eventlog::TransactionOffsets* offsets) {
     auto fail_all = [&](const absl::Status& why) {
       std::vector<Outcome> out(commands.size());
       for (auto& o : out) o.result = why;
@@ -266,11 +277,16 @@ class PartitionWriter {
     for (auto& c : commands) group.Add(std::move(c));
     ++counters_.groups;
     counters_.commands += commands.size();
+    metrics_.group_commands.Observe(static_cast<double>(commands.size()));
     if (group.records().empty() && offsets == nullptr) return group.Commit({});
+    const auto appending = std::chrono::steady_clock::now();
     AppendOutcome appended = log_->Append(group.records(), offsets);
     last_commit_ = std::chrono::steady_clock::now();
+    metrics_.append_seconds.Observe(
+        std::chrono::duration<double>(last_commit_ - appending).count());
     if (!appended.status.ok()) {
       ++counters_.aborted_groups;
+      metrics_.aborts.Inc();
       if (appended.outcome_unknown) needs_reload_ = true;
       absl::Status why =
           log_->fenced()
@@ -283,11 +299,19 @@ class PartitionWriter {
       return group.Abort(why);
     }
     auto outcomes = group.Commit(appended.positions);
+    for (const Outcome& o : outcomes) {
+      if (o.dead_lettered) {
+        metrics_.CountDeadLetters(group.records());
+        break;
+      }
+    }
     since_snapshot_ += group.records().size();
     if (snapshots_ != nullptr && since_snapshot_ >= snapshots_->every_events()) {
       if (auto s = WriteSnapshotLocked(); !s.ok()) {
-        base::Log(base::StrCat("snapshot of ", options_.topic, "/", partition_,
-                               " failed: ", s.message()));
+        base::Log(
+            base::LogLevel::kWarning,
+            base::StrCat("snapshot of ", options_.topic, "/", partition_, " failed: ", s.message()),
+            {{"topic", options_.topic}, {"partition", partition_}});
       }
     }
     return outcomes;
@@ -320,8 +344,10 @@ class PartitionWriter {
         if (!a.chain.broken.empty()) {
           // The snapshot does not continue this log (or the log was tampered with): the
           // log is the truth, so rebuild from its beginning.
-          base::Log(base::StrCat("snapshot of ", options_.topic, "/", partition_,
-                                 " does not continue the log; replaying it from the start"));
+          base::Log(base::LogLevel::kWarning,
+                    base::StrCat("snapshot of ", options_.topic, "/", partition_,
+                                 " does not continue the log; replaying it from the start"),
+                    {{"topic", options_.topic}, {"partition", partition_}});
           return LoadLocked(/*use_snapshot=*/false);
         }
       }
@@ -359,6 +385,7 @@ class PartitionWriter {
   uint64_t since_snapshot_ = 0;
   LoadStats load_;
   Counters counters_;
+  WriterMetrics metrics_;
 };
 
 }  // namespace kam::writer

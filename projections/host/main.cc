@@ -12,7 +12,7 @@ int main(int argc, char** argv) {
   kam::server::BlockTerminationSignals();
   kam::server::Flags flags("kam-history-projection",
                            "the history read model (RocksDB) and its gRPC queries");
-  kam::server::DefineCommonFlags(flags, "127.0.0.1:50061");
+  kam::server::DefineCommonFlags(flags, "127.0.0.1:50061", "127.0.0.1:9466");
   flags.Define("data-dir", "", "RocksDB directory of the read model (required)");
   flags.Define("block-cache-mb", "64", "RocksDB block cache");
   flags.Define("write-buffer-mb", "32", "RocksDB write buffer");

@@ -85,16 +85,21 @@ bool ReadSide::LogProgressUntilCaughtUp(const std::atomic<bool>& stopping) const
                         metrics_->WaitCaughtUp(std::chrono::seconds(2)).ok())) {
     const auto p = progress();
     if (!p.error.ok()) {
-      base::Log(base::StrCat("projection stopped: ", p.error.message()));
+      base::Log(base::LogLevel::kError, base::StrCat("projection stopped: ", p.error.message()));
       return false;
     }
-    base::Log(base::StrCat("catching up: ", p.records_applied, " records applied (",
-                           static_cast<int64_t>(static_cast<double>(p.records_applied) / seconds()),
-                           "/s), lag ", p.lag));
+    const auto rate = static_cast<int64_t>(static_cast<double>(p.records_applied) / seconds());
+    base::Log(
+        base::LogLevel::kInfo,
+        base::StrCat("catching up: ", p.records_applied, " records applied (", rate, "/s), lag ",
+                     p.lag),
+        {{"records_applied", p.records_applied}, {"records_per_second", rate}, {"lag", p.lag}});
   }
   if (!stopping) {
-    base::Log(base::StrCat("caught up: ", progress().records_applied, " records applied in ",
-                           seconds(), " s"));
+    const auto applied = progress().records_applied;
+    base::Log(base::LogLevel::kInfo,
+              base::StrCat("caught up: ", applied, " records applied in ", seconds(), " s"),
+              {{"records_applied", applied}, {"seconds", seconds()}});
   }
   return true;
 }

@@ -77,8 +77,8 @@ export async function startStack({ demo = true } = {}) {
   fs.writeFileSync(tokensFile, lines.join('\n') + '\n', { mode: 0o600 });
 
   const children = [];
-  const common = ['--listen', '127.0.0.1:0', '--brokers', brokers, '--tokens', tokensFile,
-    '--topic-prefix', prefix];
+  const common = ['--listen', '127.0.0.1:0', '--metrics-listen', '127.0.0.1:0', '--brokers',
+    brokers, '--tokens', tokensFile, '--topic-prefix', prefix];
   const log = (name) => path.join(dir, `${name}.log`);
   try {
     const programme = await startBinary('kam-programme-service', common, log('programme'));
@@ -88,8 +88,9 @@ export async function startStack({ demo = true } = {}) {
     const queries = await startBinary('kam-history-projection',
       [...common, '--data-dir', path.join(dir, 'history')], log('queries'));
     children.push(queries.child);
-    const board = await startBinary('kam-board', ['--listen', '127.0.0.1:0', '--queries',
-      `127.0.0.1:${queries.port}`, '--web-root', path.join(root, 'build/web')], log('board'));
+    const board = await startBinary('kam-board', ['--listen', '127.0.0.1:0', '--metrics-listen',
+      '127.0.0.1:0', '--queries', `127.0.0.1:${queries.port}`, '--web-root',
+      path.join(root, 'build/web')], log('board'));
     children.push(board.child);
 
     const stack = {

@@ -63,6 +63,7 @@ class RebuildUnderKill : public ::testing::Test {
                                      prefix_,    "--data-dir",      dir,
                                      "--listen", "127.0.0.1:0",     "--exit-when-caught-up",
                                      "true",     "--rebuild",       rebuild ? "true" : "false"};
+    args.insert(args.end(), {"--metrics-listen", "127.0.0.1:0"});
     const pid_t pid = fork();
     if (pid == 0) {
       const std::string log = base_ + "/projection.log";
