@@ -176,6 +176,7 @@ class Group {
       v1::CommandResult result;
       result.set_aggregate_id(e.command.aggregate_id);
       result.set_aggregate_version(e.version_after);
+      result.set_dry_run(e.dry_run);
       for (const auto& id : e.event_ids) result.add_event_ids(id);
       if (e.last_record >= 0 && static_cast<std::size_t>(e.last_record) < positions.size()) {
         *result.mutable_position() = positions[static_cast<std::size_t>(e.last_record)];
@@ -234,6 +235,7 @@ class Group {
     uint64_t version_after = 0;
     int last_record = -1;  // index into records_ of its last event
     int dead_letter_record = -1;
+    bool dry_run = false;  // decided only (metadata.dry_run): nothing sealed or evolved
   };
   // What an aggregate was before the group touched it.
   struct Saved {
@@ -245,7 +247,23 @@ class Group {
     std::vector<typename PipelineOptions<State>::Undo> undo;  // with it, oldest first
   };
 
+  // Decides `e`; a rejected command that carries a dead letter (an inbound record) writes it
+  // in the group's transaction, whichever check refused it, so nothing inbound is dropped.
   void Decide(Entry& e) {
+    DecideOnly(e);
+    const auto& cmd = e.command;
+    if (e.status.ok() || !cmd.dead_letter || !IsRejection(e.status) || cmd.metadata.dry_run()) {
+      return;
+    }
+    if (auto record = cmd.dead_letter(e.status)) {
+      e.independent = false;  // its dead letter rides on the transaction
+      e.dead_letter_record = static_cast<int>(records_.size());
+      bytes_ += record->value.size() + record->key.size();
+      records_.push_back(*std::move(record));
+    }
+  }
+
+  void DecideOnly(Entry& e) {
     const auto& cmd = e.command;
     const auto& meta = cmd.metadata;
     auto stateless = [&](absl::Status s) {
@@ -304,17 +322,15 @@ class Group {
     absl::StatusOr<domain::Events> events = cmd.decide(current.state, occurred_at);
     if (!events.ok()) {
       e.status = events.status();
-      if (cmd.dead_letter && IsRejection(e.status)) {
-        if (auto record = cmd.dead_letter(e.status)) {
-          e.independent = false;  // its dead letter rides on the transaction
-          e.dead_letter_record = static_cast<int>(records_.size());
-          bytes_ += record->value.size() + record->key.size();
-          records_.push_back(*std::move(record));
-        }
-      }
       return;
     }
     e.version_after = current.chain.version;
+    if (meta.dry_run()) {
+      // Decided, not written: the answer says where the aggregate would be.
+      e.dry_run = true;
+      e.version_after += events->size();
+      return;
+    }
     if (events->empty()) return;  // nothing to record: the aggregate stays as it is
 
     e.independent = false;

@@ -160,6 +160,9 @@ grpc::Status HistoryService::GetProjectionStatus(grpc::ServerContext* context,
     out->set_next_offset(next);
     auto end = progress.end_offsets.find(p);
     out->set_end_offset(end == progress.end_offsets.end() ? -1 : end->second);
+    if (auto lag = progress.partition_lag.find(p); lag != progress.partition_lag.end()) {
+      out->set_lag(lag->second);
+    }
   }
   response->set_lag(progress.lag);
   response->set_caught_up(progress.caught_up);

@@ -9,17 +9,17 @@ int main(int argc, char** argv) {
   kam::server::BlockTerminationSignals();
   kam::server::Flags flags("kam-metrics-service",
                            "account economics from enterprise systems, over gRPC and Kafka");
-  kam::server::DefineCommonFlags(flags, "127.0.0.1:50052");
-  kam::server::DefineWriterFlags(flags, "kam.metrics-writer");
+  kam::server::DefineCommonFlags(flags, "127.0.0.1:50052", "127.0.0.1:9465");
+  constexpr char kTransactionalId[] = "kam.metrics-writer";
+  kam::server::DefineWriterFlags(flags, kTransactionalId);
   flags.Define("inbound", "true", "consume the inbound metrics topic (true/false)");
   flags.Define("snapshot-dir", "", "local directory for aggregate snapshots (empty: none)");
   auto common = kam::server::ParseCommonFlags(flags, argc, argv);
   if (!common.ok()) return kam::server::ExitCode(common.status());
-  auto writer = kam::server::ParseWriterFlags(flags);
+  auto writer = kam::server::ParseWriterFlags(flags, kTransactionalId);
   if (!writer.ok()) return kam::server::ExitCode(writer.status());
-  if (flags.Get("inbound") != "true" && flags.Get("inbound") != "false") {
-    return kam::server::ExitCode(absl::InvalidArgumentError("--inbound must be true or false"));
-  }
+  bool inbound = true;
+  if (auto s = flags.GetBool("inbound", inbound); !s.ok()) return kam::server::ExitCode(s);
   kam::services::MetricsServiceConfig config;
   config.kafka.brokers = common->brokers;
   config.topic_prefix = common->topic_prefix;
@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::unique_ptr<kam::services::InboundIngester> ingester;
-  if (flags.Get("inbound") == "true") {
+  if (inbound) {
     ingester = std::make_unique<kam::services::InboundIngester>(
         config.kafka, **service,
         kam::services::IngesterOptions{.topic_prefix = config.topic_prefix});

@@ -5,9 +5,11 @@
 #include <mutex>
 #include <thread>
 
+#include "base/errors.h"
 #include "base/strings.h"
 #include "server/roles.h"
 #include "server/status.h"
+#include "writer/inbound_ingester.h"
 #include "writer/kafka_event_log.h"
 
 namespace kam::services {
@@ -23,8 +25,12 @@ v1::MetricItemOutcome ToItemOutcome(uint32_t index, const writer::Outcome& outco
   if (outcome.result.ok()) {
     *out.mutable_result() = *outcome.result;
   } else {
-    out.set_code(static_cast<int32_t>(outcome.result.status().code()));
-    out.set_error(std::string(outcome.result.status().message()));
+    const absl::Status& s = outcome.result.status();
+    out.set_code(static_cast<int32_t>(s.code()));
+    out.set_error(std::string(s.message()));
+    out.mutable_detail()->set_rule(base::RuleOf(s));
+    out.mutable_detail()->set_field(base::FieldOf(s));
+    out.mutable_detail()->set_reason(base::ReasonOf(s));
   }
   out.set_dead_lettered(outcome.dead_lettered);
   return out;
@@ -34,8 +40,7 @@ MetricsService::MetricsService(const MetricsServiceConfig& config,
                                const server::Authenticator& auth)
     : auth_(auth),
       topic_(eventlog::AggregateTopic(config.topic_prefix, domain::kMetricsAggregateType)),
-      dead_letter_topic_(
-          eventlog::DeadLetterTopic(eventlog::InboundMetricsTopic(config.topic_prefix))),
+      inbound_topic_(eventlog::InboundMetricsTopic(config.topic_prefix)),
       writer_(writer::KafkaEventLog(config.kafka, config.append_timeout),
               writer::WriterOptions{.topic = topic_,
                                     .aggregate_type = std::string(domain::kMetricsAggregateType),
@@ -53,7 +58,7 @@ MetricsService::MetricsService(const MetricsServiceConfig& config,
 absl::StatusOr<std::unique_ptr<MetricsService>> MetricsService::Create(
     const MetricsServiceConfig& config, const server::Authenticator& auth) {
   std::unique_ptr<MetricsService> self(new MetricsService(config, auth));
-  KAM_RETURN_IF_ERROR(eventlog::EnsureTopic(config.kafka, self->dead_letter_topic_, 1));
+  KAM_RETURN_IF_ERROR(eventlog::EnsureTopic(config.kafka, self->dead_letter_topic(), 1));
   KAM_RETURN_IF_ERROR(self->writer_.Start());
   return self;
 }
@@ -62,15 +67,6 @@ absl::StatusOr<v1::CommandResult> MetricsService::Record(const v1::CommandMetada
                                                          const v1::MetricRecorded& metric,
                                                          const std::string& actor) {
   return writer_.Submit(ItemCommand(metadata, metric, actor, "")).get().result;
-}
-
-eventlog::Record MetricsService::DeadLetter(std::string key, std::string value,
-                                            std::string_view reason,
-                                            std::string_view origin) const {
-  eventlog::Record r{std::move(key), std::move(value), dead_letter_topic_, -1, {}};
-  r.headers.emplace_back("kam-dlq-reason", std::string(reason));
-  r.headers.emplace_back("kam-dlq-origin", std::string(origin));
-  return r;
 }
 
 writer::Command<domain::MetricsState> MetricsService::ItemCommand(
@@ -87,11 +83,14 @@ writer::Command<domain::MetricsState> MetricsService::ItemCommand(
     return domain::Decide(state, *request, domain::CommandContext{actor, now});
   };
   if (!origin.empty()) {
-    c.dead_letter = [this, request, origin, key = c.aggregate_id](
+    c.dead_letter = [this, request, origin, actor, key = c.aggregate_id](
                         const absl::Status& why) -> std::optional<eventlog::Record> {
-      return DeadLetter(key, request->SerializeAsString(),
-                        base::StrCat(absl::StatusCodeToString(why.code()), ": ", why.message()),
-                        origin);
+      v1::InboundMetric inbound;
+      inbound.set_publisher(actor);
+      inbound.set_client_request_id(request->metadata().client_request_id());
+      *inbound.mutable_metric() = request->metric();
+      return writer::DeadLetter(key, inbound.SerializeAsString(), inbound_topic_,
+                                writer::ReasonText(why), origin);
     };
   }
   return c;

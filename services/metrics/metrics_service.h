@@ -63,21 +63,21 @@ class MetricsService final : public v1::MetricsCommandService::Service {
                                            const v1::MetricRecorded& metric,
                                            const std::string& actor);
 
-  // The writer's command for one bulk item: rejected items go to the dead-letter topic
-  // (headers kam-dlq-reason, kam-dlq-origin) with the rest of their transaction.
+  // The writer's command for one metric as `actor`. With an `origin` (a bulk call), a
+  // rejected item goes to the inbound topic's dead-letter topic as the InboundMetric it
+  // would have been (so `kamctl dlq redrive` can send it back after a fix), with the rest
+  // of its transaction.
   writer::Command<domain::MetricsState> ItemCommand(const v1::CommandMetadata& metadata,
                                                     const v1::MetricRecorded& metric,
                                                     const std::string& actor,
                                                     const std::string& origin) const;
-  // A dead letter for a record that never became a command (e.g. it does not parse).
-  eventlog::Record DeadLetter(std::string key, std::string value, std::string_view reason,
-                              std::string_view origin) const;
 
   // Snapshots every owned partition (at shutdown); a no-op without a snapshot directory.
   absl::Status SnapshotAll() { return writer_.SnapshotAll(); }
 
   const std::string& topic() const { return topic_; }
-  const std::string& dead_letter_topic() const { return dead_letter_topic_; }
+  const std::string& inbound_topic() const { return inbound_topic_; }
+  std::string dead_letter_topic() const { return eventlog::DeadLetterTopic(inbound_topic_); }
   MetricsWriter& writer() { return writer_; }
   const MetricsWriter& writer() const { return writer_; }
 
@@ -86,7 +86,7 @@ class MetricsService final : public v1::MetricsCommandService::Service {
 
   const server::Authenticator& auth_;
   std::string topic_;
-  std::string dead_letter_topic_;
+  std::string inbound_topic_;
   MetricsWriter writer_;
 };
 

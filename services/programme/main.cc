@@ -2,18 +2,24 @@
 #include "base/log.h"
 #include "base/strings.h"
 #include "server/process.h"
+#include "services/programme/inbound.h"
 #include "services/programme/programme_service.h"
 
 int main(int argc, char** argv) {
   kam::server::BlockTerminationSignals();
   kam::server::Flags flags("kam-programme-service",
                            "gRPC commands on KAM programmes and their portfolios");
-  kam::server::DefineCommonFlags(flags, "127.0.0.1:50051");
-  kam::server::DefineWriterFlags(flags, "kam.programme-writer");
+  kam::server::DefineCommonFlags(flags, "127.0.0.1:50051", "127.0.0.1:9464");
+  constexpr char kTransactionalId[] = "kam.programme-writer";
+  kam::server::DefineWriterFlags(flags, kTransactionalId);
+  flags.Define("inbound", "true",
+               "consume the inbound trainings, people, visits and commitments topics (true/false)");
   auto common = kam::server::ParseCommonFlags(flags, argc, argv);
   if (!common.ok()) return kam::server::ExitCode(common.status());
-  auto writer = kam::server::ParseWriterFlags(flags);
+  auto writer = kam::server::ParseWriterFlags(flags, kTransactionalId);
   if (!writer.ok()) return kam::server::ExitCode(writer.status());
+  bool inbound = true;
+  if (auto s = flags.GetBool("inbound", inbound); !s.ok()) return kam::server::ExitCode(s);
   kam::services::ProgrammeServiceConfig config;
   config.kafka.brokers = common->brokers;
   config.topic_prefix = common->topic_prefix;
@@ -30,7 +36,21 @@ int main(int argc, char** argv) {
     kam::base::Log(kam::base::StrCat("cannot start: ", service.status().ToString()));
     return 1;
   }
+  std::unique_ptr<kam::services::ProgrammeIngesters> ingesters;
+  if (inbound) {
+    ingesters = std::make_unique<kam::services::ProgrammeIngesters>(
+        config.kafka, **service,
+        kam::services::ProgrammeIngesterOptions{.topic_prefix = config.topic_prefix});
+    if (auto s = ingesters->Start(); !s.ok()) {
+      kam::base::Log(kam::base::StrCat("cannot start the inbound ingesters: ", s.ToString()));
+      return 1;
+    }
+  }
   return kam::server::Serve(
       common->server, {service->get()},
-      kam::base::StrCat("serving ProgrammeCommandService (topic ", (*service)->topic(), ")"));
+      kam::base::StrCat("serving ProgrammeCommandService (topic ", (*service)->topic(),
+                        ingesters ? ", 4 inbound topics" : "", ")"),
+      [&] {
+        if (ingesters) ingesters->Stop();
+      });
 }

@@ -83,6 +83,7 @@ class ProgrammeService final : public v1::ProgrammeCommandService::Service {
 
   const std::string& topic() const { return topic_; }
   const writer::AggregateWriter<domain::ProgrammeState>& writer() const { return writer_; }
+  writer::AggregateWriter<domain::ProgrammeState>& writer() { return writer_; }
 
  private:
   ProgrammeService(const ProgrammeServiceConfig& config, const server::Authenticator& auth);

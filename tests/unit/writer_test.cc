@@ -117,6 +117,35 @@ TEST_F(Pipeline, ARetryIsAnsweredWithTheOriginalResultInAndAfterItsGroup) {
   EXPECT_EQ(Render(later.Commit({})), "r1@1(dup)");
 }
 
+TEST_F(Pipeline, ADryRunIsDecidedButWritesAndRemembersNothing) {
+  {
+    Group<Roster> g(part, options, clock.Now());
+    g.Add(Add("r1", "acme"));
+    g.Commit(Positions(1));
+  }
+  Group<Roster> g(part, options, clock.Now());
+  auto dry = Add("r1", "globex", "req-dry");
+  dry.metadata.set_dry_run(true);
+  auto dry_rejected = Add("r1", "acme", "req-dry-2");
+  dry_rejected.metadata.set_dry_run(true);
+  dry_rejected.dead_letter = [](const absl::Status&) -> std::optional<eventlog::Record> {
+    return eventlog::Record{"k", "v", "dlq", -1, {}};
+  };
+  g.Add(std::move(dry));
+  g.Add(std::move(dry_rejected));
+  g.Add(Add("r1", "globex", "req-dry"));  // the same request id for real: executes
+  ASSERT_EQ(g.records().size(), 1u);      // no dead letter for a dry run, no event for it
+  const auto out = g.Commit(Positions(1, 1));
+  EXPECT_EQ(Render(out), "r1@2 ALREADY_EXISTS r1@2");
+  EXPECT_TRUE(out[0].result->dry_run());
+  EXPECT_FALSE(out[0].result->has_position());
+  EXPECT_TRUE(out[0].result->event_ids().empty());
+  EXPECT_FALSE(out[1].dead_lettered);
+  EXPECT_FALSE(out[2].result->dry_run());
+  EXPECT_FALSE(out[2].result->deduplicated());
+  EXPECT_EQ(part.aggregates["r1"].chain.version, 2u);
+}
+
 TEST_F(Pipeline, AnAbortedGroupLeavesThePartitionExactlyAsItWas) {
   {
     Group<Roster> g(part, options, clock.Now());
