@@ -1,0 +1,349 @@
+#include "tools/kamctl/client.h"
+
+#include <grpcpp/generic/generic_stub.h>
+#include <sys/stat.h>
+#include <toml++/toml.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "base/errors.h"
+#include "base/strings.h"
+#include "kam/v1/errors.pb.h"
+#include "tools/kamctl/text.h"
+
+namespace kam::kamctl {
+namespace {
+
+std::string Env(const char* name) {
+  const char* v = std::getenv(name);
+  return v != nullptr ? v : "";
+}
+
+std::string ExpandHome(const std::string& path) {
+  if (path.starts_with("~/")) {
+    const std::string home = Env("HOME");
+    if (!home.empty()) return home + path.substr(1);
+  }
+  return path;
+}
+
+std::string DefaultConfigPath() {
+  if (std::string c = Env("KAM_CONFIG"); !c.empty()) return c;
+  if (std::string x = Env("XDG_CONFIG_HOME"); !x.empty()) return x + "/kam/config.toml";
+  if (std::string h = Env("HOME"); !h.empty()) return h + "/.config/kam/config.toml";
+  return "";
+}
+
+// Applies one table of the config file to `s`; INVALID_ARGUMENT naming an unknown key.
+absl::Status ApplyTable(const toml::table& t, const std::string& file, const std::string& where,
+                        Settings& s) {
+  for (const auto& [key, node] : t) {
+    const std::string k(key.str());
+    if (k == "profiles") continue;
+    auto text = node.value<std::string>();
+    auto str = [&](std::string& into) -> absl::Status {
+      if (!text) {
+        return absl::InvalidArgumentError(
+            base::StrCat(file, ": ", where, k, " must be a string in quotes"));
+      }
+      into = *text;
+      return absl::OkStatus();
+    };
+    if (k == "commands") {
+      KAM_RETURN_IF_ERROR(str(s.commands));
+    } else if (k == "metrics") {
+      KAM_RETURN_IF_ERROR(str(s.metrics));
+    } else if (k == "queries") {
+      KAM_RETURN_IF_ERROR(str(s.queries));
+    } else if (k == "tls_ca") {
+      KAM_RETURN_IF_ERROR(str(s.tls_ca));
+    } else if (k == "token_file") {
+      KAM_RETURN_IF_ERROR(str(s.token_file));
+    } else if (k == "programme") {
+      KAM_RETURN_IF_ERROR(str(s.programme));
+    } else if (k == "output") {
+      KAM_RETURN_IF_ERROR(str(s.output));
+    } else if (k == "brokers") {
+      KAM_RETURN_IF_ERROR(str(s.brokers));
+    } else if (k == "topic_prefix") {
+      KAM_RETURN_IF_ERROR(str(s.topic_prefix));
+    } else if (k == "timeout_seconds") {
+      auto n = node.value<int64_t>();
+      if (!n || *n <= 0 || *n > 3600) {
+        return absl::InvalidArgumentError(
+            base::StrCat(file, ": ", where, "timeout_seconds must be a number of seconds, 1-3600"));
+      }
+      s.timeout = std::chrono::seconds(*n);
+    } else if (k == "token") {
+      return absl::InvalidArgumentError(base::StrCat(
+          file, ": ", where,
+          "token: a token does not belong in the config file; put it in a file of its own "
+          "(chmod 600) and name it with token_file"));
+    } else {
+      return absl::InvalidArgumentError(base::StrCat(
+          file, ": ", where, k,
+          " is not a setting (commands, metrics, queries, tls_ca, token_file, programme, "
+          "output, brokers, topic_prefix, timeout_seconds)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::string ReadFile(const std::string& path, bool* ok) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  *ok = static_cast<bool>(in) || !text.str().empty();
+  return text.str();
+}
+
+}  // namespace
+
+absl::StatusOr<Settings> Resolve(const Overrides& o) {
+  Settings s;
+  // The config file, then its profile.
+  const std::string path = o.config.empty() ? DefaultConfigPath() : ExpandHome(o.config);
+  const std::string profile = o.profile.empty() ? Env("KAM_PROFILE") : o.profile;
+  if (!path.empty() && std::filesystem::exists(path)) {
+    toml::table root;
+    try {
+      root = toml::parse_file(path);
+    } catch (const toml::parse_error& e) {
+      return absl::InvalidArgumentError(
+          base::StrCat(path, ":", e.source().begin.line, ": ", e.description()));
+    }
+    KAM_RETURN_IF_ERROR(ApplyTable(root, path, "", s));
+    // Every profile is checked, not only the one in use: a token or a typo anywhere in the
+    // file is reported the first time kamctl reads it.
+    if (const toml::table* all = root["profiles"].as_table()) {
+      for (const auto& [name, node] : *all) {
+        const toml::table* t = node.as_table();
+        const std::string where = base::StrCat("[profiles.", name.str(), "] ");
+        if (t == nullptr) {
+          return absl::InvalidArgumentError(base::StrCat(path, ": ", where, "must be a table"));
+        }
+        Settings ignored;
+        KAM_RETURN_IF_ERROR(ApplyTable(*t, path, where, ignored));
+      }
+    }
+    if (!profile.empty()) {
+      const toml::table* p = root["profiles"][profile].as_table();
+      if (p == nullptr) {
+        return absl::InvalidArgumentError(
+            base::StrCat(path, ": no [profiles.", profile, "] table for --profile ", profile));
+      }
+      KAM_RETURN_IF_ERROR(ApplyTable(*p, path, base::StrCat("[profiles.", profile, "] "), s));
+    }
+    s.config_path = path;
+  } else if (!o.config.empty()) {
+    return absl::InvalidArgumentError(base::StrCat("--config: ", path, " does not exist"));
+  } else if (!profile.empty()) {
+    return absl::InvalidArgumentError(
+        base::StrCat("--profile ", profile, ": there is no config file (", path, ")"));
+  }
+  // The environment.
+  auto env = [](const char* name, std::string& into) {
+    if (std::string v = Env(name); !v.empty()) into = v;
+  };
+  env("KAM_COMMANDS", s.commands);
+  env("KAM_METRICS", s.metrics);
+  env("KAM_QUERIES", s.queries);
+  env("KAM_TLS_CA", s.tls_ca);
+  env("KAM_TOKEN_FILE", s.token_file);
+  env("KAM_PROGRAMME", s.programme);
+  env("KAM_OUTPUT", s.output);
+  env("KAM_BROKERS", s.brokers);
+  env("KAM_TOPIC_PREFIX", s.topic_prefix);
+  // The command line.
+  auto flag = [](const std::string& v, std::string& into) {
+    if (!v.empty()) into = v;
+  };
+  flag(o.commands, s.commands);
+  flag(o.metrics, s.metrics);
+  flag(o.queries, s.queries);
+  flag(o.tls_ca, s.tls_ca);
+  flag(o.token_file, s.token_file);
+  flag(o.output, s.output);
+  flag(o.brokers, s.brokers);
+  flag(o.topic_prefix, s.topic_prefix);
+  if (o.timeout_seconds > 0) s.timeout = std::chrono::seconds(o.timeout_seconds);
+  s.tls_ca = ExpandHome(s.tls_ca);
+  s.token_file = ExpandHome(s.token_file);
+  if (s.output != "table" && s.output != "json" && s.output != "yaml") {
+    return absl::InvalidArgumentError(
+        base::StrCat("--output: '", s.output, "' is not table, json or yaml"));
+  }
+  return s;
+}
+
+absl::Status LoadToken(Settings& s) {
+  if (!s.token.empty()) return absl::OkStatus();
+  if (std::string t = Env("KAM_TOKEN"); !t.empty()) {
+    s.token = t;
+    return absl::OkStatus();
+  }
+  if (s.token_file.empty()) {
+    return absl::UnauthenticatedError(
+        "no token: set KAM_TOKEN, or put the token in a file only you can read (chmod 600) "
+        "and pass --token-file FILE (or token_file in ~/.config/kam/config.toml)");
+  }
+  struct stat st {};
+  if (::stat(s.token_file.c_str(), &st) != 0) {
+    return absl::UnauthenticatedError(base::StrCat("--token-file: cannot read ", s.token_file));
+  }
+  if ((st.st_mode & 077) != 0) {
+    return absl::UnauthenticatedError(base::StrCat(
+        "--token-file: ", s.token_file,
+        " can be read by other users; refusing to use it (chmod 600 ", s.token_file, ")"));
+  }
+  bool ok = false;
+  std::string text = ReadFile(s.token_file, &ok);
+  s.token = std::string(Trim(text));
+  if (!ok || s.token.empty()) {
+    return absl::UnauthenticatedError(base::StrCat("--token-file: ", s.token_file, " is empty"));
+  }
+  return absl::OkStatus();
+}
+
+Client::Client(Settings settings) : settings_(std::move(settings)) {
+  credentials_ = grpc::InsecureChannelCredentials();
+  if (!settings_.tls_ca.empty()) {
+    bool ok = false;
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = ReadFile(settings_.tls_ca, &ok);
+    credentials_ = grpc::SslCredentials(ssl);
+  }
+}
+
+std::shared_ptr<grpc::Channel> Client::Channel(Endpoint endpoint) {
+  const int i = static_cast<int>(endpoint);
+  if (!channels_[i]) {
+    const std::string& target = endpoint == Endpoint::kCommands  ? settings_.commands
+                                : endpoint == Endpoint::kMetrics ? settings_.metrics
+                                                                 : settings_.queries;
+    grpc::ChannelArguments args;
+    args.SetMaxReceiveMessageSize(64 << 20);
+    channels_[i] = grpc::CreateCustomChannel(target, credentials_, args);
+  }
+  return channels_[i];
+}
+
+std::unique_ptr<grpc::ClientContext> Client::Context() const {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->AddMetadata("authorization", "Bearer " + settings_.token);
+  ctx->set_deadline(std::chrono::system_clock::now() + settings_.timeout);
+  return ctx;
+}
+
+grpc::Status Client::Unary(const google::protobuf::MethodDescriptor* method,
+                           const google::protobuf::Message& request,
+                           google::protobuf::Message* response) {
+  grpc::GenericStub stub(Channel(EndpointOf(method)));
+  grpc::CompletionQueue cq;
+  std::string bytes;
+  request.SerializeToString(&bytes);
+  grpc::Slice slice(bytes);
+  grpc::ByteBuffer in(&slice, 1);
+  grpc::ByteBuffer out;
+  auto ctx = Context();
+  const std::string path = base::StrCat("/", method->service()->full_name(), "/", method->name());
+  auto call = stub.PrepareUnaryCall(ctx.get(), path, in, &cq);
+  call->StartCall();
+  grpc::Status status;
+  call->Finish(&out, &status, reinterpret_cast<void*>(1));
+  void* tag = nullptr;
+  bool ok = false;
+  cq.Next(&tag, &ok);
+  cq.Shutdown();
+  while (cq.Next(&tag, &ok)) {
+  }
+  if (status.ok()) {
+    grpc::Slice whole;
+    if (!out.DumpToSingleSlice(&whole).ok() ||
+        !response->ParseFromArray(whole.begin(), static_cast<int>(whole.size()))) {
+      return grpc::Status(grpc::StatusCode::INTERNAL,
+                          base::StrCat("the reply to ", method->name(), " does not parse"));
+    }
+  }
+  return status;
+}
+
+int ExitCodeOf(const grpc::Status& status) {
+  switch (status.error_code()) {
+    case grpc::StatusCode::OK:
+      return kExitOk;
+    case grpc::StatusCode::INVALID_ARGUMENT:
+    case grpc::StatusCode::FAILED_PRECONDITION:
+    case grpc::StatusCode::ALREADY_EXISTS:
+    case grpc::StatusCode::ABORTED:
+    case grpc::StatusCode::OUT_OF_RANGE:
+    case grpc::StatusCode::NOT_FOUND:
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return kExitRejected;
+    case grpc::StatusCode::UNAUTHENTICATED:
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return kExitUnauthorised;
+    case grpc::StatusCode::UNAVAILABLE:
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return kExitUnavailable;
+    default:
+      return kExitFailed;
+  }
+}
+
+std::string DescribeError(const std::string& what, const grpc::Status& status, bool colour) {
+  static const char* const kNames[] = {"OK",
+                                       "CANCELLED",
+                                       "UNKNOWN",
+                                       "INVALID_ARGUMENT",
+                                       "DEADLINE_EXCEEDED",
+                                       "NOT_FOUND",
+                                       "ALREADY_EXISTS",
+                                       "PERMISSION_DENIED",
+                                       "RESOURCE_EXHAUSTED",
+                                       "FAILED_PRECONDITION",
+                                       "ABORTED",
+                                       "OUT_OF_RANGE",
+                                       "UNIMPLEMENTED",
+                                       "INTERNAL",
+                                       "UNAVAILABLE",
+                                       "DATA_LOSS",
+                                       "UNAUTHENTICATED"};
+  const int code = static_cast<int>(status.error_code());
+  const std::string name = code >= 0 && code <= 16 ? kNames[code] : "ERROR";
+  v1::ErrorDetail detail;
+  v1::RpcStatus rpc;
+  if (!status.error_details().empty() && rpc.ParseFromString(status.error_details())) {
+    for (const auto& any : rpc.details()) {
+      if (any.Is<v1::ErrorDetail>()) any.UnpackTo(&detail);
+    }
+  }
+  const int exit = ExitCodeOf(status);
+  const std::string verb = exit == kExitRejected       ? "rejected"
+                           : exit == kExitUnauthorised ? "not allowed"
+                           : exit == kExitUnavailable  ? "could not reach the platform"
+                                                       : "failed";
+  const char* red = colour ? "\033[1;31m" : "";
+  const char* bold = colour ? "\033[1m" : "";
+  const char* dim = colour ? "\033[2m" : "";
+  const char* reset = colour ? "\033[0m" : "";
+  std::string out = base::StrCat(red, "error", reset, ": ", what, " ", verb);
+  if (!detail.rule().empty()) base::StrAppend(&out, " by rule ", bold, detail.rule(), reset);
+  if (!detail.field().empty()) base::StrAppend(&out, " (field ", bold, detail.field(), reset, ")");
+  base::StrAppend(&out, "\n  ", status.error_message(), "\n  ", dim, name);
+  if (!detail.reason().empty()) base::StrAppend(&out, ", ", detail.reason());
+  base::StrAppend(&out, reset, "\n");
+  if (exit == kExitUnavailable) {
+    base::StrAppend(&out,
+                    "  is the platform running? (deploy/run.sh starts it; endpoints come "
+                    "from --commands/--metrics/--queries or ~/.config/kam/config.toml)\n");
+  } else if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
+    base::StrAppend(&out, "  check KAM_TOKEN or --token-file\n");
+  }
+  return out;
+}
+
+}  // namespace kam::kamctl

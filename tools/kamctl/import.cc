@@ -1,0 +1,627 @@
+#include "tools/kamctl/import.h"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "base/errors.h"
+#include "base/strings.h"
+#include "google/protobuf/dynamic_message.h"
+#include "kam/v1/errors.pb.h"
+#include "kam/v1/metrics_service.pb.h"
+#include "kam/v1/programme_service.pb.h"
+#include "tools/kamctl/fields.h"
+#include "tools/kamctl/text.h"
+
+namespace kam::kamctl {
+namespace {
+
+using google::protobuf::Message;
+using google::protobuf::MethodDescriptor;
+
+constexpr std::size_t kMaxFileBytes = std::size_t{1} << 30;
+
+struct Row {
+  int line = 0;
+  std::vector<std::pair<std::string, std::string>> cells;  // column -> value
+};
+
+std::string CodeName(int code) {
+  static const char* const kNames[] = {"OK",
+                                       "CANCELLED",
+                                       "UNKNOWN",
+                                       "INVALID_ARGUMENT",
+                                       "DEADLINE_EXCEEDED",
+                                       "NOT_FOUND",
+                                       "ALREADY_EXISTS",
+                                       "PERMISSION_DENIED",
+                                       "RESOURCE_EXHAUSTED",
+                                       "FAILED_PRECONDITION",
+                                       "ABORTED",
+                                       "OUT_OF_RANGE",
+                                       "UNIMPLEMENTED",
+                                       "INTERNAL",
+                                       "UNAVAILABLE",
+                                       "DATA_LOSS",
+                                       "UNAUTHENTICATED"};
+  return code >= 0 && code <= 16 ? kNames[code] : std::to_string(code);
+}
+
+v1::ErrorDetail DetailOf(const grpc::Status& status) {
+  v1::ErrorDetail detail;
+  v1::RpcStatus rpc;
+  if (!status.error_details().empty() && rpc.ParseFromString(status.error_details())) {
+    for (const auto& any : rpc.details()) {
+      if (any.Is<v1::ErrorDetail>()) any.UnpackTo(&detail);
+    }
+  }
+  return detail;
+}
+
+absl::StatusOr<std::string> ReadAll(const std::string& file) {
+  std::stringstream text;
+  if (file == "-") {
+    text << std::cin.rdbuf();
+  } else {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(file, ec);
+    if (ec) return absl::NotFoundError(base::StrCat(file, ": ", ec.message()));
+    if (size > kMaxFileBytes) {
+      return absl::InvalidArgumentError(
+          base::StrCat(file, ": larger than 1 GiB; split it into several files"));
+    }
+    std::ifstream in(file, std::ios::binary);
+    if (!in) return absl::NotFoundError(base::StrCat(file, ": cannot be opened"));
+    text << in.rdbuf();
+  }
+  return text.str();
+}
+
+std::string JsonCell(const nlohmann::json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
+  if (v.is_array()) {
+    std::vector<std::string> items;
+    for (const auto& item : v) items.push_back(JsonCell(item));
+    return Join(items, ";");
+  }
+  return v.dump();
+}
+
+absl::StatusOr<std::vector<Row>> ReadRows(const std::string& text, const std::string& format,
+                                          std::vector<LineError>& unreadable) {
+  std::vector<Row> rows;
+  if (format == "jsonl") {
+    int line = 0;
+    std::size_t start = 0;
+    while (start <= text.size()) {
+      std::size_t end = text.find('\n', start);
+      if (end == std::string::npos) end = text.size();
+      ++line;
+      std::string_view l = Trim(std::string_view(text).substr(start, end - start));
+      start = end + 1;
+      if (l.empty()) continue;
+      nlohmann::json j = nlohmann::json::parse(l, nullptr, /*allow_exceptions=*/false);
+      if (j.is_discarded() || !j.is_object()) {
+        unreadable.push_back({line, "USAGE", "", "", "is not a JSON object on one line"});
+        continue;
+      }
+      Row row{line, {}};
+      for (const auto& [k, v] : j.items()) {
+        if (v.is_null()) continue;
+        row.cells.emplace_back(k, JsonCell(v));
+      }
+      rows.push_back(std::move(row));
+    }
+    return rows;
+  }
+  auto records = ParseCsv(text);
+  if (!records.ok()) return records.status();
+  if (records->empty()) return rows;
+  const std::vector<std::string> header = (*records)[0].fields;
+  for (std::size_t i = 1; i < records->size(); ++i) {
+    const CsvRecord& r = (*records)[i];
+    if (r.fields.size() == 1 && r.fields[0].empty()) continue;  // a blank line
+    if (r.fields.size() != header.size()) {
+      unreadable.push_back(
+          {r.line, "USAGE", "", "",
+           base::StrCat("has ", r.fields.size(), " fields; the header has ", header.size())});
+      continue;
+    }
+    Row row{r.line, {}};
+    for (std::size_t c = 0; c < header.size(); ++c) {
+      row.cells.emplace_back(std::string(Trim(header[c])), r.fields[c]);
+    }
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+// What one kind imports through.
+struct Target {
+  const MethodDescriptor* method = nullptr;
+  std::vector<Leaf> leaves;
+};
+
+const MethodDescriptor* Method(const std::string& name) {
+  (void)v1::RegisterPersonRequest::descriptor();
+  (void)v1::RecordMetricRequest::descriptor();
+  return google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(name);
+}
+
+// Builds the request of one row (the training kind picks its method by a "type" column).
+absl::StatusOr<std::pair<const Target*, std::unique_ptr<Message>>> Build(
+    const ImportOptions& o, const Row& row, const std::map<std::string, Target>& targets,
+    LineError& error) {
+  const Target* target = nullptr;
+  std::vector<std::pair<std::string, std::string>> cells = row.cells;
+  if (o.kind == "trainings") {
+    std::string type;
+    bool has_skill = false;
+    for (auto it = cells.begin(); it != cells.end();) {
+      const std::string col = Lower(it->first);
+      if (col == "type" || col == "training") {
+        type = Lower(Trim(it->second));
+        it = cells.erase(it);
+        continue;
+      }
+      if (col == "skill" && !Trim(it->second).empty()) has_skill = true;
+      ++it;
+    }
+    if (type.empty()) type = has_skill ? "manager" : "staff";
+    if (type != "manager" && type != "staff") {
+      error = {row.line, "USAGE", "", "type", "type must be manager or staff"};
+      return absl::InvalidArgumentError("type");
+    }
+    target = &targets.at(type);
+  } else {
+    target = &targets.begin()->second;
+  }
+  std::unique_ptr<Message> request(google::protobuf::MessageFactory::generated_factory()
+                                       ->GetPrototype(target->method->input_type())
+                                       ->New());
+  for (const auto& [column, value] : cells) {
+    if (Trim(value).empty()) continue;
+    absl::Status s = SetPath(*request, target->leaves, column, value);
+    if (absl::IsNotFound(s)) {
+      std::vector<std::string> known;
+      for (const Leaf& l : target->leaves)
+        known.push_back(l.aliases.empty() ? l.path : l.aliases[0]);
+      error = {
+          row.line, "USAGE", "", column,
+          base::StrCat("column '", column, "' is not a field (known: ", Join(known, ", "), ")")};
+      return s;
+    }
+    if (!s.ok()) {
+      error = {row.line, "USAGE", "", column, std::string(s.message())};
+      return s;
+    }
+  }
+  // --programme fills the programme where the line names none.
+  if (!o.programme.empty()) {
+    for (const Leaf& l : target->leaves) {
+      if (l.chain.back()->name() != "programme_id") continue;
+      const Message* m = request.get();
+      for (std::size_t i = 0; i + 1 < l.chain.size(); ++i) {
+        m = &m->GetReflection()->GetMessage(*m, l.chain[i]);
+      }
+      if (m->GetReflection()->GetString(*m, l.chain.back()).empty()) {
+        (void)SetLeaf(*request, l, {o.programme});
+      }
+    }
+  }
+  const std::string id = ImportRequestId(o.kind, o.source, *request);
+  const auto* meta_field = request->GetDescriptor()->FindFieldByName("metadata");
+  auto* meta = static_cast<v1::CommandMetadata*>(
+      request->GetReflection()->MutableMessage(request.get(), meta_field));
+  meta->set_client_request_id(id);
+  meta->set_correlation_id(base::StrCat("import:", o.source));
+  meta->set_dry_run(o.dry_run);
+  return std::make_pair(target, std::move(request));
+}
+
+class Progress {
+ public:
+  Progress(bool on, std::string label, int total)
+      : on_(on), label_(std::move(label)), total_(total), start_(std::chrono::steady_clock::now()) {
+    if (on_) thread_ = std::thread([this] { Loop(); });
+  }
+  ~Progress() { Finish(); }
+  void Add(int n) { done_ += n; }
+  void Finish() {
+    if (!thread_.joinable()) return;
+    stop_ = true;
+    thread_.join();
+    Draw();
+    std::cerr << "\n";
+  }
+
+ private:
+  void Loop() {
+    while (!stop_) {
+      Draw();
+      std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    }
+  }
+  void Draw() {
+    const int done = done_.load();
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    const int width = 30;
+    const int filled = total_ > 0 ? width * done / total_ : width;
+    std::string bar(static_cast<std::size_t>(filled), '#');
+    bar += std::string(static_cast<std::size_t>(width - filled), '.');
+    std::cerr << "\r  " << label_ << "  [" << bar << "] "
+              << (total_ > 0 ? 100 * done / total_ : 100) << "%  " << done << "/" << total_
+              << " lines  " << static_cast<long>(secs > 0 ? done / secs : 0) << " lines/s   "
+              << std::flush;
+  }
+  const bool on_;
+  const std::string label_;
+  const int total_;
+  const std::chrono::steady_clock::time_point start_;
+  std::atomic<int> done_{0};
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+// Calls with retries while the platform is unavailable (safe: request ids make a retry a
+// no-op if the first attempt was written).
+grpc::Status CallWithRetry(Client& client, const MethodDescriptor* method, const Message& request,
+                           Message* response) {
+  grpc::Status status;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    status = client.Unary(method, request, response);
+    if (status.error_code() != grpc::StatusCode::UNAVAILABLE &&
+        status.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) {
+      return status;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(250 << attempt));
+  }
+  return status;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<CsvRecord>> ParseCsv(std::string_view text) {
+  std::vector<CsvRecord> out;
+  CsvRecord record{1, {}};
+  std::string field;
+  bool quoted = false;
+  bool field_started = false;
+  int line = 1;
+  if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);  // a UTF-8 byte order mark
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (quoted) {
+      if (c == '"') {
+        if (i + 1 < text.size() && text[i + 1] == '"') {
+          field += '"';
+          ++i;
+        } else {
+          quoted = false;
+        }
+      } else {
+        if (c == '\n') ++line;
+        field += c;
+      }
+      continue;
+    }
+    if (c == '"' && !field_started) {
+      quoted = true;
+      field_started = true;
+    } else if (c == ',') {
+      record.fields.push_back(std::move(field));
+      field.clear();
+      field_started = false;
+    } else if (c == '\n' || c == '\r') {
+      if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
+      record.fields.push_back(std::move(field));
+      field.clear();
+      field_started = false;
+      out.push_back(std::move(record));
+      ++line;
+      record = CsvRecord{line, {}};
+    } else {
+      field += c;
+      field_started = true;
+    }
+  }
+  if (quoted) {
+    return absl::InvalidArgumentError(
+        base::StrCat("line ", record.line, ": a quoted field is not closed"));
+  }
+  if (field_started || !record.fields.empty()) {
+    record.fields.push_back(std::move(field));
+    out.push_back(std::move(record));
+  }
+  return out;
+}
+
+std::string ImportRequestId(const std::string& kind, const std::string& source,
+                            const Message& request) {
+  std::unique_ptr<Message> copy(request.New());
+  copy->CopyFrom(request);
+  if (const auto* meta = copy->GetDescriptor()->FindFieldByName("metadata")) {
+    copy->GetReflection()->ClearField(copy.get(), meta);
+  }
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    copy->SerializeToCodedStream(&coded);
+  }
+  const std::string input = base::StrCat(source, "\n", kind, "\n", bytes);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(input.data(), input.size(), digest, &len, EVP_sha256(), nullptr);
+  static const char* const kHex = "0123456789abcdef";
+  std::string hex;
+  for (unsigned int i = 0; i < 16 && i < len; ++i) {
+    hex += kHex[digest[i] >> 4];
+    hex += kHex[digest[i] & 15];
+  }
+  return base::StrCat("import:", kind, ":", hex);
+}
+
+absl::StatusOr<ImportSummary> Import(Client& client, const ImportOptions& o_in) {
+  ImportOptions o = o_in;
+  std::map<std::string, Target> targets;
+  auto target = [&](const std::string& key, const std::string& method) {
+    Target t;
+    t.method = Method(method);
+    t.leaves = LeavesOf(t.method->input_type());
+    targets[key] = std::move(t);
+  };
+  if (o.kind == "people") {
+    target("people", "kam.v1.ProgrammeCommandService.RegisterPerson");
+  } else if (o.kind == "accounts") {
+    target("accounts", "kam.v1.ProgrammeCommandService.NominateAccount");
+  } else if (o.kind == "metrics") {
+    target("metrics", "kam.v1.MetricsCommandService.RecordMetric");
+  } else if (o.kind == "trainings") {
+    target("manager", "kam.v1.ProgrammeCommandService.RecordManagerTraining");
+    target("staff", "kam.v1.ProgrammeCommandService.RecordStaffTraining");
+  } else {
+    return absl::InvalidArgumentError(
+        base::StrCat("import: '", o.kind, "' is not people, accounts, metrics or trainings"));
+  }
+  if (o.file == "-" && o.source.empty()) {
+    return absl::InvalidArgumentError(
+        "import: reading stdin needs --source NAME (it identifies the data in request ids)");
+  }
+  if (o.source.empty()) o.source = std::filesystem::path(o.file).filename().string();
+  if (o.format.empty()) {
+    const std::string ext = Lower(std::filesystem::path(o.file).extension().string());
+    o.format = ext == ".jsonl" || ext == ".ndjson" || ext == ".json" ? "jsonl" : "csv";
+  }
+  if (o.format != "csv" && o.format != "jsonl") {
+    return absl::InvalidArgumentError(
+        base::StrCat("--format: '", o.format, "' is not csv or jsonl"));
+  }
+  o.parallel = std::clamp(o.parallel, 1, 64);
+  o.batch = std::clamp<std::size_t>(o.batch, 1, 1000);
+
+  auto text = ReadAll(o.file);
+  if (!text.ok()) return text.status();
+  ImportSummary summary;
+  summary.kind = o.kind;
+  summary.source = o.source;
+  summary.dry_run = o.dry_run;
+  std::vector<LineError> errors;
+  auto rows = ReadRows(*text, o.format, errors);
+  if (!rows.ok()) return rows.status();
+  summary.lines = static_cast<int>(rows->size() + errors.size());
+
+  // Requests for every readable line; a line kamctl cannot turn into a request is rejected
+  // here with its column.
+  struct Pending {
+    int line;
+    const Target* target;
+    std::unique_ptr<Message> request;
+  };
+  std::vector<Pending> pending;
+  for (const Row& row : *rows) {
+    LineError e;
+    auto built = Build(o, row, targets, e);
+    if (!built.ok()) {
+      errors.push_back(e);
+      continue;
+    }
+    pending.push_back({row.line, built->first, std::move(built->second)});
+  }
+  for (auto& [key, t] : targets) (void)client.Channel(EndpointOf(t.method));
+
+  const auto start = std::chrono::steady_clock::now();
+  std::mutex mu;
+  std::atomic<bool> fatal_set{false};
+  grpc::Status fatal;
+  std::atomic<int> accepted{0};
+  std::atomic<int> duplicates{0};
+  std::map<std::pair<std::string, int32_t>, int64_t> last;
+  auto saw = [&](const v1::CommandResult& r) {
+    if (!r.has_position()) return;
+    std::lock_guard<std::mutex> lock(mu);
+    int64_t& at = last[{r.position().topic(), r.position().partition()}];
+    at = std::max(at, r.position().offset());
+  };
+  auto classify = [&](int line, int code, const std::string& message, const v1::ErrorDetail& d,
+                      bool ok, bool deduplicated) {
+    if (ok) {
+      (deduplicated ? duplicates : accepted)++;
+      return;
+    }
+    if (code == static_cast<int>(grpc::StatusCode::ALREADY_EXISTS)) {
+      duplicates++;
+      return;
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    errors.push_back({line, CodeName(code), d.rule(), d.field(), message});
+  };
+  auto stop_with = [&](const grpc::Status& s) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (!fatal_set.exchange(true)) fatal = s;
+  };
+  auto fatal_code = [](const grpc::Status& s) {
+    const int e = ExitCodeOf(s);
+    return e == kExitUnauthorised || e == kExitUnavailable || e == kExitFailed;
+  };
+
+  Progress progress(o.progress, base::StrCat(o.dry_run ? "checking " : "importing ", o.source),
+                    static_cast<int>(pending.size()));
+  std::atomic<std::size_t> next{0};
+  std::vector<std::thread> workers;
+  if (o.kind == "metrics") {
+    const MethodDescriptor* batch_method = Method("kam.v1.MetricsCommandService.RecordMetricBatch");
+    const std::size_t batches = (pending.size() + o.batch - 1) / o.batch;
+    for (int w = 0; w < o.parallel; ++w) {
+      workers.emplace_back([&] {
+        for (std::size_t b = next++; b < batches && !fatal_set; b = next++) {
+          v1::RecordMetricBatchRequest request;
+          const std::size_t from = b * o.batch;
+          const std::size_t to = std::min(pending.size(), from + o.batch);
+          for (std::size_t i = from; i < to; ++i) {
+            request.add_items()->CopyFrom(*pending[i].request);
+          }
+          v1::RecordMetricBatchResponse response;
+          const grpc::Status s = CallWithRetry(client, batch_method, request, &response);
+          if (!s.ok()) {
+            if (fatal_code(s)) {
+              stop_with(s);
+              return;
+            }
+            for (std::size_t i = from; i < to; ++i) {
+              classify(pending[i].line, s.error_code(), s.error_message(), DetailOf(s), false,
+                       false);
+            }
+          } else {
+            for (const auto& out : response.outcomes()) {
+              const std::size_t i = from + out.index();
+              if (i >= to) continue;
+              classify(pending[i].line, out.code(), out.error(), out.detail(), out.code() == 0,
+                       out.result().deduplicated());
+              saw(out.result());
+            }
+          }
+          progress.Add(static_cast<int>(to - from));
+        }
+      });
+    }
+  } else {
+    for (int w = 0; w < o.parallel; ++w) {
+      workers.emplace_back([&] {
+        for (std::size_t i = next++; i < pending.size() && !fatal_set; i = next++) {
+          const Pending& p = pending[i];
+          std::unique_ptr<Message> response(google::protobuf::MessageFactory::generated_factory()
+                                                ->GetPrototype(p.target->method->output_type())
+                                                ->New());
+          const grpc::Status s =
+              CallWithRetry(client, p.target->method, *p.request, response.get());
+          if (!s.ok() && fatal_code(s)) {
+            stop_with(s);
+            return;
+          }
+          bool dedup = false;
+          if (s.ok()) {
+            const auto* f = response->GetDescriptor()->FindFieldByName("result");
+            const auto& r = static_cast<const v1::CommandResult&>(
+                response->GetReflection()->GetMessage(*response, f));
+            dedup = r.deduplicated();
+            saw(r);
+          }
+          classify(p.line, s.error_code(), s.error_message(), DetailOf(s), s.ok(), dedup);
+          progress.Add(1);
+        }
+      });
+    }
+  }
+  for (auto& t : workers) t.join();
+  progress.Finish();
+  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (fatal_set) {
+    return absl::Status(static_cast<absl::StatusCode>(fatal.error_code()),
+                        base::StrCat("import stopped: ", fatal.error_message(),
+                                     "; run the same import again to finish it (lines already "
+                                     "imported are skipped)"));
+  }
+  for (const auto& [tp, offset] : last) {
+    summary.positions.push_back(base::StrCat(tp.first, "/", tp.second, "@", offset));
+  }
+  summary.accepted = accepted;
+  summary.duplicates = duplicates;
+  std::sort(errors.begin(), errors.end(),
+            [](const LineError& a, const LineError& b) { return a.line < b.line; });
+  summary.rejected = std::move(errors);
+  return summary;
+}
+
+std::string RenderSummary(const ImportSummary& s, const std::string& output, const Style& style) {
+  if (output == "json" || output == "yaml") {
+    nlohmann::json j = {{"kind", s.kind},
+                        {"source", s.source},
+                        {"dry_run", s.dry_run},
+                        {"lines", s.lines},
+                        {"accepted", s.accepted},
+                        {"duplicates", s.duplicates},
+                        {"rejected", s.rejected.size()},
+                        {"seconds", s.seconds}};
+    nlohmann::json errors = nlohmann::json::array();
+    for (const auto& e : s.rejected) {
+      errors.push_back({{"line", e.line},
+                        {"code", e.code},
+                        {"rule", e.rule},
+                        {"field", e.field},
+                        {"message", e.message}});
+    }
+    j["errors"] = errors;
+    j["positions"] = s.positions;
+    return output == "json" ? j.dump(2) + "\n" : JsonToYaml(j.dump());
+  }
+  const char* red = style.colour ? "\033[31m" : "";
+  const char* green = style.colour ? "\033[32m" : "";
+  const char* reset = style.colour ? "\033[0m" : "";
+  std::string out;
+  if (!s.rejected.empty()) {
+    Table t({"line", "rejected by", "why"});
+    const std::size_t shown = std::min<std::size_t>(s.rejected.size(), 50);
+    for (std::size_t i = 0; i < shown; ++i) {
+      const auto& e = s.rejected[i];
+      const std::string by = !e.rule.empty()    ? "rule " + e.rule
+                             : !e.field.empty() ? "field " + e.field
+                                                : e.code;
+      t.Row({std::to_string(e.line), by, e.message});
+    }
+    out += t.Render(style, 100);
+    if (s.rejected.size() > shown) {
+      base::StrAppend(&out, "... and ", s.rejected.size() - shown,
+                      " more (--output json lists them all)\n");
+    }
+    out += "\n";
+  }
+  const double rate = s.seconds > 0 ? (s.accepted + s.duplicates) / s.seconds : 0;
+  base::StrAppend(
+      &out, s.dry_run ? "dry run of " : "imported ", s.source, " (", s.kind, "): ", s.lines,
+      " lines: ", green, s.accepted, s.dry_run ? " would be accepted" : " accepted", reset, ", ",
+      s.duplicates, " skipped as duplicates, ", s.rejected.empty() ? "" : red, s.rejected.size(),
+      " rejected", s.rejected.empty() ? "" : reset, " in ",
+      static_cast<long>(s.seconds * 1000) / 1000.0, " s (", static_cast<long>(rate), " lines/s)\n");
+  if (!s.positions.empty()) {
+    std::string flags;
+    for (const auto& p : s.positions) base::StrAppend(&flags, " --consistency.at-least ", p);
+    base::StrAppend(&out, style.colour ? "\033[2m" : "", "read what it wrote with:", flags,
+                    style.colour ? "\033[0m" : "", "\n");
+  }
+  return out;
+}
+
+}  // namespace kam::kamctl
