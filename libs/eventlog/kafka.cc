@@ -3,6 +3,11 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafkacpp.h>
 
+#include <algorithm>
+#include <map>
+#include <thread>
+
+#include "absl/strings/numbers.h"
 #include "base/log.h"
 #include "base/strings.h"
 
@@ -38,6 +43,138 @@ struct CHandle {
     if (rk != nullptr) rd_kafka_destroy(rk);
   }
 };
+
+// The effective configuration of `topic` (the broker's defaults included).
+absl::StatusOr<std::map<std::string, std::string>> DescribeTopic(
+    rd_kafka_t* rk, const std::string& topic, std::chrono::milliseconds timeout) {
+  char err[512];
+  rd_kafka_ConfigResource_t* res =
+      rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str());
+  rd_kafka_queue_t* q = rd_kafka_queue_new(rk);
+  rd_kafka_AdminOptions_t* ao = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
+  rd_kafka_AdminOptions_set_request_timeout(ao, static_cast<int>(timeout.count()), err, sizeof err);
+  rd_kafka_DescribeConfigs(rk, &res, 1, ao, q);
+  rd_kafka_event_t* ev = rd_kafka_queue_poll(q, static_cast<int>(timeout.count()) + 1000);
+  absl::StatusOr<std::map<std::string, std::string>> out = std::map<std::string, std::string>();
+  if (ev == nullptr) {
+    out = absl::UnavailableError(base::StrCat("kafka did not answer DescribeConfigs(", topic,
+                                              ") within ", timeout.count(), " ms"));
+  } else if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    out = absl::UnavailableError(
+        base::StrCat("DescribeConfigs(", topic, "): ", rd_kafka_event_error_string(ev)));
+  } else {
+    size_t n = 0;
+    const rd_kafka_ConfigResource_t** resources =
+        rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(ev), &n);
+    for (size_t i = 0; i < n && out.ok(); ++i) {
+      if (rd_kafka_ConfigResource_error(resources[i]) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        const char* msg = rd_kafka_ConfigResource_error_string(resources[i]);
+        out = absl::UnavailableError(
+            base::StrCat("DescribeConfigs(", topic, "): ", msg != nullptr ? msg : "error"));
+        break;
+      }
+      size_t count = 0;
+      const rd_kafka_ConfigEntry_t** entries =
+          rd_kafka_ConfigResource_configs(resources[i], &count);
+      for (size_t j = 0; j < count; ++j) {
+        const char* value = rd_kafka_ConfigEntry_value(entries[j]);
+        (*out)[rd_kafka_ConfigEntry_name(entries[j])] = value != nullptr ? value : "";
+      }
+    }
+  }
+  if (ev != nullptr) rd_kafka_event_destroy(ev);
+  rd_kafka_AdminOptions_destroy(ao);
+  rd_kafka_ConfigResource_destroy(res);
+  rd_kafka_queue_destroy(q);
+  return out;
+}
+
+// The fewest replicas of any partition of `topic`.
+absl::StatusOr<int> FewestReplicas(rd_kafka_t* rk, const std::string& topic,
+                                   std::chrono::milliseconds timeout) {
+  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
+  const rd_kafka_metadata_t* md = nullptr;
+  rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, static_cast<int>(timeout.count()));
+  absl::StatusOr<int> out = absl::NotFoundError(base::StrCat("topic ", topic, " does not exist"));
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    out = absl::UnavailableError(base::StrCat("metadata(", topic, "): ", rd_kafka_err2str(e)));
+  } else {
+    for (int t = 0; t < md->topic_cnt; ++t) {
+      const rd_kafka_metadata_topic_t& tm = md->topics[t];
+      if (topic != tm.topic || tm.err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;
+      int fewest = 1 << 30;
+      for (int p = 0; p < tm.partition_cnt; ++p)
+        fewest = std::min(fewest, tm.partitions[p].replica_cnt);
+      out = fewest;
+    }
+  }
+  if (md != nullptr) rd_kafka_metadata_destroy(md);
+  rd_kafka_topic_destroy(rkt);
+  return out;
+}
+
+// The event store's demands on a topic, checked on every start: one created by someone
+// else, or altered since, could delete or compact events, or lose them with a broker.
+absl::Status CheckTopic(rd_kafka_t* rk, const KafkaOptions& options, const std::string& topic,
+                        std::chrono::milliseconds timeout) {
+  auto configs = DescribeTopic(rk, topic, timeout);
+  if (!configs.ok()) return configs.status();
+  if (!configs->contains("retention.ms")) {
+    return absl::UnavailableError(
+        base::StrCat("DescribeConfigs(", topic, "): no configuration yet"));
+  }
+  auto value = [&](const std::string& name) {
+    auto it = configs->find(name);
+    return it == configs->end() ? std::string("(unset)") : it->second;
+  };
+  auto fix = [&](const std::string& setting) {
+    return base::StrCat("; fix it with kafka-configs.sh --bootstrap-server ", options.brokers,
+                        " --alter --entity-type topics --entity-name ", topic, " --add-config ",
+                        setting);
+  };
+  auto refuse = [&](const std::string& name, const std::string& why, const std::string& want) {
+    return absl::FailedPreconditionError(base::StrCat("topic ", topic, ": ", name, " is ",
+                                                      value(name), ": ", why,
+                                                      "; the event store needs ", want, fix(want)));
+  };
+  if (value("retention.ms") != "-1") {
+    return refuse("retention.ms", "Kafka would delete events older than that", "retention.ms=-1");
+  }
+  if (value("retention.bytes") != "-1") {
+    return refuse("retention.bytes", "Kafka would delete the oldest events past that size",
+                  "retention.bytes=-1");
+  }
+  if (value("cleanup.policy") != "delete") {
+    return refuse("cleanup.policy",
+                  "compaction keeps only the newest record per key and deletes the rest of "
+                  "each aggregate's history",
+                  "cleanup.policy=delete");
+  }
+  if (value("unclean.leader.election.enable") == "true") {
+    return refuse("unclean.leader.election.enable",
+                  "an out-of-sync replica could become leader and drop acknowledged events",
+                  "unclean.leader.election.enable=false");
+  }
+  if (options.replication_factor > 1) {
+    auto replicas = FewestReplicas(rk, topic, timeout);
+    if (!replicas.ok()) return replicas.status();
+    if (*replicas < options.replication_factor) {
+      return absl::FailedPreconditionError(
+          base::StrCat("topic ", topic, ": a partition has ", *replicas,
+                       " replicas, fewer than the ", options.replication_factor,
+                       " asked for (--kafka-replication-factor); reassign its partitions "
+                       "(kafka-reassign-partitions.sh) or recreate it"));
+    }
+    const int want_isr = options.replication_factor >= 3 ? 2 : 1;
+    int isr = 0;
+    const std::string configured = value("min.insync.replicas");
+    if (!absl::SimpleAtoi(configured, &isr) || isr < want_isr) {
+      return refuse("min.insync.replicas", "an acknowledged event could live on a single broker",
+                    base::StrCat("min.insync.replicas=", want_isr));
+    }
+  }
+  return absl::OkStatus();
+}
 
 }  // namespace
 
@@ -162,7 +299,18 @@ absl::Status EnsureTopic(const KafkaOptions& options, const std::string& topic, 
   rd_kafka_AdminOptions_destroy(ao);
   rd_kafka_NewTopic_destroy(nt);
   rd_kafka_queue_destroy(q);
-  return status;
+  if (!status.ok()) return status;
+  // A topic just created may not be known to every broker yet: DescribeConfigs and metadata
+  // answer "unknown topic" for a moment. Only a refusal (FAILED_PRECONDITION) is final.
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    status = CheckTopic(h.rk, options, topic, timeout);
+    if (status.ok() || status.code() == absl::StatusCode::kFailedPrecondition ||
+        std::chrono::steady_clock::now() >= deadline) {
+      return status;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
 }
 
 absl::StatusOr<int> PartitionCount(const KafkaOptions& options, const std::string& topic,

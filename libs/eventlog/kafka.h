@@ -48,7 +48,11 @@ absl::StatusOr<std::unique_ptr<RdKafka::Conf>> MakeConf(
     const std::vector<std::pair<std::string, std::string>>& properties);
 
 // Creates `topic` with `partitions` partitions and infinite retention if it does not
-// exist; an existing topic is left as it is. UNAVAILABLE if the cluster does not answer.
+// exist, then checks that the topic (new or not) keeps events: retention.ms and
+// retention.bytes -1, cleanup.policy delete, no unclean leader election and, when
+// options.replication_factor > 1, that many replicas and min.insync.replicas of 2 (1 for a
+// factor of 2). FAILED_PRECONDITION naming the setting and the kafka-configs.sh command that
+// fixes it; UNAVAILABLE if the cluster does not answer. An existing topic is never altered.
 absl::Status EnsureTopic(const KafkaOptions& options, const std::string& topic, int partitions,
                          std::chrono::milliseconds timeout = std::chrono::seconds(30));
 

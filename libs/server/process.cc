@@ -1,9 +1,13 @@
 #include "server/process.h"
 
 #include <grpc/support/log.h>
+#include <sys/stat.h>
 
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
+#include "base/errors.h"
 #include "base/log.h"
 #include "base/strings.h"
 
@@ -22,6 +26,26 @@ void LogFromGrpc(gpr_log_func_args* args) {
 
 }  // namespace
 
+absl::StatusOr<std::string> ReadSecretFile(std::string_view flag, const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    return absl::InvalidArgumentError(base::StrCat(flag, ": cannot read ", path));
+  }
+  if ((st.st_mode & 077) != 0) {
+    return absl::InvalidArgumentError(
+        base::StrCat(flag, ": ", path, " can be read by other users; chmod 600 ", path));
+  }
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string secret = text.str();
+  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+  if (!in || secret.empty()) {
+    return absl::InvalidArgumentError(base::StrCat(flag, ": ", path, " is empty or unreadable"));
+  }
+  return secret;
+}
+
 void RouteLibraryLogs() { gpr_set_log_function(&LogFromGrpc); }
 
 void DefineCommonFlags(Flags& flags, const std::string& default_listen,
@@ -36,6 +60,78 @@ void DefineCommonFlags(Flags& flags, const std::string& default_listen,
   flags.Define("tls-key", "", "PEM private key of --tls-cert");
   flags.Define("max-message-bytes", "4194304",
                "largest request accepted (RESOURCE_EXHAUSTED beyond)");
+  flags.Define("kafka-replication-factor", "1",
+               "replicas of each topic this binary creates, and the fewest an existing topic "
+               "may have (3 in production: then min.insync.replicas must be 2)");
+  flags.Define("kafka-security-protocol", "plaintext",
+               "plaintext, ssl, sasl_plaintext or sasl_ssl");
+  flags.Define("kafka-ssl-ca", "", "PEM CA bundle that signed the brokers' certificates");
+  flags.Define("kafka-ssl-cert", "", "PEM client certificate (mutual TLS), with --kafka-ssl-key");
+  flags.Define("kafka-ssl-key", "", "PEM private key of --kafka-ssl-cert");
+  flags.Define("kafka-sasl-mechanism", "SCRAM-SHA-512", "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512");
+  flags.Define("kafka-sasl-username", "", "SASL user name");
+  flags.Define("kafka-sasl-password-file", "",
+               "a file (chmod 600) holding the SASL password; never on the command line");
+}
+
+absl::Status ParseKafkaFlags(const Flags& flags, CommonFlags& out) {
+  long factor = 1;
+  KAM_RETURN_IF_ERROR(flags.GetInt("kafka-replication-factor", 1, 16, factor));
+  out.kafka_replication_factor = static_cast<int>(factor);
+  const std::string protocol = flags.Get("kafka-security-protocol");
+  if (protocol != "plaintext" && protocol != "ssl" && protocol != "sasl_plaintext" &&
+      protocol != "sasl_ssl") {
+    return absl::InvalidArgumentError(base::StrCat(
+        "--kafka-security-protocol must be plaintext, ssl, sasl_plaintext or sasl_ssl, got '",
+        protocol, "'"));
+  }
+  auto& props = out.kafka_properties;
+  props["security.protocol"] = protocol;
+  const bool tls = protocol == "ssl" || protocol == "sasl_ssl";
+  const bool sasl = protocol == "sasl_plaintext" || protocol == "sasl_ssl";
+  for (const char* name : {"kafka-ssl-ca", "kafka-ssl-cert", "kafka-ssl-key"}) {
+    if (!flags.Get(name).empty() && !tls) {
+      return absl::InvalidArgumentError(base::StrCat(
+          "--", name, " needs --kafka-security-protocol ssl or sasl_ssl (it is ", protocol, ")"));
+    }
+  }
+  if (flags.Get("kafka-ssl-cert").empty() != flags.Get("kafka-ssl-key").empty()) {
+    return absl::InvalidArgumentError("--kafka-ssl-cert and --kafka-ssl-key go together");
+  }
+  if (!flags.Get("kafka-ssl-ca").empty()) props["ssl.ca.location"] = flags.Get("kafka-ssl-ca");
+  if (!flags.Get("kafka-ssl-cert").empty()) {
+    props["ssl.certificate.location"] = flags.Get("kafka-ssl-cert");
+    props["ssl.key.location"] = flags.Get("kafka-ssl-key");
+  }
+  if (!sasl) {
+    if (!flags.Get("kafka-sasl-username").empty() ||
+        !flags.Get("kafka-sasl-password-file").empty()) {
+      return absl::InvalidArgumentError(
+          base::StrCat("--kafka-sasl-username and --kafka-sasl-password-file need "
+                       "--kafka-security-protocol sasl_plaintext or sasl_ssl (it is ",
+                       protocol, ")"));
+    }
+    return absl::OkStatus();
+  }
+  const std::string mechanism = flags.Get("kafka-sasl-mechanism");
+  if (mechanism != "PLAIN" && mechanism != "SCRAM-SHA-256" && mechanism != "SCRAM-SHA-512") {
+    return absl::InvalidArgumentError(
+        base::StrCat("--kafka-sasl-mechanism must be PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512, got '",
+                     mechanism, "'"));
+  }
+  const std::string user = flags.Get("kafka-sasl-username");
+  const std::string file = flags.Get("kafka-sasl-password-file");
+  if (user.empty() || file.empty()) {
+    return absl::InvalidArgumentError(
+        base::StrCat("--kafka-security-protocol ", protocol,
+                     " needs --kafka-sasl-username and --kafka-sasl-password-file"));
+  }
+  auto password = ReadSecretFile("--kafka-sasl-password-file", file);
+  if (!password.ok()) return password.status();
+  props["sasl.mechanism"] = mechanism;
+  props["sasl.username"] = user;
+  props["sasl.password"] = *password;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<CommonFlags> ParseCommonFlags(Flags& flags, int argc, char** argv) {
@@ -56,6 +152,7 @@ absl::StatusOr<CommonFlags> ParseCommonFlags(Flags& flags, int argc, char** argv
     return absl::InvalidArgumentError("--tls-cert and --tls-key go together");
   }
   out.brokers = flags.Get("brokers");
+  KAM_RETURN_IF_ERROR(ParseKafkaFlags(flags, out));
   out.topic_prefix = flags.Get("topic-prefix");
   if (flags.Get("tokens").empty()) {
     return absl::InvalidArgumentError(

@@ -13,8 +13,10 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -28,6 +30,10 @@ namespace kam::server {
 struct CommonFlags {
   ServerOptions server;
   std::string brokers;
+  // librdkafka properties from --kafka-security-protocol, --kafka-ssl-*, --kafka-sasl-*
+  // (eventlog::KafkaOptions::properties), and --kafka-replication-factor.
+  std::map<std::string, std::string> kafka_properties;
+  int kafka_replication_factor = 1;
   std::string topic_prefix;
   std::unique_ptr<Authenticator> auth;
   // Serving --metrics-listen from the parse on (null when the flag is empty).
@@ -35,7 +41,8 @@ struct CommonFlags {
 };
 
 // --listen, --brokers, --tokens, --topic-prefix, --tls-cert, --tls-key, --max-message-bytes,
-// --metrics-listen.
+// --metrics-listen, and Kafka's --kafka-replication-factor, --kafka-security-protocol,
+// --kafka-ssl-ca/-cert/-key, --kafka-sasl-mechanism/-username/-password-file.
 void DefineCommonFlags(Flags& flags, const std::string& default_listen,
                        const std::string& default_metrics_listen);
 
@@ -73,6 +80,10 @@ struct WriterFlags {
 void DefineWriterFlags(Flags& flags, const std::string& default_transactional_id);
 absl::StatusOr<WriterFlags> ParseWriterFlags(const Flags& flags,
                                              const std::string& default_transactional_id);
+
+// The contents of a secret file named by `flag` (trailing newline dropped): INVALID_ARGUMENT
+// if it is missing, empty, or readable by group or others.
+absl::StatusOr<std::string> ReadSecretFile(std::string_view flag, const std::string& path);
 
 // The process exit code for a start-up error: 0 for CANCELLED (--help); 2 for
 // INVALID_ARGUMENT (a usage error, printed as is); 1 otherwise (logged).

@@ -1,5 +1,6 @@
 #include "projections/governance/governance_service.h"
 
+#include "absl/strings/escaping.h"
 #include "absl/time/clock.h"
 #include "base/errors.h"
 #include "base/ids.h"
@@ -238,6 +239,8 @@ grpc::Status GovernanceService::VerifyHistory(grpc::ServerContext* context,
     response->set_first_break(v.first_break);
     response->set_first_break_version(v.first_break_version);
     if (!v.intact) *response->mutable_first_break_position() = v.first_break_position;
+    response->set_tip_version(v.tip_version);
+    response->set_tip_hash(absl::BytesToHexString(v.tip_hash));
     return absl::OkStatus();
   }();
   if (!status.ok()) response->Clear();

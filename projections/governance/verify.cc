@@ -30,10 +30,13 @@ void ChainVerifier::Add(const StoredEvent& e) {
   }
   previous_ = e.envelope.hash();
   expected_ = version + 1;
+  v_.tip_version = version;
+  v_.tip_hash = previous_;
 }
 
 void ChainVerifier::AddUnreadable(const std::string& problem) {
-  Fail(0, v1::LogPosition(), base::StrCat("a stored record does not decode: ", problem));
+  Fail(0, v1::LogPosition(),
+       base::StrCat("a record in its partition is not a valid event of it: ", problem));
 }
 
 Verification ChainVerifier::Result(const AggregateHistory& h) const {
@@ -44,7 +47,9 @@ Verification ChainVerifier::Result(const AggregateHistory& h) const {
   }
   if (!h.unreadable.empty()) {
     v1::LogPosition none;
-    out.Fail(0, none, base::StrCat("a stored record does not decode: ", h.unreadable.front()));
+    out.Fail(0, none,
+             base::StrCat("a record in its partition is not a valid event of it: ",
+                          h.unreadable.front()));
   }
   return out.v_;
 }

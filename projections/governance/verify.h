@@ -19,6 +19,9 @@ struct Verification {
   std::string first_break;
   uint64_t first_break_version = 0;
   v1::LogPosition first_break_position;
+  // The newest event checked: its version and hash (the chain's tip).
+  uint64_t tip_version = 0;
+  std::string tip_hash;
 };
 
 // Checks a history event by event, so that a caller keeping it can extend the check with

@@ -10,6 +10,19 @@ namespace kam::projections {
 using readmodel::DecodeU64;
 using readmodel::EncodeU64;
 
+namespace {
+
+// "account-metrics" of "<prefix>kam.account-metrics.v1"; empty for a topic not named so.
+std::string_view TypeOfTopic(std::string_view topic) {
+  const std::size_t at = topic.rfind("kam.");
+  if (at == std::string_view::npos || !topic.ends_with(".v1")) return {};
+  const std::size_t from = at + 4;
+  if (topic.size() < from + 3) return {};
+  return topic.substr(from, topic.size() - from - 3);
+}
+
+}  // namespace
+
 bool HistoryFold::Tip::StoreIfNew(uint64_t version) {
   if (version > max) {
     if (version > max + 1) holes.emplace_back(max + 1, version - 1);
@@ -55,13 +68,30 @@ absl::Status HistoryFold::Fold(const eventlog::ConsumedRecord& record,
   ++*count_;
   count_topic_ = record.topic;
   const std::string position = keys::Position(record.partition, record.offset);
+  // The aggregate the record's place names: the topic's type and the record's key. The
+  // envelope is trusted only where it agrees with them.
+  const std::string_view topic_type = TypeOfTopic(record.topic);
+  auto misfiled = [&](std::string_view problem) {
+    ctx.Put(keys::Bad(record.topic, record.partition, record.offset),
+            base::StrCat(problem, keys::kNul, record.value));
+    if (!topic_type.empty()) {
+      ctx.Put(base::StrCat(keys::Misfiled(topic_type, record.key), position),
+              base::StrCat(record.topic, "/", record.partition, "@", record.offset, ": ", problem));
+    }
+  };
   auto parsed = eventlog::Parse(record.value);
   if (!parsed.ok()) {
-    ctx.Put(keys::Bad(record.topic, record.partition, record.offset),
-            base::StrCat(parsed.status().message(), keys::kNul, record.value));
+    misfiled(base::StrCat("does not decode: ", parsed.status().message()));
     return absl::OkStatus();
   }
   const v1::EventEnvelope& env = *parsed;
+  if (env.aggregate_id() != record.key ||
+      (!topic_type.empty() && env.aggregate_type() != topic_type)) {
+    misfiled(base::StrCat("declares ", env.aggregate_type(), " '", env.aggregate_id(), "' version ",
+                          env.aggregate_version(), " but sits in ", record.topic, " under key '",
+                          record.key, "'"));
+    return absl::OkStatus();
+  }
   const std::string log_key = keys::LogEntry(record.topic, record.partition, record.offset);
   if (!TipOf(env.aggregate_type(), env.aggregate_id(), ctx).StoreIfNew(env.aggregate_version())) {
     // A second record claims a stored version: keep both, verification reports it.

@@ -76,6 +76,11 @@ AggregateHistory HistoryIndex::Load(std::string_view type, std::string_view id,
   const std::string events = keys::Aggregate(type, id);
   scan(events, out.events, base::StrCat(events, readmodel::EncodeU64(after_version + 1)));
   scan(keys::Duplicates(type, id), out.duplicates, keys::Duplicates(type, id));
+  const std::string misfiled = keys::Misfiled(type, id);
+  std::unique_ptr<rocksdb::Iterator> it(store_.db()->NewIterator(rocksdb::ReadOptions()));
+  for (it->Seek(misfiled); it->Valid() && it->key().starts_with(misfiled); it->Next()) {
+    out.unreadable.emplace_back(View(it->value()));
+  }
   return out;
 }
 

@@ -35,6 +35,11 @@ inline std::string Event(std::string_view type, std::string_view id, uint64_t ve
 inline std::string Duplicates(std::string_view type, std::string_view id) {
   return base::StrCat("h/dup/", type, kNul, id, kNul);
 }
+// Records of an aggregate's partition (its topic, its key) that are not valid events of it:
+// undecodable, or declaring another aggregate. Verification of the aggregate reports them.
+inline std::string Misfiled(std::string_view type, std::string_view id) {
+  return base::StrCat("h/misfiled/", type, kNul, id, kNul);
+}
 inline std::string Account(std::string_view programme_id, std::string_view account_id) {
   return base::StrCat("h/acct/", programme_id, kNul, account_id, kNul);
 }

@@ -39,6 +39,8 @@ int main(int argc, char** argv) {
   }
   kam::projections::ReadSideConfig config;
   config.kafka.brokers = common->brokers;
+  config.kafka.properties = common->kafka_properties;
+  config.kafka.replication_factor = common->kafka_replication_factor;
   config.topic_prefix = common->topic_prefix;
   config.data_dir = flags.Get("data-dir");
   config.store.block_cache_bytes = static_cast<std::size_t>(cache_mb) << 20;

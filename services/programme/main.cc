@@ -22,6 +22,8 @@ int main(int argc, char** argv) {
   if (auto s = flags.GetBool("inbound", inbound); !s.ok()) return kam::server::ExitCode(s);
   kam::services::ProgrammeServiceConfig config;
   config.kafka.brokers = common->brokers;
+  config.kafka.properties = common->kafka_properties;
+  config.kafka.replication_factor = common->kafka_replication_factor;
   config.topic_prefix = common->topic_prefix;
   config.partitions = writer->partitions;
   config.transactional_id = writer->transactional_id;

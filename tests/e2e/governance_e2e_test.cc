@@ -10,6 +10,7 @@
 #include <thread>
 #include <tuple>
 
+#include "absl/strings/escaping.h"
 #include "base/ids.h"
 #include "domain/dates.h"
 #include "domain/events.h"
@@ -189,6 +190,88 @@ TEST_F(Governance, AForgedEventIsDetectedByVerificationAndRaisedOnTheScorecard) 
     raised = raised || f.rule() == domain::rules::kHistoryIntact;
   EXPECT_TRUE(raised);
   EXPECT_EQ(scorecard.steps(6).rules_held_size(), 0);  // nothing is vouched for on a broken history
+}
+
+// The read model trusts an envelope only where its place agrees: a well-chained next
+// version of a programme appended under another programme's key, or into the metrics
+// topic, is not folded into that programme; verification of the aggregate whose partition
+// holds it reports it instead.
+TEST_F(Governance, AnEventInTheWrongTopicOrUnderTheWrongKeyIsNotFoldedAndIsReported) {
+  using S = v1::ProgrammeCommandService::Stub;
+  auto meta = [](auto r) {
+    r.mutable_metadata()->set_client_request_id(base::NewEventId());
+    return r;
+  };
+  auto charter = meta(testing::Charter());
+  charter.set_programme_id("real-kam");
+  Do<v1::CharterProgrammeRequest, v1::CharterProgrammeResponse>(&S::CharterProgramme, charter,
+                                                                "tok-admin-000");
+  auto decoy = meta(testing::Charter());
+  decoy.set_programme_id("decoy-kam");
+  Do<v1::CharterProgrammeRequest, v1::CharterProgrammeResponse>(&S::CharterProgramme, decoy,
+                                                                "tok-admin-000");
+  const v1::LogPosition charted = last_;
+  // What a forger with the topic's write rights could build: version 2 of real-kam, chained
+  // to version 1's true hash (read back from the store).
+  v1::VerifyHistoryRequest verify;
+  verify.set_aggregate_type(std::string(domain::kProgrammeAggregateType));
+  verify.set_aggregate_id("real-kam");
+  *verify.mutable_consistency()->add_at_least() = charted;
+  v1::VerifyHistoryResponse verified;
+  ASSERT_TRUE(gov_->VerifyHistory(Context("tok-bob-board").get(), verify, &verified).ok());
+  ASSERT_TRUE(verified.intact());
+  writer::Chain tip;
+  tip.version = 1;
+  ASSERT_EQ(verified.tip_version(), 1u);
+  tip.last_hash = absl::HexStringToBytes(verified.tip_hash());
+  writer::CommandInfo info;
+  info.aggregate_type = domain::kProgrammeAggregateType;
+  info.aggregate_id = "real-kam";
+  info.actor = "mallory";
+  info.metadata.set_client_request_id("misfiled");
+  info.recorded_at = absl::Now();
+  domain::Events events(1);
+  events[0].mutable_account_nominated()->set_programme_id("real-kam");
+  events[0].mutable_account_nominated()->set_account_id("shell-co");
+  auto sealed = writer::SealCommand(tip, info, events);
+  auto producer =
+      eventlog::TransactionalProducer::Create(testing::SharedKafka(), prefix_ + "misfiler");
+  ASSERT_TRUE(producer.ok());
+  // Under decoy-kam's key in the programme topic...
+  std::vector<eventlog::Record> under_decoy = {{"decoy-kam", sealed.bytes[0]}};
+  auto at = (*producer)->Append(commands_->service().topic(),
+                                eventlog::PartitionFor("decoy-kam", 3), under_decoy);
+  ASSERT_TRUE(at.ok()) << at.status();
+  // ... and in the metrics topic, under real-kam's key.
+  const std::string metrics_topic =
+      eventlog::AggregateTopic(prefix_, domain::kMetricsAggregateType);
+  ASSERT_TRUE(eventlog::EnsureTopic(testing::SharedKafka(), metrics_topic, 3).ok());
+  std::vector<eventlog::Record> in_metrics = {{"real-kam", sealed.bytes[0]}};
+  auto at_metrics =
+      (*producer)->Append(metrics_topic, eventlog::PartitionFor("real-kam", 3), in_metrics);
+  ASSERT_TRUE(at_metrics.ok()) << at_metrics.status();
+
+  // real-kam is untouched: one event, intact, no shell-co.
+  verify.mutable_consistency()->clear_at_least();
+  *verify.mutable_consistency()->add_at_least() = (*at)[0];
+  *verify.mutable_consistency()->add_at_least() = (*at_metrics)[0];
+  ASSERT_TRUE(gov_->VerifyHistory(Context("tok-bob-board").get(), verify, &verified).ok());
+  EXPECT_TRUE(verified.intact()) << verified.first_break();
+  EXPECT_EQ(verified.events_checked(), 1u);
+  // decoy-kam's partition holds a record that is not its event: reported, naming both.
+  verify.set_aggregate_id("decoy-kam");
+  ASSERT_TRUE(gov_->VerifyHistory(Context("tok-bob-board").get(), verify, &verified).ok());
+  EXPECT_FALSE(verified.intact());
+  EXPECT_NE(verified.first_break().find("declares programme 'real-kam' version 2 but sits in"),
+            std::string::npos)
+      << verified.first_break();
+  EXPECT_NE(verified.first_break().find("under key 'decoy-kam'"), std::string::npos)
+      << verified.first_break();
+  v1::GetProgrammeRequest get;
+  get.set_programme_id("real-kam");
+  v1::GetProgrammeResponse programme;
+  ASSERT_TRUE(gov_->GetProgramme(Context("tok-bob-board").get(), get, &programme).ok());
+  EXPECT_EQ(programme.programme().accounts_size(), 0);
 }
 
 TEST_F(Governance, TheScorecardListsRulesHeldAndFlagsByStep) {
@@ -510,7 +593,8 @@ TEST_F(Governance, ThePortfolioShowsSponsorsVisitsCommitmentsAndTheScorecardStep
   one.set_account_id("a2");
   v1::GetEconomicsResponse alone;
   ASSERT_TRUE(gov_->GetEconomics(Context("tok-bob-board").get(), one, &alone).ok());
-  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(all.accounts(0).economics(), alone));
+  EXPECT_TRUE(
+      google::protobuf::util::MessageDifferencer::Equals(all.accounts(0).economics(), alone));
   EXPECT_LT(all.accounts(0).economics().years(0).contribution(), 0);
 }
 

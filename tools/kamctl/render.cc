@@ -322,8 +322,15 @@ std::string RenderProgrammes(const v1::ListProgrammesResponse& r, const Style& s
 std::string RenderVerify(const v1::VerifyHistoryResponse& r, const Style& s) {
   Colours c(s);
   if (r.intact()) {
-    return base::StrCat(c.green, "✓ intact", c.reset, ": ", r.events_checked(),
-                        " events checked, every hash and link holds\n");
+    std::string out = base::StrCat(c.green, "✓ intact", c.reset, ": ", r.events_checked(),
+                                   " events checked, every hash and link holds\n");
+    if (r.tip_version() > 0) {
+      base::StrAppend(&out, "tip: version ", r.tip_version(), " sha256 ", r.tip_hash(), "\n", c.dim,
+                      "(keep this line outside the platform: a later verify that does not reach "
+                      "it means the history was cut back)",
+                      c.reset, "\n");
+    }
+    return out;
   }
   return base::StrCat(c.red, "✗ BROKEN", c.reset, " at version ", r.first_break_version(), " (",
                       PositionText(r.first_break_position()), "): ", r.first_break(), "\n",
