@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/status/status.h"
 #include "base/errors.h"
 #include "base/strings.h"
 #include "kam/v1/errors.pb.h"
@@ -294,26 +295,14 @@ int ExitCodeOf(const grpc::Status& status) {
   }
 }
 
+std::string CodeName(int code) {
+  // gRPC's codes are absl's, number for number.
+  std::string name = absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
+  return name.empty() ? std::to_string(code) : name;
+}
+
 std::string DescribeError(const std::string& what, const grpc::Status& status, bool colour) {
-  static const char* const kNames[] = {"OK",
-                                       "CANCELLED",
-                                       "UNKNOWN",
-                                       "INVALID_ARGUMENT",
-                                       "DEADLINE_EXCEEDED",
-                                       "NOT_FOUND",
-                                       "ALREADY_EXISTS",
-                                       "PERMISSION_DENIED",
-                                       "RESOURCE_EXHAUSTED",
-                                       "FAILED_PRECONDITION",
-                                       "ABORTED",
-                                       "OUT_OF_RANGE",
-                                       "UNIMPLEMENTED",
-                                       "INTERNAL",
-                                       "UNAVAILABLE",
-                                       "DATA_LOSS",
-                                       "UNAUTHENTICATED"};
-  const int code = static_cast<int>(status.error_code());
-  const std::string name = code >= 0 && code <= 16 ? kNames[code] : "ERROR";
+  const std::string name = CodeName(static_cast<int>(status.error_code()));
   v1::ErrorDetail detail;
   v1::RpcStatus rpc;
   if (!status.error_details().empty() && rpc.ParseFromString(status.error_details())) {

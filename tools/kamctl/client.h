@@ -95,6 +95,9 @@ class Client {
 // The exit code for a call's status.
 int ExitCodeOf(const grpc::Status& status);
 
+// "INVALID_ARGUMENT" for 3; the number itself for a code gRPC does not define.
+std::string CodeName(int code);
+
 // An error as a person reads it: what failed, the rule or field (from the status details)
 // and the server's sentence. `colour` adds ANSI colour.
 std::string DescribeError(const std::string& what, const grpc::Status& status, bool colour);

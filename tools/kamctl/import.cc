@@ -1,7 +1,5 @@
 #include "tools/kamctl/import.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -13,8 +11,10 @@
 #include <sstream>
 #include <thread>
 
+#include "absl/strings/escaping.h"
 #include "base/errors.h"
 #include "base/strings.h"
+#include "eventlog/codec.h"
 #include "google/protobuf/dynamic_message.h"
 #include "kam/v1/errors.pb.h"
 #include "kam/v1/metrics_service.pb.h"
@@ -34,27 +34,6 @@ struct Row {
   int line = 0;
   std::vector<std::pair<std::string, std::string>> cells;  // column -> value
 };
-
-std::string CodeName(int code) {
-  static const char* const kNames[] = {"OK",
-                                       "CANCELLED",
-                                       "UNKNOWN",
-                                       "INVALID_ARGUMENT",
-                                       "DEADLINE_EXCEEDED",
-                                       "NOT_FOUND",
-                                       "ALREADY_EXISTS",
-                                       "PERMISSION_DENIED",
-                                       "RESOURCE_EXHAUSTED",
-                                       "FAILED_PRECONDITION",
-                                       "ABORTED",
-                                       "OUT_OF_RANGE",
-                                       "UNIMPLEMENTED",
-                                       "INTERNAL",
-                                       "UNAVAILABLE",
-                                       "DATA_LOSS",
-                                       "UNAUTHENTICATED"};
-  return code >= 0 && code <= 16 ? kNames[code] : std::to_string(code);
-}
 
 v1::ErrorDetail DetailOf(const grpc::Status& status) {
   v1::ErrorDetail detail;
@@ -362,15 +341,7 @@ std::string ImportRequestId(const std::string& kind, const std::string& source,
     copy->SerializeToCodedStream(&coded);
   }
   const std::string input = base::StrCat(source, "\n", kind, "\n", bytes);
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(input.data(), input.size(), digest, &len, EVP_sha256(), nullptr);
-  static const char* const kHex = "0123456789abcdef";
-  std::string hex;
-  for (unsigned int i = 0; i < 16 && i < len; ++i) {
-    hex += kHex[digest[i] >> 4];
-    hex += kHex[digest[i] & 15];
-  }
+  const std::string hex = absl::BytesToHexString(eventlog::Sha256(input).substr(0, 16));
   return base::StrCat("import:", kind, ":", hex);
 }
 
