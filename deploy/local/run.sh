@@ -53,6 +53,20 @@ if [ ! -f "$run/tokens" ]; then
   chmod 600 "$run/tokens"
 fi
 
+# Event signatures (docs/topics.md, "Signatures"): a fresh platform gets a writer key and a
+# keyring; one that already holds unsigned events keeps running unsigned (a keyring would
+# quarantine them).
+if [ ! -f "$run/signing-key.pem" ] && [ ! -d "$run/kafka/data" ]; then
+  (umask 077 && openssl genpkey -algorithm ed25519 -out "$run/signing-key.pem" 2>/dev/null)
+  openssl pkey -in "$run/signing-key.pem" -pubout > "$run/keyring.pem"
+fi
+signing=()
+verifying=()
+if [ -f "$run/signing-key.pem" ]; then
+  signing=(--signing-key "$run/signing-key.pem" --keyring "$run/keyring.pem")
+  verifying=(--keyring "$run/keyring.pem")
+fi
+
 trap 'echo; echo "stopping..."; stop_all; exit 0' INT TERM
 brokers=$("$root/deploy/kafka/broker.sh" start --dir "$run/kafka" --port "$kafka_port")
 echo "kafka: $brokers (data in $run/kafka)"
@@ -72,13 +86,13 @@ start() {  # name, then its arguments
   exit 1
 }
 start kam-programme-service --listen "127.0.0.1:$commands_port" --brokers "$brokers" \
-  --tokens "$run/tokens" --metrics-listen "127.0.0.1:${prometheus_ports[0]}"
+  --tokens "$run/tokens" --metrics-listen "127.0.0.1:${prometheus_ports[0]}" "${signing[@]}"
 start kam-metrics-service --listen "127.0.0.1:$metrics_port" --brokers "$brokers" \
   --tokens "$run/tokens" --snapshot-dir "$run/snapshots" \
-  --metrics-listen "127.0.0.1:${prometheus_ports[1]}"
+  --metrics-listen "127.0.0.1:${prometheus_ports[1]}" "${signing[@]}"
 start kam-history-projection --listen "127.0.0.1:$queries_port" --brokers "$brokers" \
   --tokens "$run/tokens" --data-dir "$run/history" \
-  --metrics-listen "127.0.0.1:${prometheus_ports[2]}"
+  --metrics-listen "127.0.0.1:${prometheus_ports[2]}" "${verifying[@]}"
 start kam-board --listen "127.0.0.1:$board_port" --queries "127.0.0.1:$queries_port" \
   --web-root "$root/build/web" --metrics-listen "127.0.0.1:${prometheus_ports[3]}"
 

@@ -4,11 +4,34 @@
 
 #include <stdexcept>
 
+#include "base/strings.h"
+#include "eventlog/signing.h"
+
 namespace kam::eventlog {
 namespace {
 
 constexpr char kHashTag = 0x7A;  // field 15, wire type 2 (length-delimited)
 constexpr std::size_t kTrailerSize = 2 + kHashSize;
+
+// Field 17 (signature), wire type 2, and its length: 0x8A 0x01 0x40.
+constexpr char kSignatureTag[] = {static_cast<char>(0x8A), 0x01, 0x40};
+constexpr std::size_t kSignatureFieldSize = sizeof kSignatureTag + kSignatureSize;
+
+// `body` is the stored bytes before the hash field.
+SignatureCheck CheckSignature(const v1::EventEnvelope& env, std::string_view body,
+                              const Keyring& keyring) {
+  if (env.signature().empty()) return SignatureCheck::kMissing;
+  if (!keyring.Has(env.signing_key_id())) return SignatureCheck::kUnknownKey;
+  if (body.size() < kSignatureFieldSize ||
+      body.substr(body.size() - kSignatureFieldSize, sizeof kSignatureTag) !=
+          std::string_view(kSignatureTag, sizeof kSignatureTag) ||
+      body.substr(body.size() - kSignatureSize) != env.signature()) {
+    return SignatureCheck::kInvalid;  // not where the contract puts it
+  }
+  const std::string_view message = body.substr(0, body.size() - kSignatureFieldSize);
+  return keyring.Verify(env.signing_key_id(), message, env.signature()) ? SignatureCheck::kValid
+                                                                        : SignatureCheck::kInvalid;
+}
 
 }  // namespace
 
@@ -23,11 +46,20 @@ std::string Sha256(std::string_view bytes) {
   return out;
 }
 
-std::string Seal(v1::EventEnvelope& envelope) {
+std::string Seal(v1::EventEnvelope& envelope, const Signer* signer) {
   envelope.clear_hash();
+  envelope.clear_signature();
+  envelope.clear_signing_key_id();
+  if (signer != nullptr) envelope.set_signing_key_id(signer->key_id());
   std::string bytes;
   if (!envelope.SerializeToString(&bytes)) {
     throw std::logic_error("EventEnvelope does not serialise");  // programmer error
+  }
+  if (signer != nullptr) {
+    std::string signature = signer->Sign(bytes);
+    bytes.append(kSignatureTag, sizeof kSignatureTag);
+    bytes.append(signature);
+    envelope.set_signature(std::move(signature));
   }
   std::string hash = Sha256(bytes);
   bytes.push_back(kHashTag);
@@ -49,7 +81,22 @@ absl::StatusOr<v1::EventEnvelope> Parse(std::string_view bytes) {
   return out;
 }
 
-absl::StatusOr<Opened> Open(std::string_view bytes) {
+std::string SignatureProblem(SignatureCheck check, const v1::EventEnvelope& envelope) {
+  switch (check) {
+    case SignatureCheck::kMissing:
+      return "it is not signed";
+    case SignatureCheck::kUnknownKey:
+      return base::StrCat("it is signed by key ", envelope.signing_key_id(),
+                          ", which the keyring does not hold");
+    case SignatureCheck::kInvalid:
+      return base::StrCat("its signature by key ", envelope.signing_key_id(),
+                          " does not verify over its stored bytes");
+    default:
+      return "";
+  }
+}
+
+absl::StatusOr<Opened> Open(std::string_view bytes, const Keyring* keyring) {
   if (bytes.size() < kTrailerSize || bytes[bytes.size() - kTrailerSize] != kHashTag ||
       static_cast<std::size_t>(bytes[bytes.size() - kTrailerSize + 1]) != kHashSize) {
     return absl::DataLossError("stored event does not end in its 32-byte hash field");
@@ -61,6 +108,7 @@ absl::StatusOr<Opened> Open(std::string_view bytes) {
   std::string_view body = bytes.substr(0, bytes.size() - kTrailerSize);
   std::string_view stored = bytes.substr(bytes.size() - kHashSize);
   out.hash_ok = Sha256(body) == stored && out.envelope.hash() == stored;
+  if (keyring != nullptr) out.signature = CheckSignature(out.envelope, body, *keyring);
   return out;
 }
 

@@ -23,13 +23,33 @@ inline constexpr std::size_t kHashSize = 32;
 // SHA-256 of `bytes` (32 raw bytes).
 std::string Sha256(std::string_view bytes);
 
-// Computes the hash of `envelope` (its `hash` field must be empty), stores it in
-// envelope.hash, and returns the bytes to append to the log.
-std::string Seal(v1::EventEnvelope& envelope);
+class Signer;
+class Keyring;
+
+// Signs `envelope` with `signer` (if any: its key id, then the signature over the bytes so
+// far), computes the hash over everything, stores both in the envelope, and returns the
+// bytes to append to the log: [fields 1-14, 16][field 17: signature][field 15: hash].
+std::string Seal(v1::EventEnvelope& envelope, const Signer* signer = nullptr);
+
+enum class SignatureCheck {
+  kNotChecked,  // no keyring given
+  kValid,
+  kMissing,     // a keyring is given, the event is unsigned
+  kUnknownKey,  // signed with a key the keyring does not hold
+  kInvalid,     // the signature does not verify over the stored bytes
+};
+// "signed by key 3f..." style text for a failed check; empty for kValid / kNotChecked.
+std::string SignatureProblem(SignatureCheck check, const v1::EventEnvelope& envelope);
 
 struct Opened {
   v1::EventEnvelope envelope;
   bool hash_ok = false;  // false: the stored hash does not match the stored bytes
+  SignatureCheck signature = SignatureCheck::kNotChecked;
+  // Hash and (when checked) signature both hold.
+  bool authentic() const {
+    return hash_ok &&
+           (signature == SignatureCheck::kNotChecked || signature == SignatureCheck::kValid);
+  }
 };
 
 // Parses stored bytes without checking the hash (for readers that verify elsewhere, or
@@ -39,6 +59,8 @@ absl::StatusOr<v1::EventEnvelope> Parse(std::string_view bytes);
 // Parses stored bytes. DATA_LOSS if they are not a
 // sealed envelope at all; a parsed envelope whose hash does not match has hash_ok == false,
 // so a verifier can report it instead of skipping it.
-absl::StatusOr<Opened> Open(std::string_view bytes);
+// With a keyring, the signature is checked too: every event must be signed by one of its
+// keys.
+absl::StatusOr<Opened> Open(std::string_view bytes, const Keyring* keyring = nullptr);
 
 }  // namespace kam::eventlog

@@ -60,6 +60,9 @@ void DefineCommonFlags(Flags& flags, const std::string& default_listen,
   flags.Define("tls-key", "", "PEM private key of --tls-cert");
   flags.Define("max-message-bytes", "4194304",
                "largest request accepted (RESOURCE_EXHAUSTED beyond)");
+  flags.Define("keyring", "",
+               "PEM public keys of the event writers: only events signed by one of them are "
+               "accepted (empty: events are checked by their hash alone)");
   flags.Define("kafka-replication-factor", "1",
                "replicas of each topic this binary creates, and the fewest an existing topic "
                "may have (3 in production: then min.insync.replicas must be 2)");
@@ -154,6 +157,7 @@ absl::StatusOr<CommonFlags> ParseCommonFlags(Flags& flags, int argc, char** argv
   out.brokers = flags.Get("brokers");
   KAM_RETURN_IF_ERROR(ParseKafkaFlags(flags, out));
   out.topic_prefix = flags.Get("topic-prefix");
+  out.keyring_file = flags.Get("keyring");
   if (flags.Get("tokens").empty()) {
     return absl::InvalidArgumentError(
         "--tokens is required: every call is made by an authenticated principal");
@@ -189,6 +193,9 @@ absl::StatusOr<std::unique_ptr<MetricsEndpoint>> StartMetricsEndpoint(const Flag
 
 void DefineWriterFlags(Flags& flags, const std::string& default_transactional_id) {
   flags.Define("partitions", "3", "partitions of a topic this service creates");
+  flags.Define("signing-key", "",
+               "PEM Ed25519 private key (chmod 600) this writer signs every event with; its "
+               "public key must be in --keyring");
   flags.Define("transactional-id", "",
                base::StrCat("base of the per-partition Kafka transactional ids of this writer "
                             "(default: the topic prefix, then ",
@@ -232,6 +239,7 @@ absl::StatusOr<WriterFlags> ParseWriterFlags(const Flags& flags,
   out.group_linger = std::chrono::microseconds(linger_us);
   out.transaction_gap = std::chrono::microseconds(gap_us);
   out.partitions = static_cast<int>(partitions);
+  out.signing_key_file = flags.Get("signing-key");
   out.transactional_id = flags.Get("transactional-id");
   if (out.transactional_id.empty()) {
     // Environments told apart by their topic prefix on one cluster must not fence each

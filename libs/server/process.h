@@ -35,6 +35,8 @@ struct CommonFlags {
   std::map<std::string, std::string> kafka_properties;
   int kafka_replication_factor = 1;
   std::string topic_prefix;
+  // --keyring: the writers' public keys (eventlog::LoadIntegrity).
+  std::string keyring_file;
   std::unique_ptr<Authenticator> auth;
   // Serving --metrics-listen from the parse on (null when the flag is empty).
   std::unique_ptr<MetricsEndpoint> metrics;
@@ -68,6 +70,8 @@ absl::StatusOr<std::unique_ptr<MetricsEndpoint>> StartMetricsEndpoint(const Flag
 struct WriterFlags {
   int partitions = 3;
   std::string transactional_id;
+  // --signing-key: the writer's Ed25519 private key (eventlog::LoadIntegrity).
+  std::string signing_key_file;
   std::vector<int32_t> owned_partitions;
   std::chrono::milliseconds append_timeout{10000};
   std::size_t group_max_commands = 1000;

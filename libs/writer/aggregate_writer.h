@@ -51,6 +51,7 @@
 #include "base/errors.h"
 #include "base/strings.h"
 #include "eventlog/kafka.h"
+#include "eventlog/signing.h"
 #include "writer/clock.h"
 #include "writer/event_log.h"
 #include "writer/partition_writer.h"
@@ -71,6 +72,10 @@ struct WriterOptions {
   std::string snapshot_dir;
   uint64_t snapshot_every_events = 100000;
   GroupOptions group;
+  // Signs every event (null: unsigned); with a keyring, replay quarantines any record not
+  // signed by one of its keys. A keyring needs a signer whose key it holds.
+  std::shared_ptr<const eventlog::Signer> signer;
+  std::shared_ptr<const eventlog::Keyring> keyring;
 };
 
 template <typename State>
@@ -90,6 +95,8 @@ class AggregateWriter {
     pipeline_.aggregate_type = options_.aggregate_type;
     pipeline_.evolve = evolve;
     pipeline_.evolve_undoable = undoable;
+    pipeline_.signer = options_.signer.get();
+    pipeline_.keyring = options_.keyring.get();
     if (codec.encode != nullptr && codec.decode != nullptr && !options_.snapshot_dir.empty()) {
       snapshots_ = std::make_unique<SnapshotStore<State>>(
           SnapshotOptions{options_.snapshot_dir, options_.topic, options_.aggregate_type,
@@ -105,6 +112,14 @@ class AggregateWriter {
   // (fencing any zombie and aborting its open transactions), rebuilds every aggregate of
   // those partitions from the log, and starts their writer threads.
   absl::Status Start() {
+    if (options_.keyring != nullptr &&
+        (options_.signer == nullptr || !options_.keyring->Has(options_.signer->key_id()))) {
+      return absl::FailedPreconditionError(
+          base::StrCat("the keyring does not hold this writer's signing key",
+                       options_.signer ? base::StrCat(" (", options_.signer->key_id(), ")") : "",
+                       ": its own events would not verify; add its public key to the keyring "
+                       "(openssl pkey -in KEY.pem -pubout >> KEYRING.pem)"));
+    }
     KAM_RETURN_IF_ERROR(log_->EnsureTopic(options_.topic, options_.partitions));
     auto count = log_->PartitionCount(options_.topic);
     if (!count.ok()) return count.status();

@@ -19,8 +19,8 @@ google::protobuf::Timestamp ToProto(absl::Time t) {
 
 }  // namespace
 
-SealedCommand SealCommand(const Chain& chain, const CommandInfo& info,
-                          const domain::Events& events) {
+SealedCommand SealCommand(const Chain& chain, const CommandInfo& info, const domain::Events& events,
+                          const eventlog::Signer* signer) {
   SealedCommand out;
   std::string previous = chain.last_hash;
   const auto recorded = ToProto(info.recorded_at);
@@ -44,7 +44,7 @@ SealedCommand SealCommand(const Chain& chain, const CommandInfo& info,
     *env.mutable_event() = events[i];
     env.set_command_event_index(i);
     env.set_command_event_count(count);
-    out.bytes.push_back(eventlog::Seal(env));
+    out.bytes.push_back(eventlog::Seal(env, signer));
     previous = env.hash();
     out.envelopes.push_back(std::move(env));
   }

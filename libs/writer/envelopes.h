@@ -18,6 +18,10 @@
 #include "kam/v1/commands.pb.h"
 #include "kam/v1/envelope.pb.h"
 
+namespace kam::eventlog {
+class Signer;
+}  // namespace kam::eventlog
+
 namespace kam::writer {
 
 // The tip of one aggregate's history, as its writer knows it.
@@ -46,8 +50,8 @@ struct SealedCommand {
 
 // Wraps `events` (the decision of one command) into envelopes that continue `chain`.
 // Does not change `chain`; call Advance() once the append has succeeded.
-SealedCommand SealCommand(const Chain& chain, const CommandInfo& info,
-                          const domain::Events& events);
+SealedCommand SealCommand(const Chain& chain, const CommandInfo& info, const domain::Events& events,
+                          const eventlog::Signer* signer = nullptr);
 
 // Moves the tip past a successfully appended command and remembers its result.
 v1::CommandResult Advance(Chain& chain, const SealedCommand& sealed,

@@ -62,6 +62,7 @@ class PartitionWriter {
     bool from_snapshot = false;
     int64_t snapshot_offset = 0;
     uint64_t records_replayed = 0;
+    uint64_t quarantined = 0;  // records kept out of the state (Partition::quarantined)
   };
 
   PartitionWriter(int32_t partition, std::unique_ptr<PartitionLog> log,
@@ -352,6 +353,12 @@ class PartitionWriter {
         }
       }
     }
+    for (const std::string& q : fresh.quarantined) {
+      base::Log(base::LogLevel::kWarning,
+                base::StrCat("quarantined a record that is not an authentic event: ", q),
+                {{"topic", options_.topic}, {"partition", partition_}});
+    }
+    load_.quarantined = fresh.quarantined.size();
     state_ = std::move(fresh);
     since_snapshot_ = 0;
     needs_reload_ = false;

@@ -73,6 +73,11 @@ struct PipelineOptions {
   Undo (*evolve_undoable)(State&, const v1::EventEnvelope&) = nullptr;
   // How far a command's occurred_at may lie ahead of the writer's clock.
   absl::Duration max_clock_skew = absl::Minutes(5);
+  // Signs every event written (null: unsigned). Owned by the service.
+  const eventlog::Signer* signer = nullptr;
+  // With a keyring, replay accepts only events signed by one of its keys (null: the hash
+  // alone is checked). Owned by the service.
+  const eventlog::Keyring* keyring = nullptr;
 };
 
 // Whether a failed command was refused for what it is (a field, a rule, a version) rather
@@ -102,29 +107,42 @@ struct Partition {
   std::unordered_map<std::string, Aggregate> aggregates;
   int64_t next_offset = 0;  // after the last record loaded or appended
 
-  // Folds one committed record into the aggregates (rebuilding from the log). A record
-  // that does not continue its aggregate's chain marks the aggregate broken.
+  // Folds one committed record into the aggregates (rebuilding from the log). A record that
+  // is not an authentic event of the aggregate its key names - it does not decode, its hash
+  // or signature fails, or it declares another aggregate - is quarantined: kept out of the
+  // state, counted and reported, and the aggregate stays usable (the read model does the
+  // same). An authentic record that does not continue the chain marks the aggregate broken.
   void Replay(const eventlog::ConsumedRecord& r, const PipelineOptions<State>& options) {
     next_offset = r.offset + 1;
-    Aggregate& a = aggregates[r.key];
     v1::LogPosition pos;
     pos.set_topic(r.topic);
     pos.set_partition(r.partition);
     pos.set_offset(r.offset);
-    auto opened = eventlog::Open(r.value);
+    auto opened = eventlog::Open(r.value, options.keyring);
+    std::string problem;
     if (!opened.ok()) {
-      if (a.chain.broken.empty()) {
-        a.chain.broken =
-            base::StrCat("history of '", r.key, "' has an unreadable record at ", r.topic, "/",
-                         r.partition, "@", r.offset, ": ", opened.status().message());
-      }
+      problem = std::string(opened.status().message());
+    } else if (!opened->hash_ok) {
+      problem = "its stored hash does not match its bytes";
+    } else if (!opened->authentic()) {
+      problem = eventlog::SignatureProblem(opened->signature, opened->envelope);
+    } else if (opened->envelope.aggregate_id() != r.key ||
+               opened->envelope.aggregate_type() != options.aggregate_type) {
+      problem = base::StrCat("it declares ", opened->envelope.aggregate_type(), " '",
+                             opened->envelope.aggregate_id(), "' but sits under key '", r.key, "'");
+    }
+    if (!problem.empty()) {
+      quarantined.push_back(base::StrCat(r.topic, "/", r.partition, "@", r.offset, " (key '",
+                                         r.key.substr(0, 80), "'): ", problem));
       return;
     }
+    Aggregate& a = aggregates[r.key];
     const v1::EventEnvelope& env = opened->envelope;
-    const bool hash_ok = opened->hash_ok && env.aggregate_id() == r.key &&
-                         env.aggregate_type() == options.aggregate_type;
-    if (writer::Replay(a.chain, env, hash_ok, pos).ok()) options.evolve(a.state, env);
+    if (writer::Replay(a.chain, env, true, pos).ok()) options.evolve(a.state, env);
   }
+
+  // Records replay kept out, each with its position and reason.
+  std::vector<std::string> quarantined;
 };
 
 inline google::protobuf::Timestamp ToTimestamp(absl::Time t) {
@@ -336,7 +354,7 @@ class Group {
     e.independent = false;
     auto [target, saved] = Touch(cmd.aggregate_id);
     CommandInfo info{options_.aggregate_type, cmd.aggregate_id, cmd.actor, meta, recorded_at_};
-    SealedCommand sealed = SealCommand(target.chain, info, *events);
+    SealedCommand sealed = SealCommand(target.chain, info, *events, options_.signer);
     for (std::size_t i = 0; i < sealed.envelopes.size(); ++i) {
       const v1::EventEnvelope& env = sealed.envelopes[i];
       if (options_.evolve_undoable != nullptr) {

@@ -79,12 +79,20 @@ absl::Status HistoryFold::Fold(const eventlog::ConsumedRecord& record,
               base::StrCat(record.topic, "/", record.partition, "@", record.offset, ": ", problem));
     }
   };
-  auto parsed = eventlog::Parse(record.value);
-  if (!parsed.ok()) {
-    misfiled(base::StrCat("does not decode: ", parsed.status().message()));
+  auto opened = eventlog::Open(record.value, keyring_);
+  if (!opened.ok()) {
+    misfiled(base::StrCat("does not decode: ", opened.status().message()));
     return absl::OkStatus();
   }
-  const v1::EventEnvelope& env = *parsed;
+  if (!opened->hash_ok) {
+    misfiled("its stored hash does not match its bytes");
+    return absl::OkStatus();
+  }
+  if (!opened->authentic()) {
+    misfiled(eventlog::SignatureProblem(opened->signature, opened->envelope));
+    return absl::OkStatus();
+  }
+  const v1::EventEnvelope& env = opened->envelope;
   if (env.aggregate_id() != record.key ||
       (!topic_type.empty() && env.aggregate_type() != topic_type)) {
     misfiled(base::StrCat("declares ", env.aggregate_type(), " '", env.aggregate_id(), "' version ",

@@ -24,6 +24,10 @@
 
 #include "readmodel/projection_runtime.h"
 
+namespace kam::eventlog {
+class Keyring;
+}  // namespace kam::eventlog
+
 namespace kam::projections {
 
 class HistoryFold final : public readmodel::Projection {
@@ -31,8 +35,11 @@ class HistoryFold final : public readmodel::Projection {
   absl::Status Fold(const eventlog::ConsumedRecord& record, readmodel::FoldContext& ctx) override;
   absl::Status FinishBatch(readmodel::FoldContext& ctx) override;
   void Reset() override;
+  // Fold only events signed by one of `keyring`'s keys (null: check the hash alone).
+  void UseKeyring(const eventlog::Keyring* keyring) { keyring_ = keyring; }
 
  private:
+  const eventlog::Keyring* keyring_ = nullptr;
   // Which versions of an aggregate are stored: 1..max, except the holes (ranges of versions
   // skipped by a record that arrived early, e.g. a forged one).
   struct Tip {

@@ -5,6 +5,7 @@
 
 #include "base/log.h"
 #include "base/strings.h"
+#include "eventlog/signing.h"
 #include "projections/host/read_side.h"
 #include "server/process.h"
 
@@ -41,6 +42,11 @@ int main(int argc, char** argv) {
   config.kafka.brokers = common->brokers;
   config.kafka.properties = common->kafka_properties;
   config.kafka.replication_factor = common->kafka_replication_factor;
+  auto integrity = kam::eventlog::LoadIntegrity("", common->keyring_file);
+  if (!integrity.ok()) {
+    return kam::server::ExitCode(absl::InvalidArgumentError(integrity.status().message()));
+  }
+  config.keyring = integrity->keyring;
   config.topic_prefix = common->topic_prefix;
   config.data_dir = flags.Get("data-dir");
   config.store.block_cache_bytes = static_cast<std::size_t>(cache_mb) << 20;

@@ -29,6 +29,9 @@ absl::StatusOr<std::unique_ptr<ReadSide>> ReadSide::Create(const ReadSideConfig&
       eventlog::AggregateTopic(config.topic_prefix, domain::kProgrammeAggregateType);
   const std::string metrics_topic =
       eventlog::AggregateTopic(config.topic_prefix, domain::kMetricsAggregateType);
+  self->keyring_ = config.keyring;
+  self->programme_fold_.UseKeyring(self->keyring_.get());
+  self->metrics_fold_.UseKeyring(self->keyring_.get());
   self->index_ = std::make_unique<HistoryIndex>(*self->store_, programme_topic, metrics_topic);
   self->programmes_ = std::make_unique<readmodel::ProjectionRuntime>(
       config.kafka, *self->store_, self->programme_fold_,

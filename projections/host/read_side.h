@@ -20,6 +20,7 @@
 
 #include "absl/status/statusor.h"
 #include "eventlog/kafka.h"
+#include "eventlog/signing.h"
 #include "projections/governance/governance_service.h"
 #include "projections/history/history_fold.h"
 #include "projections/history/history_index.h"
@@ -38,6 +39,9 @@ struct ReadSideConfig {
   readmodel::StoreOptions store;
   // Delete data_dir first and fold both topics again from offset zero.
   bool rebuild = false;
+  // With a keyring, only events signed by one of its keys are folded; the rest are
+  // quarantined and reported by VerifyHistory (null: the hash alone is checked).
+  std::shared_ptr<const eventlog::Keyring> keyring;
 };
 
 class ReadSide {
@@ -73,6 +77,7 @@ class ReadSide {
   ReadSide() = default;
 
   std::unique_ptr<readmodel::Store> store_;
+  std::shared_ptr<const eventlog::Keyring> keyring_;
   HistoryFold programme_fold_;  // one fold per runtime: a fold is not shared between threads
   HistoryFold metrics_fold_;
   std::unique_ptr<HistoryIndex> index_;

@@ -40,6 +40,9 @@ struct MetricsServiceConfig {
   // Local snapshots of the account-metrics aggregates; empty: none (full replay on start).
   std::string snapshot_dir;
   uint64_t snapshot_every_events = 100000;
+  // Event signatures (writer::WriterOptions): the signing key and the keyring.
+  std::shared_ptr<const eventlog::Signer> signer;
+  std::shared_ptr<const eventlog::Keyring> keyring;
 };
 
 using MetricsWriter = writer::AggregateWriter<domain::MetricsState>;

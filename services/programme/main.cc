@@ -1,6 +1,7 @@
 // kam-programme-service: the write side for programmes and their portfolios.
 #include "base/log.h"
 #include "base/strings.h"
+#include "eventlog/signing.h"
 #include "server/process.h"
 #include "services/programme/inbound.h"
 #include "services/programme/programme_service.h"
@@ -24,6 +25,12 @@ int main(int argc, char** argv) {
   config.kafka.brokers = common->brokers;
   config.kafka.properties = common->kafka_properties;
   config.kafka.replication_factor = common->kafka_replication_factor;
+  auto integrity = kam::eventlog::LoadIntegrity(writer->signing_key_file, common->keyring_file);
+  if (!integrity.ok()) {
+    return kam::server::ExitCode(absl::InvalidArgumentError(integrity.status().message()));
+  }
+  config.signer = integrity->signer;
+  config.keyring = integrity->keyring;
   config.topic_prefix = common->topic_prefix;
   config.partitions = writer->partitions;
   config.transactional_id = writer->transactional_id;

@@ -31,7 +31,9 @@ ProgrammeService::ProgrammeService(const ProgrammeServiceConfig& config,
                                     .partitions = config.partitions,
                                     .transactional_id = config.transactional_id,
                                     .owned_partitions = config.owned_partitions,
-                                    .group = config.group},
+                                    .group = config.group,
+                                    .signer = config.signer,
+                                    .keyring = config.keyring},
               &domain::Evolve, {}, &domain::EvolveUndoable) {}
 
 absl::StatusOr<std::unique_ptr<ProgrammeService>> ProgrammeService::Create(

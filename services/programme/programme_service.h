@@ -67,6 +67,9 @@ struct ProgrammeServiceConfig {
   std::vector<int32_t> owned_partitions;
   std::chrono::milliseconds append_timeout{10000};
   writer::GroupOptions group;
+  // Event signatures (writer::WriterOptions): the signing key and the keyring.
+  std::shared_ptr<const eventlog::Signer> signer;
+  std::shared_ptr<const eventlog::Keyring> keyring;
 };
 
 class ProgrammeService final : public v1::ProgrammeCommandService::Service {

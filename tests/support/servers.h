@@ -65,13 +65,15 @@ class CommandServer {
  public:
   CommandServer(const eventlog::KafkaOptions& kafka, const std::string& prefix,
                 std::chrono::milliseconds append_timeout = std::chrono::milliseconds(10000),
-                std::vector<int32_t> owned = {})
+                std::vector<int32_t> owned = {}, eventlog::Integrity integrity = {})
       : auth_(TestAuth()) {
     config_.kafka = kafka;
     config_.topic_prefix = prefix;
     config_.transactional_id = prefix + "programme-writer";
     config_.append_timeout = append_timeout;
     config_.owned_partitions = std::move(owned);
+    config_.signer = integrity.signer;
+    config_.keyring = integrity.keyring;
     auto svc = services::ProgrammeService::Create(config_, *auth_);
     if (!svc.ok()) throw std::runtime_error(svc.status().ToString());
     service_ = std::move(*svc);
@@ -131,11 +133,15 @@ class MetricsServer {
 class HistoryServer {
  public:
   HistoryServer(const eventlog::KafkaOptions& kafka, const std::string& prefix,
-                const std::string& data_dir)
+                const std::string& data_dir,
+                std::shared_ptr<const eventlog::Keyring> keyring = nullptr)
       : auth_(TestAuth()) {
-    auto read = projections::ReadSide::Create(
-        projections::ReadSideConfig{.kafka = kafka, .topic_prefix = prefix, .data_dir = data_dir},
-        *auth_);
+    auto read =
+        projections::ReadSide::Create(projections::ReadSideConfig{.kafka = kafka,
+                                                                  .topic_prefix = prefix,
+                                                                  .data_dir = data_dir,
+                                                                  .keyring = std::move(keyring)},
+                                      *auth_);
     if (!read.ok()) throw std::runtime_error(read.status().ToString());
     read_ = std::move(*read);
     server_ = std::make_unique<server::GrpcServer>(server::ServerOptions{});

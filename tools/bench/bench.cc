@@ -44,9 +44,11 @@
 #include "base/strings.h"
 #include "domain/metrics.h"
 #include "domain/programme.h"
+#include "eventlog/codec.h"
 #include "eventlog/consumer.h"
 #include "eventlog/kafka.h"
 #include "eventlog/producer.h"
+#include "eventlog/signing.h"
 #include "google/protobuf/util/time_util.h"
 #include "kam/v1/governance_service.grpc.pb.h"
 #include "kam/v1/history_service.grpc.pb.h"
@@ -373,6 +375,7 @@ class Bench {
     if (wanted("commands")) Commands();
     if (wanted("queries")) Queries();
     if (wanted("rebuild")) Rebuild();
+    if (wanted("integrity")) Integrity();
     platform_->Stop();
     std::filesystem::remove_all(platform_->dir());
   }
@@ -381,6 +384,62 @@ class Bench {
 
  private:
   long Scale(long quick, long full) const { return o_.quick ? quick : full; }
+
+  // The cost of event signatures on one core: sealing an envelope of the size the platform
+  // writes (a MetricRecorded) with and without an Ed25519 signature, and opening it with
+  // the hash alone or with the signature checked against a keyring.
+  void Integrity() {
+    std::cerr << "kam-bench: integrity (signing and verifying)\n";
+    const std::string dir = platform_->dir() + "/keys";
+    std::filesystem::create_directories(dir);
+    const std::string key = dir + "/writer.pem";
+    const std::string ring = dir + "/keyring.pem";
+    auto sh = [](const std::string& cmd) {
+      if (std::system(cmd.c_str()) != 0) Die("integrity: " + cmd + " failed");
+    };
+    sh(base::StrCat("umask 077 && openssl genpkey -algorithm ed25519 -out ", key));
+    sh(base::StrCat("openssl pkey -in ", key, " -pubout > ", ring));
+    auto integrity = eventlog::LoadIntegrity(key, ring);
+    Check(integrity.status(), "integrity keys");
+    v1::EventEnvelope env;
+    env.set_event_id(base::NewEventId());
+    env.set_aggregate_type(std::string(domain::kMetricsAggregateType));
+    env.set_aggregate_id("bench-kam:account-0001");
+    env.set_aggregate_version(1);
+    env.set_actor("erp@supplier.example");
+    env.set_client_request_id("bench-0000000001");
+    env.set_previous_hash(std::string(32, 'x'));
+    auto* m = env.mutable_event()->mutable_metric_recorded();
+    m->set_programme_id("bench-kam");
+    m->set_account_id("account-0001");
+    m->set_source_system("erp");
+    m->set_source_record_id("r-000000001");
+    m->set_kind(v1::METRIC_KIND_REVENUE);
+    m->set_period_start("2026-01-01");
+    m->set_period_end("2026-01-31");
+    m->mutable_amount()->set_currency("EUR");
+    m->mutable_amount()->set_minor_units(123456789);
+    const long n = Scale(5000, 100000);
+    auto rate = [&](const std::function<void()>& step) {
+      const auto start = std::chrono::steady_clock::now();
+      for (long i = 0; i < n; ++i) step();
+      return n / std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    };
+    std::string plain_bytes;
+    std::string signed_bytes;
+    const double seal = rate([&] { plain_bytes = eventlog::Seal(env); });
+    const double seal_signed =
+        rate([&] { signed_bytes = eventlog::Seal(env, integrity->signer.get()); });
+    const double open = rate([&] { (void)eventlog::Open(signed_bytes); });
+    const double open_verified =
+        rate([&] { (void)eventlog::Open(signed_bytes, integrity->keyring.get()); });
+    report_.Add({"integrity", "seal an event, signed (Ed25519)", seal_signed, "events/s",
+                 "hash only, unsigned", seal});
+    report_.Add({"integrity", "open an event, signature verified", open_verified, "events/s",
+                 "hash only", open});
+    report_.Add({"integrity", "stored event size, signed", static_cast<double>(signed_bytes.size()),
+                 "bytes", "unsigned", static_cast<double>(plain_bytes.size())});
+  }
   std::string Topic(std::string_view type) const {
     return eventlog::AggregateTopic(platform_->prefix(), type);
   }

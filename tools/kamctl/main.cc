@@ -27,6 +27,7 @@
 #include "kam/v1/history_service.grpc.pb.h"
 #include "kam/v1/metrics_service.grpc.pb.h"
 #include "tools/demo/demo.h"
+#include "tools/kamctl/audit.h"
 #include "tools/kamctl/catalogue.h"
 #include "tools/kamctl/client.h"
 #include "tools/kamctl/dlq.h"
@@ -404,9 +405,9 @@ int main(int argc, char** argv) {
   app.add_option("--token-file", g.overrides.token_file,
                  "a file holding the bearer token (chmod 600); or set KAM_TOKEN")
       ->group("Settings");
-  app.add_option("--brokers", g.overrides.brokers, "Kafka bootstrap servers (dlq commands)")
+  app.add_option("--brokers", g.overrides.brokers, "Kafka bootstrap servers (dlq and audit)")
       ->group("Settings");
-  app.add_option("--topic-prefix", g.overrides.topic_prefix, "topic prefix (dlq commands)")
+  app.add_option("--topic-prefix", g.overrides.topic_prefix, "topic prefix (dlq and audit)")
       ->group("Settings");
   app.add_option("-o,--output", g.overrides.output, "table (default), json or yaml")
       ->check(CLI::IsMember({"table", "json", "yaml"}))
@@ -479,6 +480,20 @@ int main(int argc, char** argv) {
       "again is dead-lettered again with its new reason.\nexample:\n"
       "  kamctl dlq list --brokers kafka:9092\n  kamctl dlq redrive --topic metrics");
 
+  // audit
+  AuditOptions audit;
+  auto* audit_cmd = app.add_subcommand(
+      "audit", "Check the event topics straight from Kafka with only the writers' public keys.");
+  audit_cmd->group("Operations");
+  audit_cmd->add_option("--keyring", audit.keyring,
+                        "PEM public keys of the writers (without: hashes and chains only)");
+  audit_cmd->add_option("--aggregate", audit.aggregate, "only this aggregate id");
+  audit_cmd->footer(
+      "Per aggregate: authentic, chained events, the tip (compare it with one kept earlier:\n"
+      "a history cut back shows an older tip), the first break and quarantined records.\n"
+      "Exit 0 when all is intact, 1 otherwise.\nexample:\n"
+      "  kamctl audit --brokers kafka:9092 --keyring /etc/kam/keyring.pem");
+
   // demo, config, __rpcs
   std::string demo_tokens;
   auto* demo_cmd = app.add_subcommand("demo", "Load the demo programme through the public API.");
@@ -525,6 +540,7 @@ int main(int argc, char** argv) {
     return kExitOk;
   }
   if (dlq_cmd->parsed()) return RunDlq(*settings, dlq, style);
+  if (audit_cmd->parsed()) return RunAudit(*settings, audit, style);
   if (demo_cmd->parsed()) {
     auto tokens = kam::demo::TokensByRole(demo_tokens);
     if (!tokens.ok()) return Usage(std::string(tokens.status().message()));

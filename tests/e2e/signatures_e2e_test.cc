@@ -1,0 +1,211 @@
+// Signed events on the real broker: a forger who can write to the topic appends the next
+// version of a programme with a correctly recomputed hash (unsigned, or signed with a key of
+// their own). The read model does not fold it and VerifyHistory reports it; the writer,
+// restarted, quarantines it on replay and the programme keeps working.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/escaping.h"
+#include "base/ids.h"
+#include "base/strings.h"
+#include "domain/programme.h"
+#include "eventlog/producer.h"
+#include "eventlog/signing.h"
+#include "eventlog/topics.h"
+#include "support/kafka_broker.h"
+#include "support/keys.h"
+#include "support/run_binary.h"
+#include "support/servers.h"
+#include "unit/scenario.h"
+#include "writer/envelopes.h"
+
+namespace kam {
+namespace {
+
+using testing::Context;
+
+class Signatures : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    prefix_ = testing::UniqueTopicPrefix();
+    dir_ = std::filesystem::temp_directory_path() / ("kam-sig-" + prefix_);
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    writer_key_ = testing::NewSigningKey(dir_, "writer");
+    mallory_key_ = testing::NewSigningKey(dir_, "mallory");
+    auto integrity = eventlog::LoadIntegrity(
+        writer_key_.private_pem, testing::KeyringOf(dir_ + "/keyring.pem", {writer_key_}));
+    ASSERT_TRUE(integrity.ok()) << integrity.status();
+    integrity_ = *integrity;
+    StartWriter();
+    queries_ = std::make_unique<testing::HistoryServer>(testing::SharedKafka(), prefix_,
+                                                        dir_ + "/read", integrity_.keyring);
+    gov_ = queries_->GovernanceStub();
+  }
+  void TearDown() override {
+    queries_.reset();
+    commands_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void StartWriter() {
+    commands_.reset();
+    commands_ = std::make_unique<testing::CommandServer>(testing::SharedKafka(), prefix_,
+                                                         std::chrono::milliseconds(10000),
+                                                         std::vector<int32_t>{}, integrity_);
+  }
+
+  v1::CommandResult Nominate(const std::string& account) {
+    auto req = testing::Nominate(account);
+    req.mutable_metadata()->set_client_request_id(base::NewEventId());
+    v1::NominateAccountResponse resp;
+    auto s = commands_->Stub()->NominateAccount(Context("tok-kim-kam").get(), req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return resp.result();
+  }
+
+  v1::VerifyHistoryResponse Verify(const std::vector<v1::LogPosition>& at) {
+    v1::VerifyHistoryRequest req;
+    req.set_aggregate_type(std::string(domain::kProgrammeAggregateType));
+    req.set_aggregate_id("emea-kam");
+    for (const auto& p : at) *req.mutable_consistency()->add_at_least() = p;
+    v1::VerifyHistoryResponse resp;
+    auto s = gov_->VerifyHistory(Context("tok-bob-board").get(), req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return resp;
+  }
+
+  std::vector<std::string> Accounts(const v1::LogPosition& at) {
+    v1::GetProgrammeRequest req;
+    req.set_programme_id("emea-kam");
+    *req.mutable_consistency()->add_at_least() = at;
+    v1::GetProgrammeResponse resp;
+    auto s = gov_->GetProgramme(Context("tok-bob-board").get(), req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    std::vector<std::string> out;
+    for (const auto& a : resp.programme().accounts()) out.push_back(a.account_id());
+    return out;
+  }
+
+  // The next version of emea-kam, chained to `tip` (version and hex hash), hash
+  // recomputed: what anyone with write access to the topic can build.
+  v1::LogPosition Forge(uint64_t version, const std::string& tip_hash_hex,
+                        const eventlog::Signer* signer, const std::string& account) {
+    writer::Chain tip;
+    tip.version = version;
+    tip.last_hash = absl::HexStringToBytes(tip_hash_hex);
+    writer::CommandInfo info;
+    info.aggregate_type = domain::kProgrammeAggregateType;
+    info.aggregate_id = "emea-kam";
+    info.actor = "kim@supplier.example";
+    info.metadata.set_client_request_id(base::NewEventId());
+    info.recorded_at = absl::Now();
+    domain::Events events(1);
+    events[0].mutable_account_nominated()->set_programme_id("emea-kam");
+    events[0].mutable_account_nominated()->set_account_id(account);
+    events[0].mutable_account_nominated()->set_account_name("Shell Company");
+    auto sealed = writer::SealCommand(tip, info, events, signer);
+    auto producer =
+        eventlog::TransactionalProducer::Create(testing::SharedKafka(), prefix_ + "mallory");
+    EXPECT_TRUE(producer.ok());
+    std::vector<eventlog::Record> records = {{"emea-kam", sealed.bytes[0]}};
+    auto at = (*producer)->Append(commands_->service().topic(),
+                                  eventlog::PartitionFor("emea-kam", 3), records);
+    EXPECT_TRUE(at.ok()) << at.status();
+    return (*at)[0];
+  }
+
+  std::string prefix_;
+  std::string dir_;
+  testing::KeyFiles writer_key_, mallory_key_;
+  eventlog::Integrity integrity_;
+  std::unique_ptr<testing::CommandServer> commands_;
+  std::unique_ptr<testing::HistoryServer> queries_;
+  std::unique_ptr<v1::GovernanceQueryService::Stub> gov_;
+};
+
+TEST_F(Signatures, AForgedEventWithARecomputedHashIsQuarantinedAndTheProgrammeKeepsWorking) {
+  auto charter = testing::Charter();
+  charter.mutable_metadata()->set_client_request_id(base::NewEventId());
+  v1::CharterProgrammeResponse chartered;
+  ASSERT_TRUE(commands_->Stub()
+                  ->CharterProgramme(Context("tok-admin-000").get(), charter, &chartered)
+                  .ok());
+  const v1::CommandResult acme = Nominate("acme");
+  auto verified = Verify({acme.position()});
+  ASSERT_TRUE(verified.intact()) << verified.first_break();
+  ASSERT_EQ(verified.tip_version(), 2u);
+
+  // An unsigned forgery, and one signed with a key the keyring does not hold.
+  const v1::LogPosition unsigned_at = Forge(2, verified.tip_hash(), nullptr, "shell-co");
+  auto mallory = eventlog::Signer::FromPemFile(mallory_key_.private_pem);
+  ASSERT_TRUE(mallory.ok());
+  const v1::LogPosition foreign_at = Forge(2, verified.tip_hash(), mallory->get(), "shell-two");
+
+  // The read model folds neither; verification reports the first, naming why and where.
+  verified = Verify({unsigned_at, foreign_at});
+  EXPECT_FALSE(verified.intact());
+  EXPECT_NE(verified.first_break().find("it is not signed"), std::string::npos)
+      << verified.first_break();
+  EXPECT_NE(verified.first_break().find(base::StrCat("@", unsigned_at.offset())), std::string::npos)
+      << verified.first_break();
+  EXPECT_EQ(verified.tip_version(), 2u);
+  EXPECT_EQ(Accounts(foreign_at), std::vector<std::string>{"acme"});
+
+  // The writer still works: its next event is version 3, signed; the forgeries never
+  // become part of the programme.
+  const v1::CommandResult beta = Nominate("beta");
+  EXPECT_EQ(beta.aggregate_version(), 3u);
+  // Restarted, it replays the partition, quarantines both forgeries and carries on.
+  StartWriter();
+  const v1::CommandResult gamma = Nominate("gamma");
+  EXPECT_EQ(gamma.aggregate_version(), 4u);
+  EXPECT_EQ(Accounts(gamma.position()), (std::vector<std::string>{"acme", "beta", "gamma"}));
+  verified = Verify({gamma.position()});
+  EXPECT_EQ(verified.events_checked(), 4u);
+  EXPECT_EQ(verified.tip_version(), 4u);
+
+  // An auditor's own check, straight from Kafka with only the public keys, agrees: four
+  // authentic events in an unbroken chain, two records quarantined, the same tip.
+  auto audit = testing::RunBinary(
+      std::string(KAM_BINARY_DIR) + "/kamctl",
+      {"audit", "--keyring", dir_ + "/keyring.pem", "--aggregate", "emea-kam", "-o", "json"},
+      {{"KAM_BROKERS", testing::SharedKafka().brokers},
+       {"KAM_TOPIC_PREFIX", prefix_},
+       {"HOME", dir_}});
+  EXPECT_EQ(audit.exit_code, 1) << audit.err << audit.out;
+  auto report = nlohmann::json::parse(audit.out, nullptr, false);
+  ASSERT_TRUE(report.is_array() && report.size() == 1) << audit.out << audit.err;
+  EXPECT_EQ(report[0]["events"], 4);
+  EXPECT_EQ(report[0]["intact"], true);
+  EXPECT_EQ(report[0]["tip_version"], 4);
+  EXPECT_EQ(report[0]["tip_hash"], verified.tip_hash());
+  ASSERT_EQ(report[0]["quarantined"].size(), 2u) << audit.out;
+  EXPECT_NE(report[0]["quarantined"][0].get<std::string>().find("it is not signed"),
+            std::string::npos);
+  EXPECT_NE(report[0]["quarantined"][1].get<std::string>().find("which the keyring does not hold"),
+            std::string::npos);
+}
+
+TEST_F(Signatures, AWriterWhoseKeyIsNotInTheKeyringRefusesToStart) {
+  auto other = testing::NewSigningKey(dir_, "other");
+  auto integrity = eventlog::LoadIntegrity(writer_key_.private_pem,
+                                           testing::KeyringOf(dir_ + "/other-ring.pem", {other}));
+  ASSERT_TRUE(integrity.ok());
+  services::ProgrammeServiceConfig config;
+  config.kafka = testing::SharedKafka();
+  config.topic_prefix = prefix_ + "x-";
+  config.transactional_id = prefix_ + "x-writer";
+  config.signer = integrity->signer;
+  config.keyring = integrity->keyring;
+  auto auth = testing::TestAuth();
+  auto service = services::ProgrammeService::Create(config, *auth);
+  EXPECT_EQ(service.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(service.status().message().find("the keyring does not hold this writer's signing key"),
+            std::string::npos)
+      << service.status();
+}
+
+}  // namespace
+}  // namespace kam
