@@ -112,4 +112,19 @@ absl::StatusOr<Opened> Open(std::string_view bytes, const Keyring* keyring) {
   return out;
 }
 
+std::string AuthenticityProblem(const absl::StatusOr<Opened>& opened, std::string_view key,
+                                std::string_view aggregate_type) {
+  if (!opened.ok()) return base::StrCat("it does not decode: ", opened.status().message());
+  if (!opened->hash_ok) return "its stored hash does not match its bytes";
+  if (!opened->authentic()) return SignatureProblem(opened->signature, opened->envelope);
+  const v1::EventEnvelope& env = opened->envelope;
+  if (env.aggregate_id() != key ||
+      (!aggregate_type.empty() && env.aggregate_type() != aggregate_type)) {
+    return base::StrCat("it declares ", env.aggregate_type(), " '", env.aggregate_id(),
+                        "' version ", env.aggregate_version(), " but sits under key '",
+                        key.substr(0, 80), "'");
+  }
+  return "";
+}
+
 }  // namespace kam::eventlog

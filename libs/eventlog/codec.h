@@ -63,4 +63,12 @@ absl::StatusOr<v1::EventEnvelope> Parse(std::string_view bytes);
 // keys.
 absl::StatusOr<Opened> Open(std::string_view bytes, const Keyring* keyring = nullptr);
 
+// Why `opened` (a record read under `key` from a topic of `aggregate_type`) is not an
+// authentic event of the aggregate its place names - it does not decode, its hash or (when
+// checked) its signature fails, or it declares another aggregate - or empty if it is. An
+// empty `aggregate_type` skips the type check. The one rule of quarantine, shared by the
+// writer's replay, the read model and `kamctl audit`.
+std::string AuthenticityProblem(const absl::StatusOr<Opened>& opened, std::string_view key,
+                                std::string_view aggregate_type);
+
 }  // namespace kam::eventlog

@@ -119,21 +119,10 @@ struct Partition {
     pos.set_partition(r.partition);
     pos.set_offset(r.offset);
     auto opened = eventlog::Open(r.value, options.keyring);
-    std::string problem;
-    if (!opened.ok()) {
-      problem = std::string(opened.status().message());
-    } else if (!opened->hash_ok) {
-      problem = "its stored hash does not match its bytes";
-    } else if (!opened->authentic()) {
-      problem = eventlog::SignatureProblem(opened->signature, opened->envelope);
-    } else if (opened->envelope.aggregate_id() != r.key ||
-               opened->envelope.aggregate_type() != options.aggregate_type) {
-      problem = base::StrCat("it declares ", opened->envelope.aggregate_type(), " '",
-                             opened->envelope.aggregate_id(), "' but sits under key '", r.key, "'");
-    }
+    const std::string problem =
+        eventlog::AuthenticityProblem(opened, r.key, options.aggregate_type);
     if (!problem.empty()) {
-      quarantined.push_back(base::StrCat(r.topic, "/", r.partition, "@", r.offset, " (key '",
-                                         r.key.substr(0, 80), "'): ", problem));
+      quarantined.push_back(base::StrCat(r.topic, "/", r.partition, "@", r.offset, ": ", problem));
       return;
     }
     Aggregate& a = aggregates[r.key];

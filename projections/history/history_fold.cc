@@ -80,26 +80,12 @@ absl::Status HistoryFold::Fold(const eventlog::ConsumedRecord& record,
     }
   };
   auto opened = eventlog::Open(record.value, keyring_);
-  if (!opened.ok()) {
-    misfiled(base::StrCat("does not decode: ", opened.status().message()));
-    return absl::OkStatus();
-  }
-  if (!opened->hash_ok) {
-    misfiled("its stored hash does not match its bytes");
-    return absl::OkStatus();
-  }
-  if (!opened->authentic()) {
-    misfiled(eventlog::SignatureProblem(opened->signature, opened->envelope));
+  if (std::string problem = eventlog::AuthenticityProblem(opened, record.key, topic_type);
+      !problem.empty()) {
+    misfiled(problem);
     return absl::OkStatus();
   }
   const v1::EventEnvelope& env = opened->envelope;
-  if (env.aggregate_id() != record.key ||
-      (!topic_type.empty() && env.aggregate_type() != topic_type)) {
-    misfiled(base::StrCat("declares ", env.aggregate_type(), " '", env.aggregate_id(), "' version ",
-                          env.aggregate_version(), " but sits in ", record.topic, " under key '",
-                          record.key, "'"));
-    return absl::OkStatus();
-  }
   const std::string log_key = keys::LogEntry(record.topic, record.partition, record.offset);
   if (!TipOf(env.aggregate_type(), env.aggregate_id(), ctx).StoreIfNew(env.aggregate_version())) {
     // A second record claims a stored version: keep both, verification reports it.

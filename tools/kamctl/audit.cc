@@ -60,18 +60,7 @@ int RunAudit(const Settings& s, const AuditOptions& o, const Style& style) {
           a.id = r.key;
           const std::string at = base::StrCat(r.topic, "/", r.partition, "@", r.offset);
           auto opened = eventlog::Open(r.value, keyring.get());
-          std::string problem;
-          if (!opened.ok()) {
-            problem = std::string(opened.status().message());
-          } else if (!opened->hash_ok) {
-            problem = "its stored hash does not match its bytes";
-          } else if (!opened->authentic()) {
-            problem = eventlog::SignatureProblem(opened->signature, opened->envelope);
-          } else if (opened->envelope.aggregate_id() != r.key ||
-                     opened->envelope.aggregate_type() != type) {
-            problem = base::StrCat("it declares ", opened->envelope.aggregate_type(), " '",
-                                   opened->envelope.aggregate_id(), "'");
-          }
+          const std::string problem = eventlog::AuthenticityProblem(opened, r.key, type);
           if (!problem.empty()) {
             a.quarantined.push_back(base::StrCat(at, ": ", problem));
             return absl::OkStatus();
