@@ -41,7 +41,7 @@ std::string Sha256(std::string_view bytes) {
   // on every call, twice the cost of the hash itself for an event-sized input.
   static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   thread_local std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
-                                                                          &EVP_MD_CTX_free);
+                                                                           &EVP_MD_CTX_free);
   std::string out(kHashSize, '\0');
   unsigned int len = 0;
   if (md == nullptr || ctx == nullptr || EVP_DigestInit_ex(ctx.get(), md, nullptr) != 1 ||
