@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "domain/checks.h"
 #include "kam/v1/snapshot.pb.h"
@@ -83,6 +84,12 @@ absl::StatusOr<Events> Decide(const MetricsState& state, const v1::RecordMetricR
       return Shape(base::StrCat(v1::MetricKind_Name(kind), " needs metric.amount"));
     if (m.ratio() != 0) return Shape(base::StrCat(v1::MetricKind_Name(kind), " carries no ratio"));
     KAM_RETURN_IF_ERROR(CheckCurrency(m.amount()));
+    if (m.amount().minor_units() > kMaxMinorUnits || m.amount().minor_units() < -kMaxMinorUnits) {
+      return base::InvalidField(
+          "metric.amount.minor_units",
+          base::StrCat("must be within ±", FormatMoney(kMaxMinorUnits, m.amount().currency()), " (",
+                       kMaxMinorUnits, " minor units)"));
+    }
     if (kind != v1::METRIC_KIND_GROSS_MARGIN && m.amount().minor_units() < 0) {
       return Shape(base::StrCat(v1::MetricKind_Name(kind), " must not be negative"));
     }
@@ -262,6 +269,17 @@ absl::StatusOr<MetricsState> DecodeMetricsSnapshot(std::string_view bytes) {
   return s;
 }
 
+namespace {
+
+// a + b, held at int64's bounds instead of overflowing (undefined behaviour).
+int64_t SaturatingAdd(int64_t a, int64_t b) {
+  int64_t out = 0;
+  if (!__builtin_add_overflow(a, b, &out)) return out;
+  return b > 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
+}
+
+}  // namespace
+
 Economics ComputeEconomics(const MetricsState& s, double discount_rate, int projection_years) {
   Economics out;
   out.currency = s.currency;
@@ -277,14 +295,15 @@ Economics ComputeEconomics(const MetricsState& s, double discount_rate, int proj
     const int64_t v = entry.minor_units;
     switch (entry.kind) {
       case v1::METRIC_KIND_REVENUE:
-        y.revenue += v;
+        y.revenue = SaturatingAdd(y.revenue, v);
         break;
       case v1::METRIC_KIND_GROSS_MARGIN:
-        y.gross_margin += v;
+        y.gross_margin = SaturatingAdd(y.gross_margin, v);
         break;
       case v1::METRIC_KIND_COST_TO_SERVE:
-        y.cost_to_serve += v;
-        y.cost_to_serve_by_activity[entry.activity] += v;
+        y.cost_to_serve = SaturatingAdd(y.cost_to_serve, v);
+        y.cost_to_serve_by_activity[entry.activity] =
+            SaturatingAdd(y.cost_to_serve_by_activity[entry.activity], v);
         break;
       case v1::METRIC_KIND_RETENTION_RATE: {
         auto& at = retention_at[y.year];
@@ -301,7 +320,9 @@ Economics ComputeEconomics(const MetricsState& s, double discount_rate, int proj
   }
   std::optional<double> r;
   for (auto& [year, y] : years) {
-    y.contribution = y.gross_margin - y.cost_to_serve;
+    y.contribution = y.cost_to_serve == std::numeric_limits<int64_t>::min()
+                         ? std::numeric_limits<int64_t>::max()
+                         : SaturatingAdd(y.gross_margin, -y.cost_to_serve);
     if (y.retention_rate) r = y.retention_rate;
     out.years.push_back(y);
   }

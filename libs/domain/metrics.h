@@ -24,6 +24,10 @@
 namespace kam::domain {
 
 inline constexpr std::string_view kMetricsAggregateType = "account-metrics";
+// The largest amount one metric may carry, in minor units either way: 10 trillion in major
+// units, beyond any one customer's yearly figure and far enough from int64's limit that
+// sums of ordinary figures cannot overflow (sums saturate at int64's bounds regardless).
+inline constexpr int64_t kMaxMinorUnits = 1'000'000'000'000'000;
 
 // An amount in minor units as a person reads it: FormatMoney(-15000050, "EUR") is
 // "-150,000.50 EUR".

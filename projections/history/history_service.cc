@@ -76,7 +76,10 @@ grpc::Status HistoryService::GetHistory(grpc::ServerContext* context,
     query.size = request->page_size() == 0 ? kDefaultPageSize : request->page_size();
     if (const std::string& t = request->page_token(); !t.empty()) {
       auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), query.after_version);
-      if (ec != std::errc() || end != t.data() + t.size()) {
+      // A token is a version this service returned: never near 2^64, where "the version
+      // after it" would wrap round to page 1.
+      if (ec != std::errc() || end != t.data() + t.size() ||
+          query.after_version >= (uint64_t{1} << 62)) {
         return base::InvalidField("page_token", "is not a token this service returned");
       }
     }

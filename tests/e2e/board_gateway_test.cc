@@ -248,6 +248,11 @@ TEST_F(BoardGateway, ErrorsAreJsonNamingTheFieldOrTheCause) {
   auto token = Client().Get("/api/programmes/emea-kam/history?pageToken=abc", {{"Cookie", cookie}});
   EXPECT_EQ(token->status, 400);
   EXPECT_EQ(Error(token)["field"], "page_token");
+  // 2^64-1 would make "the version after it" wrap round to the first page.
+  auto wrap = Client().Get("/api/programmes/emea-kam/history?pageToken=18446744073709551615",
+                           {{"Cookie", cookie}});
+  EXPECT_EQ(wrap->status, 400);
+  EXPECT_EQ(Error(wrap)["field"], "page_token");
 }
 
 TEST_F(BoardGateway, OversizedBodiesAreRefused) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 
 #include "domain/metrics.h"
 #include "unit/golden.h"
@@ -147,6 +148,33 @@ TEST_F(Metrics, ContributionIsMarginAfterCostToServeByActivity) {
   EXPECT_EQ(e.years[0].cost_to_serve_by_activity.at("expedited-delivery"), 800000);
   EXPECT_FALSE(e.clv.has_value());  // no retention rate yet
   EXPECT_TRUE(domain::ComputeMetricFlags(state, e).empty());
+}
+
+// An amount beyond ±10 trillion is refused naming the field; sums of the largest allowed
+// amounts stay exact, and sums beyond int64 hold at its bound instead of wrapping (two
+// revenues of INT64_MAX once showed a yearly revenue of -2).
+TEST_F(Metrics, AmountsAreBoundedAndSumsNeverWrap) {
+  for (int64_t too_much : {domain::kMaxMinorUnits + 1, std::numeric_limits<int64_t>::max(),
+                           std::numeric_limits<int64_t>::min()}) {
+    auto r = Apply(Money(v1::METRIC_KIND_GROSS_MARGIN, too_much));
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << too_much;
+    EXPECT_NE(r.status().message().find("metric.amount.minor_units: must be within ±"),
+              std::string::npos)
+        << r.status();
+  }
+  ASSERT_TRUE(Apply(Money(v1::METRIC_KIND_REVENUE, domain::kMaxMinorUnits)).ok());
+  ASSERT_TRUE(Apply(Money(v1::METRIC_KIND_REVENUE, domain::kMaxMinorUnits)).ok());
+  ASSERT_TRUE(Apply(Money(v1::METRIC_KIND_GROSS_MARGIN, -domain::kMaxMinorUnits)).ok());
+  auto e = domain::ComputeEconomics(state, 0.1);
+  ASSERT_EQ(e.years.size(), 1u);
+  EXPECT_EQ(e.years[0].revenue, 2 * domain::kMaxMinorUnits);
+  EXPECT_EQ(e.years[0].contribution, -domain::kMaxMinorUnits);
+  // Ten thousand of the largest revenues exceed int64: the sum holds at its bound.
+  for (int i = 0; i < 10000; ++i) {
+    ASSERT_TRUE(Apply(Money(v1::METRIC_KIND_REVENUE, domain::kMaxMinorUnits)).ok());
+  }
+  e = domain::ComputeEconomics(state, 0.1);
+  EXPECT_EQ(e.years[0].revenue, std::numeric_limits<int64_t>::max());
 }
 
 TEST_F(Metrics, LifetimeValueFollowsTheStatedFormula) {
