@@ -154,12 +154,16 @@ absl::StatusOr<Integrity> LoadIntegrity(const std::string& signing_key_file,
   Integrity out;
   if (!signing_key_file.empty()) {
     auto signer = Signer::FromPemFile(signing_key_file);
-    if (!signer.ok()) return signer.status();
+    if (!signer.ok()) {
+      return absl::InvalidArgumentError(base::StrCat("--signing-key: ", signer.status().message()));
+    }
     out.signer = std::move(*signer);
   }
   if (!keyring_file.empty()) {
     auto keyring = Keyring::FromPemFile(keyring_file);
-    if (!keyring.ok()) return keyring.status();
+    if (!keyring.ok()) {
+      return absl::InvalidArgumentError(base::StrCat("--keyring: ", keyring.status().message()));
+    }
     out.keyring = std::move(*keyring);
   }
   return out;

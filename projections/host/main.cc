@@ -8,6 +8,7 @@
 #include "eventlog/signing.h"
 #include "projections/host/read_side.h"
 #include "server/process.h"
+#include "server/writer_config.h"
 
 int main(int argc, char** argv) {
   kam::server::BlockTerminationSignals();
@@ -39,9 +40,7 @@ int main(int argc, char** argv) {
     }
   }
   kam::projections::ReadSideConfig config;
-  config.kafka.brokers = common->brokers;
-  config.kafka.properties = common->kafka_properties;
-  config.kafka.replication_factor = common->kafka_replication_factor;
+  config.kafka = kam::server::KafkaOptionsOf(*common);
   auto integrity = kam::eventlog::LoadIntegrity("", common->keyring_file);
   if (!integrity.ok()) {
     return kam::server::ExitCode(absl::InvalidArgumentError(integrity.status().message()));

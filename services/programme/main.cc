@@ -1,8 +1,8 @@
 // kam-programme-service: the write side for programmes and their portfolios.
 #include "base/log.h"
 #include "base/strings.h"
-#include "eventlog/signing.h"
 #include "server/process.h"
+#include "server/writer_config.h"
 #include "services/programme/inbound.h"
 #include "services/programme/programme_service.h"
 
@@ -22,22 +22,9 @@ int main(int argc, char** argv) {
   bool inbound = true;
   if (auto s = flags.GetBool("inbound", inbound); !s.ok()) return kam::server::ExitCode(s);
   kam::services::ProgrammeServiceConfig config;
-  config.kafka.brokers = common->brokers;
-  config.kafka.properties = common->kafka_properties;
-  config.kafka.replication_factor = common->kafka_replication_factor;
-  auto integrity = kam::eventlog::LoadIntegrity(writer->signing_key_file, common->keyring_file);
-  if (!integrity.ok()) {
-    return kam::server::ExitCode(absl::InvalidArgumentError(integrity.status().message()));
+  if (auto s = kam::server::ConfigureWriter(config, *common, *writer); !s.ok()) {
+    return kam::server::ExitCode(s);
   }
-  config.signer = integrity->signer;
-  config.keyring = integrity->keyring;
-  config.topic_prefix = common->topic_prefix;
-  config.partitions = writer->partitions;
-  config.transactional_id = writer->transactional_id;
-  config.append_timeout = writer->append_timeout;
-  config.group = {writer->group_max_commands, writer->group_max_bytes, writer->group_linger,
-                  writer->transaction_gap};
-  config.owned_partitions = writer->owned_partitions;
 
   kam::base::Log(kam::base::StrCat("rebuilding programmes from ", config.kafka.brokers));
   auto service = kam::services::ProgrammeService::Create(config, *common->auth);

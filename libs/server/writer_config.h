@@ -1,0 +1,41 @@
+// A command service's configuration from its flags, written once for every binary: the
+// Kafka client options (brokers, security, replication), event signatures, topic prefix and
+// the writer's partitions, transactional id and group-commit bounds. Header-only, so that
+// kam_server itself does not depend on the event log; the binaries link both.
+//
+//   kam::services::ProgrammeServiceConfig config;
+//   if (auto s = kam::server::ConfigureWriter(config, *common, *writer); !s.ok()) ...
+#pragma once
+
+#include "absl/status/status.h"
+#include "eventlog/kafka.h"
+#include "eventlog/signing.h"
+#include "server/process.h"
+
+namespace kam::server {
+
+inline eventlog::KafkaOptions KafkaOptionsOf(const CommonFlags& common) {
+  return eventlog::KafkaOptions{.brokers = common.brokers,
+                                .properties = common.kafka_properties,
+                                .replication_factor = common.kafka_replication_factor};
+}
+
+// INVALID_ARGUMENT naming the key file or keyring that cannot be used.
+template <typename Config>
+absl::Status ConfigureWriter(Config& config, const CommonFlags& common, const WriterFlags& writer) {
+  auto integrity = eventlog::LoadIntegrity(writer.signing_key_file, common.keyring_file);
+  if (!integrity.ok()) return absl::InvalidArgumentError(integrity.status().message());
+  config.kafka = KafkaOptionsOf(common);
+  config.signer = integrity->signer;
+  config.keyring = integrity->keyring;
+  config.topic_prefix = common.topic_prefix;
+  config.partitions = writer.partitions;
+  config.transactional_id = writer.transactional_id;
+  config.owned_partitions = writer.owned_partitions;
+  config.append_timeout = writer.append_timeout;
+  config.group = {writer.group_max_commands, writer.group_max_bytes, writer.group_linger,
+                  writer.transaction_gap};
+  return absl::OkStatus();
+}
+
+}  // namespace kam::server
