@@ -7,7 +7,6 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -32,6 +31,7 @@
 #include "server/status.h"
 #include "support/kafka_broker.h"
 #include "support/prometheus.h"
+#include "support/run_binary.h"
 
 namespace kam {
 namespace {
@@ -75,17 +75,7 @@ class Binary {
       : name_(name), log_(std::move(log)) {
     const std::string binary = std::string(KAM_BINARY_DIR) + "/" + name;
     args.insert(args.begin(), binary);
-    pid_ = fork();
-    if (pid_ == 0) {
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      FILE* out = std::freopen(log_.c_str(), "w", stderr);
-      (void)out;
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(binary.c_str(), argv.data());
-      _exit(127);
-    }
+    pid_ = testing::SpawnBinary(std::move(args), log_, /*append=*/false);
   }
   ~Binary() {
     if (pid_ <= 0) return;

@@ -17,6 +17,7 @@
 #include "readmodel/store.h"
 #include "support/events.h"
 #include "support/kafka_broker.h"
+#include "support/run_binary.h"
 
 namespace kam {
 namespace {
@@ -64,18 +65,7 @@ class RebuildUnderKill : public ::testing::Test {
                                      "--listen", "127.0.0.1:0",     "--exit-when-caught-up",
                                      "true",     "--rebuild",       rebuild ? "true" : "false"};
     args.insert(args.end(), {"--metrics-listen", "127.0.0.1:0"});
-    const pid_t pid = fork();
-    if (pid == 0) {
-      const std::string log = base_ + "/projection.log";
-      FILE* out = std::freopen(log.c_str(), "a", stderr);
-      (void)out;
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(binary.c_str(), argv.data());
-      _exit(127);
-    }
-    return pid;
+    return testing::SpawnBinary(std::move(args), base_ + "/projection.log");
   }
 
   static int Wait(pid_t pid) {

@@ -7,7 +7,9 @@
 #pragma once
 
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -84,6 +86,25 @@ inline RunResult RunBinary(const std::string& binary, const std::vector<std::str
   r.err = slurp(err);
   fs::remove_all(dir);
   return r;
+}
+
+// Starts `args` (args[0] is the binary's path) in the background with its stderr going to
+// `log` (appended to, or truncated when `append` is false) and returns its pid; the child is
+// killed if the test process dies first. The caller waits for it (waitpid) or kills it.
+inline pid_t SpawnBinary(std::vector<std::string> args, const std::string& log,
+                         bool append = true) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    FILE* out = std::freopen(log.c_str(), append ? "a" : "w", stderr);
+    (void)out;
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
 }
 
 }  // namespace kam::testing
