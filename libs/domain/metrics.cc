@@ -48,6 +48,24 @@ std::string SourceKey(std::string_view source_system, std::string_view source_re
   return base::StrCat(source_system, std::string_view("\0", 1), source_record_id);
 }
 
+namespace {
+
+// What the state keeps of a recorded metric (from an event, or from a snapshot of one).
+MetricEntry EntryOf(const v1::MetricRecorded& m, uint64_t version) {
+  MetricEntry e;
+  e.kind = m.kind();
+  e.has_amount = m.has_amount();
+  e.minor_units = m.amount().minor_units();
+  e.ratio = m.ratio();
+  e.period_end = m.period_end();
+  e.activity = m.activity();
+  e.source = SourceKey(m.source_system(), m.source_record_id());
+  e.version = version;
+  return e;
+}
+
+}  // namespace
+
 std::string MetricsAggregateId(std::string_view programme_id, std::string_view account_id) {
   return base::StrCat(programme_id, ":", account_id);
 }
@@ -146,22 +164,13 @@ void Evolve(MetricsState& s, const v1::EventEnvelope& env) {
     s.currency = m.amount().currency();
     s.currency_set_by = env.event_id();
   }
-  std::string source = SourceKey(m.source_system(), m.source_record_id());
-  s.sources.insert(source);
+  MetricEntry e = EntryOf(m, env.aggregate_version());
+  s.sources.insert(e.source);
   if (!m.corrects_event_id().empty()) {
     if (auto it = s.entries.find(m.corrects_event_id()); it != s.entries.end()) {
       it->second.superseded = true;
     }
   }
-  MetricEntry e;
-  e.kind = m.kind();
-  e.has_amount = m.has_amount();
-  e.minor_units = m.amount().minor_units();
-  e.ratio = m.ratio();
-  e.period_end = m.period_end();
-  e.activity = m.activity();
-  e.source = std::move(source);
-  e.version = env.aggregate_version();
   s.entries.insert_or_assign(env.event_id(), std::move(e));
 }
 
@@ -253,15 +262,7 @@ absl::StatusOr<MetricsState> DecodeMetricsSnapshot(std::string_view bytes) {
   s.entries.reserve(static_cast<std::size_t>(in.entries_size()));
   for (const auto& e : in.entries()) {
     const auto& m = e.metric();
-    MetricEntry entry;
-    entry.kind = m.kind();
-    entry.has_amount = m.has_amount();
-    entry.minor_units = m.amount().minor_units();
-    entry.ratio = m.ratio();
-    entry.period_end = m.period_end();
-    entry.activity = m.activity();
-    entry.source = SourceKey(m.source_system(), m.source_record_id());
-    entry.version = e.version();
+    MetricEntry entry = EntryOf(m, e.version());
     entry.superseded = e.superseded();
     s.sources.insert(entry.source);
     s.entries.insert_or_assign(e.event_id(), std::move(entry));
