@@ -34,21 +34,50 @@ SignatureCheck CheckSignature(const v1::EventEnvelope& env, std::string_view bod
                                                                         : SignatureCheck::kInvalid;
 }
 
+const EVP_MD* Sha256Md() {
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  if (md == nullptr) throw std::runtime_error("SHA-256 unavailable");  // OpenSSL broken
+  return md;
+}
 }  // namespace
 
 std::string Sha256(std::string_view bytes) {
   // The algorithm fetched once and a context per thread: EVP_Digest fetches and allocates
   // on every call, twice the cost of the hash itself for an event-sized input.
-  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   thread_local std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
                                                                            &EVP_MD_CTX_free);
   std::string out(kHashSize, '\0');
   unsigned int len = 0;
-  if (md == nullptr || ctx == nullptr || EVP_DigestInit_ex(ctx.get(), md, nullptr) != 1 ||
+  if (ctx == nullptr || EVP_DigestInit_ex(ctx.get(), Sha256Md(), nullptr) != 1 ||
       EVP_DigestUpdate(ctx.get(), bytes.data(), bytes.size()) != 1 ||
       EVP_DigestFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &len) != 1 ||
       len != kHashSize) {
     throw std::runtime_error("SHA-256 failed");  // OpenSSL broken: not recoverable
+  }
+  return out;
+}
+
+Sha256Stream::Sha256Stream() : ctx_(EVP_MD_CTX_new()) {
+  if (ctx_ == nullptr || EVP_DigestInit_ex(ctx_, Sha256Md(), nullptr) != 1) {
+    EVP_MD_CTX_free(ctx_);
+    throw std::runtime_error("SHA-256 failed");
+  }
+}
+
+Sha256Stream::~Sha256Stream() { EVP_MD_CTX_free(ctx_); }
+
+void Sha256Stream::Update(std::string_view bytes) {
+  if (EVP_DigestUpdate(ctx_, bytes.data(), bytes.size()) != 1) {
+    throw std::runtime_error("SHA-256 failed");
+  }
+}
+
+std::string Sha256Stream::Finish() {
+  std::string out(kHashSize, '\0');
+  unsigned int len = 0;
+  if (EVP_DigestFinal_ex(ctx_, reinterpret_cast<unsigned char*>(out.data()), &len) != 1 ||
+      len != kHashSize || EVP_DigestInit_ex(ctx_, Sha256Md(), nullptr) != 1) {
+    throw std::runtime_error("SHA-256 failed");
   }
   return out;
 }

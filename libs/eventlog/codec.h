@@ -16,12 +16,30 @@
 #include "absl/status/statusor.h"
 #include "kam/v1/envelope.pb.h"
 
+struct evp_md_ctx_st;  // OpenSSL's EVP_MD_CTX
+
 namespace kam::eventlog {
 
 inline constexpr std::size_t kHashSize = 32;
 
 // SHA-256 of `bytes` (32 raw bytes).
 std::string Sha256(std::string_view bytes);
+
+// SHA-256 over pieces given one at a time (no copy of them into one string).
+//   Sha256Stream h; h.Update(a); h.Update(b); std::string digest = h.Finish();
+class Sha256Stream {
+ public:
+  Sha256Stream();
+  ~Sha256Stream();
+  Sha256Stream(const Sha256Stream&) = delete;
+  Sha256Stream& operator=(const Sha256Stream&) = delete;
+  void Update(std::string_view bytes);
+  // The 32 raw bytes of the digest; the stream starts afresh.
+  std::string Finish();
+
+ private:
+  ::evp_md_ctx_st* ctx_;
+};
 
 class Signer;
 class Keyring;

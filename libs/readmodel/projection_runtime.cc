@@ -29,11 +29,29 @@ void FoldContext::ScanCommitted(
   if (!it->status().ok()) throw std::runtime_error("rocksdb scan: " + it->status().ToString());
 }
 
+namespace {
+
+void TraceBytes(eventlog::Sha256Stream& trace, std::string_view bytes) {
+  trace.Update(EncodeU64(bytes.size()));
+  trace.Update(bytes);
+}
+
+}  // namespace
+
 void FoldContext::Put(std::string_view key, std::string_view value) {
+  if (trace_ != nullptr) {
+    trace_->Update("P");
+    TraceBytes(*trace_, key);
+    TraceBytes(*trace_, value);
+  }
   batch_.Put(rocksdb::Slice(key.data(), key.size()), rocksdb::Slice(value.data(), value.size()));
 }
 
 void FoldContext::Delete(std::string_view key) {
+  if (trace_ != nullptr) {
+    trace_->Update("D");
+    TraceBytes(*trace_, key);
+  }
   batch_.Delete(rocksdb::Slice(key.data(), key.size()));
 }
 
@@ -103,7 +121,10 @@ absl::Status ProjectionRuntime::Start() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     next_offsets_ = start;
-    for (int32_t p = 0; p < partitions_; ++p) next_offsets_.try_emplace(p, 0);
+    digests_ = store_.FoldDigests(options_.topic);
+    for (int32_t p = 0; p < partitions_; ++p) {
+      if (next_offsets_.try_emplace(p, 0).first->second == 0) digests_[p] = "";
+    }
     end_offsets_ = std::move(ends);
     at_end_.clear();
     records_applied_ = 0;
@@ -154,13 +175,31 @@ absl::Status ProjectionRuntime::Apply(const std::vector<eventlog::ConsumedRecord
   rocksdb::WriteBatch wb;
   FoldContext ctx(store_, wb);
   std::map<int32_t, int64_t> next;
+  std::map<int32_t, std::string> digests;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& r : batch) {
+      if (auto d = digests_.find(r.partition); d != digests_.end()) digests.insert(*d);
+    }
+  }
+  eventlog::Sha256Stream trace;
   for (const auto& r : batch) {
+    auto digest = digests.find(r.partition);
+    if (digest != digests.end()) {
+      trace.Update(digest->second);
+      trace.Update(EncodeU64(static_cast<uint64_t>(r.offset)));
+      TraceBytes(trace, r.key);
+      TraceBytes(trace, r.value);
+      ctx.Trace(&trace);
+    }
     absl::Status s;
     try {
       s = projection_.Fold(r, ctx);
     } catch (const std::exception& e) {  // e.g. the store failed a read: stop, do not crash
       s = absl::InternalError(e.what());
     }
+    ctx.Trace(nullptr);
+    if (digest != digests.end()) digest->second = trace.Finish();
     if (!s.ok()) {
       return absl::Status(s.code(), base::StrCat("fold of ", r.topic, "/", r.partition, "@",
                                                  r.offset, ": ", s.message()));
@@ -173,6 +212,7 @@ absl::Status ProjectionRuntime::Apply(const std::vector<eventlog::ConsumedRecord
   for (const auto& [p, o] : next) {
     ctx.Put(Store::OffsetKey(options_.topic, p), EncodeU64(static_cast<uint64_t>(o)));
   }
+  for (const auto& [p, d] : digests) ctx.Put(Store::FoldDigestKey(options_.topic, p), d);
   rocksdb::WriteOptions wo;
   rocksdb::Status s = store_.db()->Write(wo, &wb);
   if (!s.ok()) return absl::InternalError(base::StrCat("rocksdb write: ", s.ToString()));
@@ -181,6 +221,7 @@ absl::Status ProjectionRuntime::Apply(const std::vector<eventlog::ConsumedRecord
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& [p, o] : next) next_offsets_[p] = o;
+  for (auto& [p, d] : digests) digests_[p] = std::move(d);
   records_applied_ += batch.size();
   return absl::OkStatus();
 }
@@ -250,6 +291,7 @@ ProjectionRuntime::Progress ProjectionRuntime::progress() const {
     out.partition_lag[p] = lag;
     out.lag += lag;
   }
+  out.digests = digests_;
   out.records_applied = records_applied_;
   out.caught_up = caught_up_;
   out.error = error_;

@@ -2,6 +2,12 @@
 // writes each batch's read-model changes together with the consumed offsets in one
 // RocksDB WriteBatch, so a crash at any point leaves the read model and its offsets
 // consistent: exactly-once effect. On start it resumes from the offsets in RocksDB.
+// Per partition it also keeps a running digest of what it folded, stored in the same
+// WriteBatch: d(offset) = SHA-256(d(previous record) | offset | key | value | every Put and
+// Delete the fold made for the record), from d = "" before offset 0. It depends neither on
+// how records were batched nor on restarts, so a rebuild from offset 0 reaches the same
+// digest at the same offset as the live read model (FinishBatch's writes are per batch and
+// not in it). A store that holds offsets but no digest (made before digests) reports none.
 // Metrics: kam_fold_records_total{topic}, kam_fold_batch_duration_seconds{topic},
 // kam_consumer_lag{topic,partition} and kam_projection_caught_up{topic} (base/metrics.h).
 //
@@ -29,6 +35,7 @@
 
 #include "absl/status/status.h"
 #include "base/metrics.h"
+#include "eventlog/codec.h"
 #include "eventlog/consumer.h"
 #include "eventlog/kafka.h"
 #include "kam/v1/envelope.pb.h"
@@ -54,10 +61,13 @@ class FoldContext {
       const std::function<bool(std::string_view key, std::string_view value)>& each) const;
   void Put(std::string_view key, std::string_view value);
   void Delete(std::string_view key);
+  // While set, every Put and Delete is also fed to `trace` (the runtime's fold digest).
+  void Trace(eventlog::Sha256Stream* trace) { trace_ = trace; }
 
  private:
   const Store& store_;
   rocksdb::WriteBatch& batch_;
+  eventlog::Sha256Stream* trace_ = nullptr;
 };
 
 // What a projection supplies: a deterministic fold of one committed record.
@@ -114,6 +124,8 @@ class ProjectionRuntime {
     // Per partition: 0 once it is read to the end of the committed log (its end offset then
     // counts transaction markers no record stands for), else end - next (>= 0).
     std::map<int32_t, int64_t> partition_lag;
+    // The running fold digest (32 raw bytes) at next_offsets; absent where unknown.
+    std::map<int32_t, std::string> digests;
     int64_t lag = 0;               // the sum over partitions
     uint64_t records_applied = 0;  // since Start()
     bool caught_up = false;
@@ -139,6 +151,7 @@ class ProjectionRuntime {
   mutable std::condition_variable cv_;
   std::map<int32_t, int64_t> next_offsets_;
   std::map<int32_t, int64_t> end_offsets_;
+  std::map<int32_t, std::string> digests_;  // written by the consuming thread under mu_
   std::set<int32_t> at_end_;  // partitions read to the end, every record of them applied
   uint64_t records_applied_ = 0;
   bool caught_up_ = false;

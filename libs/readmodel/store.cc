@@ -15,6 +15,7 @@
 namespace kam::readmodel {
 namespace {
 constexpr std::string_view kOffsetPrefix = "~offset/";
+constexpr std::string_view kDigestPrefix = "~digest/";
 }  // namespace
 
 std::string EncodeU64(uint64_t v) {
@@ -129,16 +130,37 @@ std::string Store::OffsetKey(std::string_view topic, int32_t partition) {
   return base::StrCat(kOffsetPrefix, topic, "/", EncodeU64(static_cast<uint64_t>(partition)));
 }
 
-std::map<int32_t, int64_t> Store::Offsets(const std::string& topic) const {
-  std::map<int32_t, int64_t> out;
-  const std::string prefix = base::StrCat(kOffsetPrefix, topic, "/");
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+std::string Store::FoldDigestKey(std::string_view topic, int32_t partition) {
+  return base::StrCat(kDigestPrefix, topic, "/", EncodeU64(static_cast<uint64_t>(partition)));
+}
+
+namespace {
+
+// The values under "<prefix><topic>/<partition>", by partition.
+std::map<int32_t, std::string> PerPartition(rocksdb::DB& db, std::string_view kind,
+                                            const std::string& topic) {
+  std::map<int32_t, std::string> out;
+  const std::string prefix = base::StrCat(kind, topic, "/");
+  std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(rocksdb::ReadOptions()));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     std::string_view rest(it->key().data() + prefix.size(), it->key().size() - prefix.size());
-    out[static_cast<int32_t>(DecodeU64(rest))] =
-        static_cast<int64_t>(DecodeU64(std::string_view(it->value().data(), it->value().size())));
+    out[static_cast<int32_t>(DecodeU64(rest))] = it->value().ToString();
   }
   return out;
+}
+
+}  // namespace
+
+std::map<int32_t, int64_t> Store::Offsets(const std::string& topic) const {
+  std::map<int32_t, int64_t> out;
+  for (const auto& [p, value] : PerPartition(*db_, kOffsetPrefix, topic)) {
+    out[p] = static_cast<int64_t>(DecodeU64(value));
+  }
+  return out;
+}
+
+std::map<int32_t, std::string> Store::FoldDigests(const std::string& topic) const {
+  return PerPartition(*db_, kDigestPrefix, topic);
 }
 
 std::string Store::Digest() const {

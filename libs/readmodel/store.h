@@ -54,6 +54,11 @@ class Store {
   // The key under which the next offset of (topic, partition) is stored.
   static std::string OffsetKey(std::string_view topic, int32_t partition);
 
+  // The running digest (32 raw bytes) of what was folded from each partition of `topic`
+  // up to its stored offset (projection_runtime.h), and the key it is stored under.
+  std::map<int32_t, std::string> FoldDigests(const std::string& topic) const;
+  static std::string FoldDigestKey(std::string_view topic, int32_t partition);
+
   // A digest (SHA-256, hex) of every key and value, offsets included: two stores with
   // the same digest hold the same read model.
   std::string Digest() const;

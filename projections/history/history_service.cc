@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "absl/strings/escaping.h"
 #include "base/errors.h"
 #include "base/ids.h"
 #include "base/strings.h"
@@ -20,8 +21,9 @@ constexpr uint32_t kMaxPageSize = 1000;
 
 HistoryService::HistoryService(const HistoryIndex& index,
                                const readmodel::ProjectionRuntime& runtime,
+                               const readmodel::ProjectionRuntime& metrics_runtime,
                                const server::Authenticator& auth)
-    : index_(index), runtime_(runtime), auth_(auth) {}
+    : index_(index), runtime_(runtime), metrics_runtime_(metrics_runtime), auth_(auth) {}
 
 grpc::Status HistoryService::GetAccountHistory(grpc::ServerContext* context,
                                                const v1::GetAccountHistoryRequest* request,
@@ -155,23 +157,33 @@ grpc::Status HistoryService::GetProjectionStatus(grpc::ServerContext* context,
       !who.ok()) {
     return server::ToGrpc(who.status());
   }
-  const auto progress = runtime_.progress();
   response->set_topic(index_.programme_topic());
-  for (const auto& [p, next] : progress.next_offsets) {
-    auto* out = response->add_partitions();
-    out->set_partition(p);
-    out->set_next_offset(next);
-    auto end = progress.end_offsets.find(p);
-    out->set_end_offset(end == progress.end_offsets.end() ? -1 : end->second);
-    if (auto lag = progress.partition_lag.find(p); lag != progress.partition_lag.end()) {
-      out->set_lag(lag->second);
+  response->set_caught_up(true);
+  absl::Status error;
+  for (const readmodel::ProjectionRuntime* runtime : {&runtime_, &metrics_runtime_}) {
+    const auto progress = runtime->progress();
+    for (const auto& [p, next] : progress.next_offsets) {
+      auto* out = response->add_partitions();
+      out->set_topic(runtime->topic());
+      out->set_partition(p);
+      out->set_next_offset(next);
+      auto end = progress.end_offsets.find(p);
+      out->set_end_offset(end == progress.end_offsets.end() ? -1 : end->second);
+      if (auto lag = progress.partition_lag.find(p); lag != progress.partition_lag.end()) {
+        out->set_lag(lag->second);
+      }
+      if (auto d = progress.digests.find(p); d != progress.digests.end()) {
+        out->set_fold_digest(absl::BytesToHexString(d->second));
+      }
     }
+    response->set_lag(response->lag() + progress.lag);
+    response->set_caught_up(response->caught_up() && progress.caught_up);
+    response->set_records_applied_since_start(response->records_applied_since_start() +
+                                              progress.records_applied);
+    if (error.ok()) error = progress.error;
   }
-  response->set_lag(progress.lag);
-  response->set_caught_up(progress.caught_up);
-  response->set_records_applied_since_start(progress.records_applied);
   response->set_records_folded_total(index_.FoldedCount());
-  response->set_error(std::string(progress.error.message()));
+  response->set_error(std::string(error.message()));
   return grpc::Status::OK;
 }
 

@@ -15,7 +15,9 @@ namespace kam::projections {
 
 class HistoryService final : public v1::HistoryQueryService::Service {
  public:
+  // `runtime` folds the programme topic, `metrics_runtime` the metrics topic.
   HistoryService(const HistoryIndex& index, const readmodel::ProjectionRuntime& runtime,
+                 const readmodel::ProjectionRuntime& metrics_runtime,
                  const server::Authenticator& auth);
 
   grpc::Status GetAccountHistory(grpc::ServerContext* context,
@@ -32,6 +34,7 @@ class HistoryService final : public v1::HistoryQueryService::Service {
  private:
   const HistoryIndex& index_;
   const readmodel::ProjectionRuntime& runtime_;
+  const readmodel::ProjectionRuntime& metrics_runtime_;
   const server::Authenticator& auth_;
 };
 

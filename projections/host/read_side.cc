@@ -43,7 +43,7 @@ absl::StatusOr<std::unique_ptr<ReadSide>> ReadSide::Create(const ReadSideConfig&
     if (auto s = runtime->Start(); !s.ok()) return s;
   }
   self->history_service_ =
-      std::make_unique<HistoryService>(*self->index_, *self->programmes_, auth);
+      std::make_unique<HistoryService>(*self->index_, *self->programmes_, *self->metrics_, auth);
   self->governance_service_ =
       std::make_unique<GovernanceService>(*self->index_, *self->programmes_, *self->metrics_, auth);
   return self;

@@ -309,10 +309,17 @@ TEST_F(MetricsScrape, EveryBinaryServesMetricsThatMoveAndLogsJsonLines) {
   ASSERT_TRUE(queries->GetProjectionStatus(Context("tok-bob-board").get(), {}, &status).ok());
   EXPECT_EQ(status.lag(), 0);
   EXPECT_TRUE(status.caught_up());
-  ASSERT_EQ(status.partitions_size(), 3);
+  ASSERT_EQ(status.partitions_size(), 6) << "three partitions of each topic";
+  int with_records = 0;
   for (const auto& p : status.partitions()) {
-    EXPECT_GE(p.end_offset(), p.next_offset()) << "partition " << p.partition();
+    EXPECT_TRUE(p.topic() == programme_topic || p.topic() == metrics_topic) << p.topic();
+    EXPECT_GE(p.end_offset(), p.next_offset()) << p.topic() << "/" << p.partition();
+    // A partition with folded records has a digest; an untouched one has none yet.
+    EXPECT_EQ(p.fold_digest().size(), p.next_offset() > 0 ? 64u : 0u)
+        << p.topic() << "/" << p.partition();
+    with_records += p.next_offset() > 0;
   }
+  EXPECT_GE(with_records, 2);
   EXPECT_EQ(
       testing::Scrape(history_metrics)
           .Sum("kam_grpc_requests_total",

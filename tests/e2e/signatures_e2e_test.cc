@@ -188,6 +188,59 @@ TEST_F(Signatures, AForgedEventWithARecomputedHashIsQuarantinedAndTheProgrammeKe
             std::string::npos);
 }
 
+// Per partition and topic: next offset and fold digest, once the read model has folded
+// every position in `at`.
+std::map<std::string, std::pair<int64_t, std::string>> FoldDigests(
+    const testing::HistoryServer& read, const std::vector<v1::LogPosition>& at) {
+  v1::GetHistoryRequest wait;  // any query with consistency waits for the positions
+  wait.set_programme_id("emea-kam");
+  for (const auto& p : at) *wait.mutable_consistency()->add_at_least() = p;
+  v1::GetHistoryResponse ignored;
+  EXPECT_TRUE(read.Stub()->GetHistory(Context("tok-bob-board").get(), wait, &ignored).ok());
+  v1::GetProjectionStatusResponse status;
+  EXPECT_TRUE(read.Stub()->GetProjectionStatus(Context("tok-bob-board").get(), {}, &status).ok());
+  std::map<std::string, std::pair<int64_t, std::string>> out;
+  for (const auto& p : status.partitions()) {
+    out[base::StrCat(p.topic(), "/", p.partition())] = {p.next_offset(), p.fold_digest()};
+  }
+  return out;
+}
+
+TEST_F(Signatures, ARebuiltReadModelReachesTheLiveOnesFoldDigestsAtTheSameOffsets) {
+  auto charter = testing::Charter();
+  charter.mutable_metadata()->set_client_request_id(base::NewEventId());
+  v1::CharterProgrammeResponse chartered;
+  ASSERT_TRUE(commands_->Stub()
+                  ->CharterProgramme(Context("tok-admin-000").get(), charter, &chartered)
+                  .ok());
+  // The live read model folds each command as it commits (many one-record batches), with
+  // a forgery among them that it quarantines.
+  std::vector<v1::LogPosition> at = {chartered.result().position()};
+  for (int i = 0; i < 12; ++i) at.push_back(Nominate(base::StrCat("acct-", i)).position());
+  const auto verified = Verify(at);
+  at.push_back(Forge(verified.tip_version(), verified.tip_hash(), nullptr, "shell-co"));
+  at.push_back(Nominate("after-forgery").position());
+  const auto live = FoldDigests(*queries_, at);
+
+  // A rebuild from offset 0 folds the same records in a few large batches.
+  testing::HistoryServer rebuilt(testing::SharedKafka(), prefix_, dir_ + "/rebuilt",
+                                 integrity_.keyring);
+  EXPECT_EQ(FoldDigests(rebuilt, at), live);
+  const std::string programme_partition =
+      base::StrCat(commands_->service().topic(), "/", eventlog::PartitionFor("emea-kam", 3));
+  ASSERT_TRUE(live.contains(programme_partition));
+  EXPECT_EQ(live.at(programme_partition).first, at.back().offset() + 1);
+  EXPECT_EQ(live.at(programme_partition).second.size(), 64u);
+
+  // A read model that folds differently (here: without the keyring, so it takes the
+  // forgery for an event) shows a different digest at the same offset.
+  testing::HistoryServer trusting(testing::SharedKafka(), prefix_, dir_ + "/trusting");
+  const auto other = FoldDigests(trusting, at);
+  ASSERT_TRUE(other.contains(programme_partition));
+  EXPECT_EQ(other.at(programme_partition).first, live.at(programme_partition).first);
+  EXPECT_NE(other.at(programme_partition).second, live.at(programme_partition).second);
+}
+
 TEST_F(Signatures, AWriterWhoseKeyIsNotInTheKeyringRefusesToStart) {
   auto other = testing::NewSigningKey(dir_, "other");
   auto integrity = eventlog::LoadIntegrity(writer_key_.private_pem,

@@ -357,16 +357,18 @@ std::string RenderEntries(const google::protobuf::RepeatedPtrField<v1::HistoryEn
 std::string RenderStatus(const v1::GetProjectionStatusResponse& r, const Style& s) {
   Colours c(s);
   std::string out =
-      base::StrCat(r.topic(), ": ",
+      base::StrCat("read model: ",
                    r.caught_up() ? base::StrCat(c.green, "caught up", c.reset)
                                  : base::StrCat(c.yellow, "catching up", c.reset),
                    ", lag ", r.lag(), ", ", r.records_applied_since_start(),
                    " records applied since start, ", r.records_folded_total(), " folded in all\n");
   if (!r.error().empty()) base::StrAppend(&out, c.red, "error: ", r.error(), c.reset, "\n");
-  Table t({"partition", "next offset", "end of log", "lag"});
+  // The digest's first 16 hex digits are plenty to compare two replicas by eye; --json has it all.
+  Table t({"topic", "partition", "next offset", "end of log", "lag", "fold digest"});
   for (const auto& p : r.partitions()) {
-    t.Row({std::to_string(p.partition()), std::to_string(p.next_offset()),
-           std::to_string(p.end_offset()), std::to_string(p.lag())});
+    t.Row({p.topic(), std::to_string(p.partition()), std::to_string(p.next_offset()),
+           std::to_string(p.end_offset()), std::to_string(p.lag()),
+           p.fold_digest().empty() ? "-" : p.fold_digest().substr(0, 16)});
   }
   return out + t.Render(s);
 }
