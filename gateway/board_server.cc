@@ -607,7 +607,9 @@ absl::StatusOr<std::unique_ptr<BoardServer>> BoardServer::Create(BoardOptions op
           return;
         }
         if (cursor->empty()) {
-          for (const auto& p : status.partitions()) (*cursor)[p.partition()] = p.next_offset() - 1;
+          for (const auto& p : status.partitions()) {
+            if (p.topic() == status.topic()) (*cursor)[p.partition()] = p.next_offset() - 1;
+          }
         }
         if (raw->feed_clients_.fetch_add(1) >= raw->options_.max_feed_clients) {
           raw->feed_clients_.fetch_sub(1);

@@ -16,4 +16,8 @@ std::string InboundMetricsTopic(std::string_view prefix) { return InboundTopic(p
 
 std::string DeadLetterTopic(std::string_view topic) { return base::StrCat(topic, ".dlq"); }
 
+std::string CheckpointTopic(std::string_view prefix) {
+  return base::StrCat(prefix, "kam.checkpoints.v1");
+}
+
 }  // namespace kam::eventlog

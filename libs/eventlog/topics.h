@@ -34,6 +34,10 @@ inline constexpr char kDlqOriginHeader[] = "kam-dlq-origin";
 inline constexpr char kDlqTopicHeader[] = "kam-dlq-topic";
 inline constexpr char kRedrivenFromHeader[] = "kam-redriven-from";
 
+// Writers' signed checkpoints of their partitions' chain tips (kam.v1.SignedCheckpoint):
+// "<prefix>kam.checkpoints.v1", one partition.
+std::string CheckpointTopic(std::string_view prefix);
+
 // Where ingestion puts what it rejects from `topic`, with the reason: "<topic>.dlq".
 std::string DeadLetterTopic(std::string_view topic);
 

@@ -298,6 +298,15 @@ ProjectionRuntime::Progress ProjectionRuntime::progress() const {
   return out;
 }
 
+std::optional<int64_t> ProjectionRuntime::LogEnd(int32_t partition,
+                                                 std::chrono::milliseconds timeout) const {
+  if (!consumer_) return std::nullopt;
+  const auto ends = consumer_->QueryEndOffsets(options_.topic, timeout);
+  auto it = ends.find(partition);
+  if (it == ends.end()) return std::nullopt;
+  return it->second;
+}
+
 absl::Status AwaitConsistency(const v1::Consistency& c,
                               std::initializer_list<const ProjectionRuntime*> runtimes) {
   if (c.at_least().empty()) return absl::OkStatus();

@@ -134,6 +134,10 @@ class ProjectionRuntime {
   Progress progress() const;
   const std::string& topic() const { return options_.topic; }
 
+  // The end of `partition` of the topic as Kafka reports it now (a round trip), or nullopt
+  // if it does not answer within `timeout` or the runtime is not started.
+  std::optional<int64_t> LogEnd(int32_t partition, std::chrono::milliseconds timeout) const;
+
  private:
   void Run();
   absl::Status Apply(const std::vector<eventlog::ConsumedRecord>& batch);

@@ -213,6 +213,9 @@ void DefineWriterFlags(Flags& flags, const std::string& default_transactional_id
   flags.Define("transaction-gap-us", "2000",
                "group commit: the least time between a commit and the next transaction (the "
                "broker is still completing the last one; librdkafka would back off 20 ms)");
+  flags.Define("checkpoint-interval-ms", "60000",
+               "between signed checkpoints of each owned partition's chain tips on the "
+               "checkpoints topic (also written at shutdown; 0: only at shutdown)");
 }
 
 absl::StatusOr<WriterFlags> ParseWriterFlags(const Flags& flags,
@@ -224,6 +227,7 @@ absl::StatusOr<WriterFlags> ParseWriterFlags(const Flags& flags,
   long group_bytes = 0;
   long linger_us = 0;
   long gap_us = 0;
+  long checkpoint_ms = 0;
   std::vector<int> owned;
   for (auto s : {flags.GetInt("partitions", 1, 1000, partitions),
                  flags.GetInt("append-timeout-ms", 100, 600000, timeout_ms),
@@ -231,13 +235,15 @@ absl::StatusOr<WriterFlags> ParseWriterFlags(const Flags& flags,
                  flags.GetInt("group-max-commands", 1, 100000, group_commands),
                  flags.GetInt("group-max-bytes", 1024, 64L << 20, group_bytes),
                  flags.GetInt("group-linger-us", 0, 1000000, linger_us),
-                 flags.GetInt("transaction-gap-us", 0, 1000000, gap_us)}) {
+                 flags.GetInt("transaction-gap-us", 0, 1000000, gap_us),
+                 flags.GetInt("checkpoint-interval-ms", 0, 86400000, checkpoint_ms)}) {
     if (!s.ok()) return s;
   }
   out.group_max_commands = static_cast<std::size_t>(group_commands);
   out.group_max_bytes = static_cast<std::size_t>(group_bytes);
   out.group_linger = std::chrono::microseconds(linger_us);
   out.transaction_gap = std::chrono::microseconds(gap_us);
+  out.checkpoint_interval = std::chrono::milliseconds(checkpoint_ms);
   out.partitions = static_cast<int>(partitions);
   out.signing_key_file = flags.Get("signing-key");
   out.transactional_id = flags.Get("transactional-id");

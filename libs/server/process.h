@@ -78,6 +78,8 @@ struct WriterFlags {
   std::size_t group_max_bytes = 4 << 20;
   std::chrono::microseconds group_linger{0};
   std::chrono::microseconds transaction_gap{2000};
+  // --checkpoint-interval-ms: between signed checkpoints of the chain tips (0: at shutdown).
+  std::chrono::milliseconds checkpoint_interval{60000};
 };
 // The transactional id defaults to the topic prefix then `default_transactional_id`, so
 // that environments sharing a cluster (told apart by --topic-prefix) never fence each other.

@@ -35,6 +35,7 @@ absl::Status ConfigureWriter(Config& config, const CommonFlags& common, const Wr
   config.append_timeout = writer.append_timeout;
   config.group = {writer.group_max_commands, writer.group_max_bytes, writer.group_linger,
                   writer.transaction_gap};
+  config.checkpoint_interval = writer.checkpoint_interval;
   return absl::OkStatus();
 }
 

@@ -26,6 +26,9 @@
 // transaction failed (then nothing of the group is visible, and a retry with the same
 // request id executes once).
 //
+// Checkpoints (optional, with options.checkpoint_topic): each owned partition periodically
+// and at Stop() appends a signed checkpoint of its chain tips (partition_writer.h).
+//
 // Snapshots (optional, with a SnapshotCodec and options.snapshot_dir): every
 // snapshot_every_events appended events, and on SnapshotAll(), a partition's aggregates
 // are written to "<snapshot_dir>/<topic>.p<N>.snapshot". Start() then replays only the log
@@ -76,6 +79,10 @@ struct WriterOptions {
   // signed by one of its keys. A keyring needs a signer whose key it holds.
   std::shared_ptr<const eventlog::Signer> signer;
   std::shared_ptr<const eventlog::Keyring> keyring;
+  // Where each owned partition's signed checkpoints of its chain tips go (created with one
+  // partition if missing; empty: none), and how often (0: only when the writer stops).
+  std::string checkpoint_topic;
+  std::chrono::milliseconds checkpoint_interval{60000};
 };
 
 template <typename State>
@@ -121,6 +128,9 @@ class AggregateWriter {
                        "(openssl pkey -in KEY.pem -pubout >> KEYRING.pem)"));
     }
     KAM_RETURN_IF_ERROR(log_->EnsureTopic(options_.topic, options_.partitions));
+    if (!options_.checkpoint_topic.empty()) {
+      KAM_RETURN_IF_ERROR(log_->EnsureTopic(options_.checkpoint_topic, 1));
+    }
     auto count = log_->PartitionCount(options_.topic);
     if (!count.ok()) return count.status();
     partition_count_ = *count;
@@ -134,12 +144,13 @@ class AggregateWriter {
             "owned_partitions", base::StrCat("partition ", p, " does not exist in ", options_.topic,
                                              " (", partition_count_, " partitions)"));
       }
-      partitions_.emplace(p,
-                          std::make_unique<PartitionWriter<State>>(
-                              p,
-                              log_->OpenPartition(options_.topic, p,
-                                                  base::StrCat(options_.transactional_id, ".p", p)),
-                              pipeline_, options_.group, clock_, snapshots_.get()));
+      const std::string transactional_id = base::StrCat(options_.transactional_id, ".p", p);
+      partitions_.emplace(
+          p, std::make_unique<PartitionWriter<State>>(
+                 p, log_->OpenPartition(options_.topic, p, transactional_id), pipeline_,
+                 options_.group, clock_, snapshots_.get(),
+                 CheckpointOptions{options_.checkpoint_topic, options_.checkpoint_interval,
+                                   transactional_id}));
     }
     for (auto& [p, part] : partitions_) KAM_RETURN_IF_ERROR(part->Load());
     for (auto& [p, part] : partitions_) part->Start();
@@ -155,6 +166,12 @@ class AggregateWriter {
   // snapshots configured.
   absl::Status SnapshotAll() {
     for (auto& [p, part] : partitions_) KAM_RETURN_IF_ERROR(part->WriteSnapshot());
+    return absl::OkStatus();
+  }
+
+  // Appends a checkpoint of every owned partition that moved since its last one.
+  absl::Status CheckpointAll() {
+    for (auto& [p, part] : partitions_) KAM_RETURN_IF_ERROR(part->WriteCheckpoint());
     return absl::OkStatus();
   }
 
@@ -247,6 +264,7 @@ class AggregateWriter {
       total.groups += c.groups;
       total.commands += c.commands;
       total.aborted_groups += c.aborted_groups;
+      total.checkpoints += c.checkpoints;
     }
     return total;
   }

@@ -16,11 +16,18 @@
 //   std::future<Outcome> f = p.Submit(std::move(command));
 //   p.Stop();
 //
+// Checkpoints (with CheckpointOptions.topic): every `interval`, and when the writer stops,
+// if the partition moved since the last one, the writer appends a signed checkpoint of its
+// aggregates' chain tips (eventlog/checkpoints.h) to the checkpoints topic in a transaction
+// of its own: all tips after a load, then those that moved. A failed checkpoint is logged
+// and tried again at the next interval; it never fails a command.
+//
 // Thread-safe. A transaction (a group given with consumer offsets) always goes alone. Every
 // group's outcomes, size, append latency, abort and dead letters are counted
 // (writer_metrics.h).
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -33,6 +40,7 @@
 #include <vector>
 
 #include "base/log.h"
+#include "eventlog/checkpoints.h"
 #include "writer/clock.h"
 #include "writer/event_log.h"
 #include "writer/pipeline.h"
@@ -55,6 +63,13 @@ struct GroupOptions {
   std::chrono::microseconds transaction_gap{2000};
 };
 
+struct CheckpointOptions {
+  std::string topic;  // empty: no checkpoints
+  // Between periodic checkpoints; 0: only when the writer stops.
+  std::chrono::milliseconds interval{60000};
+  std::string writer;  // who takes them (the partition's transactional id)
+};
+
 template <typename State>
 class PartitionWriter {
  public:
@@ -67,11 +82,12 @@ class PartitionWriter {
 
   PartitionWriter(int32_t partition, std::unique_ptr<PartitionLog> log,
                   const PipelineOptions<State>& options, GroupOptions group, const Clock& clock,
-                  SnapshotStore<State>* snapshots)
+                  SnapshotStore<State>* snapshots, CheckpointOptions checkpoints = {})
       : partition_(partition),
         log_(std::move(log)),
         options_(options),
         group_options_(group),
+        checkpoint_options_(std::move(checkpoints)),
         clock_(clock),
         snapshots_(snapshots),
         metrics_(options.aggregate_type) {}
@@ -89,6 +105,7 @@ class PartitionWriter {
 
   void Start() {
     stop_ = false;
+    last_checkpoint_ = std::chrono::steady_clock::now();
     thread_ = std::thread([this] { Run(); });
   }
 
@@ -134,6 +151,13 @@ class PartitionWriter {
     return WriteSnapshotLocked();
   }
 
+  // Appends a checkpoint now if the partition moved since the last one (a no-op without a
+  // checkpoints topic). UNAVAILABLE if the log did not take it.
+  absl::Status WriteCheckpoint() {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    return CheckpointLocked();
+  }
+
   LoadStats load_stats() const {
     std::lock_guard<std::mutex> lock(state_mu_);
     return load_;
@@ -144,6 +168,7 @@ class PartitionWriter {
     uint64_t groups = 0;
     uint64_t commands = 0;
     uint64_t aborted_groups = 0;
+    uint64_t checkpoints = 0;  // checkpoint transactions committed
   };
   Counters counters() const {
     std::lock_guard<std::mutex> lock(state_mu_);
@@ -197,8 +222,21 @@ class PartitionWriter {
       std::optional<Batch> batch;
       {
         std::unique_lock<std::mutex> lock(queue_mu_);
-        queue_cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
-        if (stop_) return;
+        const auto ready = [&] { return stop_ || !queue_.empty(); };
+        if (periodic_checkpoints()) {
+          if (!queue_cv_.wait_until(lock, last_checkpoint_ + checkpoint_options_.interval, ready)) {
+            lock.unlock();
+            CheckpointInBackground();
+            continue;
+          }
+        } else {
+          queue_cv_.wait(lock, ready);
+        }
+        if (stop_) {
+          lock.unlock();
+          CheckpointInBackground();  // the tips as the writer leaves them
+          return;
+        }
         if (std::holds_alternative<Batch>(queue_.front())) {
           batch = std::move(std::get<Batch>(queue_.front()));
           queue_.pop_front();
@@ -246,7 +284,75 @@ class PartitionWriter {
           singles[i].done.set_value(std::move(outcomes[i]));
         }
       }
+      if (periodic_checkpoints() &&
+          std::chrono::steady_clock::now() >= last_checkpoint_ + checkpoint_options_.interval) {
+        CheckpointInBackground();
+      }
     }
+  }
+
+  bool periodic_checkpoints() const {
+    return !checkpoint_options_.topic.empty() && checkpoint_options_.interval.count() > 0;
+  }
+
+  // On the writer thread: a checkpoint whose failure is only logged.
+  void CheckpointInBackground() {
+    last_checkpoint_ = std::chrono::steady_clock::now();
+    if (auto s = WriteCheckpoint(); !s.ok()) {
+      base::Log(base::LogLevel::kWarning,
+                base::StrCat("checkpoint of ", options_.topic, "/", partition_,
+                             " not written (next try in ", checkpoint_options_.interval.count(),
+                             " ms): ", s.message()),
+                {{"topic", options_.topic}, {"partition", partition_}});
+    }
+  }
+
+  absl::Status CheckpointLocked() {
+    if (checkpoint_options_.topic.empty() || log_->fenced()) return absl::OkStatus();
+    if (needs_reload_) {
+      return absl::UnavailableError("the last append's outcome is unknown; the tips are not");
+    }
+    if (state_.next_offset == 0 || state_.next_offset == checkpointed_offset_) {
+      return absl::OkStatus();  // nothing (new) to state
+    }
+    const bool complete = !checkpointed_since_load_;
+    v1::Checkpoint c;
+    c.set_topic(options_.topic);
+    c.set_partition(partition_);
+    c.set_next_offset(state_.next_offset);
+    *c.mutable_taken_at() = ToTimestamp(clock_.Now());
+    c.set_writer(checkpoint_options_.writer);
+    c.set_complete(complete);
+    c.set_aggregates(state_.aggregates.size());
+    std::vector<v1::AggregateTip> tips;
+    for (const auto& [id, a] : state_.aggregates) {
+      if (a.chain.version == 0 || (!complete && a.checkpointed == a.chain.version)) continue;
+      v1::AggregateTip& tip = tips.emplace_back();
+      tip.set_aggregate_type(options_.aggregate_type);
+      tip.set_aggregate_id(id);
+      tip.set_version(a.chain.version);
+      tip.set_hash(a.chain.last_hash);
+    }
+    std::sort(tips.begin(), tips.end(),
+              [](const auto& x, const auto& y) { return x.aggregate_id() < y.aggregate_id(); });
+    std::vector<eventlog::Record> records;
+    const std::string key = base::StrCat(options_.topic, "/", partition_);
+    for (std::string& bytes : eventlog::SealCheckpoint(c, tips, options_.signer)) {
+      records.push_back({key, std::move(bytes), checkpoint_options_.topic, 0, {}});
+    }
+    AppendOutcome appended = log_->Append(records, nullptr);
+    if (!appended.status.ok()) {
+      if (appended.outcome_unknown) needs_reload_ = true;
+      return absl::UnavailableError(
+          base::StrCat("the log did not take the checkpoint: ", appended.status.message()));
+    }
+    for (const v1::AggregateTip& tip : tips) {
+      state_.aggregates[tip.aggregate_id()].checkpointed = tip.version();
+    }
+    checkpointed_offset_ = state_.next_offset;
+    checkpointed_since_load_ = true;
+    ++counters_.checkpoints;
+    return absl::OkStatus();
   }
 
   std::vector<Outcome> Process(std::vector<Command<State>> commands,
@@ -360,6 +466,8 @@ class PartitionWriter {
     }
     load_.quarantined = fresh.quarantined.size();
     state_ = std::move(fresh);
+    checkpointed_since_load_ = false;
+    checkpointed_offset_ = -1;
     since_snapshot_ = 0;
     needs_reload_ = false;
     return absl::OkStatus();
@@ -376,6 +484,7 @@ class PartitionWriter {
   std::unique_ptr<PartitionLog> log_;
   const PipelineOptions<State>& options_;
   const GroupOptions group_options_;
+  const CheckpointOptions checkpoint_options_;
   const Clock& clock_;
   SnapshotStore<State>* const snapshots_;
 
@@ -384,11 +493,14 @@ class PartitionWriter {
   std::deque<Item> queue_;
   bool stop_ = false;
   std::thread thread_;
-  std::chrono::steady_clock::time_point last_commit_;  // written by the writer thread only
+  std::chrono::steady_clock::time_point last_commit_;      // written by the writer thread only
+  std::chrono::steady_clock::time_point last_checkpoint_;  // likewise
 
   mutable std::mutex state_mu_;  // guards everything below
   Partition<State> state_;
   bool needs_reload_ = false;
+  bool checkpointed_since_load_ = false;
+  int64_t checkpointed_offset_ = -1;  // state_.next_offset at the last checkpoint
   uint64_t since_snapshot_ = 0;
   LoadStats load_;
   Counters counters_;

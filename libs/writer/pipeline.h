@@ -103,6 +103,7 @@ struct Partition {
   struct Aggregate {
     State state;
     Chain chain;
+    uint64_t checkpointed = 0;  // the version the writer's last checkpoint stated
   };
   std::unordered_map<std::string, Aggregate> aggregates;
   int64_t next_offset = 0;  // after the last record loaded or appended

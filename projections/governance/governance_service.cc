@@ -234,6 +234,32 @@ grpc::Status GovernanceService::VerifyHistory(grpc::ServerContext* context,
           cache_.WithProgramme(request->aggregate_id(),
                                [&](const GovernanceCache::Programme& p) { v = p.verification; }));
     }
+    // The newest checkpoint of the aggregate: the log must still reach its version, with
+    // the same hash. It is held against the read model once that has folded what the
+    // checkpoint covers - or at once if the log now ends before that position (it lost
+    // records; offsets never go back).
+    if (auto anchor = index_.Anchor(request->aggregate_type(), request->aggregate_id())) {
+      const auto& runtime = metrics ? metrics_runtime_ : runtime_;
+      const auto folded = runtime.progress().next_offsets;
+      const auto at = folded.find(anchor->partition);
+      bool applies = at != folded.end() && at->second >= anchor->next_offset;
+      if (!applies && at != folded.end()) {
+        const auto end = runtime.LogEnd(anchor->partition, std::chrono::seconds(5));
+        applies = end && *end < anchor->next_offset && at->second >= *end - 1;
+      }
+      if (applies) {
+        response->set_anchored_version(anchor->version);
+        response->set_anchored_at(anchor->taken_at);
+        const std::string problem = eventlog::AnchorProblem(
+            *anchor, v.tip_version,
+            index_.HashAt(request->aggregate_type(), request->aggregate_id(), anchor->version));
+        if (!problem.empty() && v.intact) {
+          v.intact = false;
+          v.first_break = problem;
+          v.first_break_version = anchor->version;
+        }
+      }
+    }
     response->set_intact(v.intact);
     response->set_events_checked(v.events_checked);
     response->set_first_break(v.first_break);

@@ -2,6 +2,7 @@
 
 #include "domain/events.h"
 #include "domain/programme.h"
+#include "eventlog/checkpoints.h"
 #include "eventlog/codec.h"
 #include "projections/history/history_keys.h"
 
@@ -114,6 +115,31 @@ absl::Status HistoryFold::Fold(const eventlog::ConsumedRecord& record,
 
 absl::Status HistoryFold::FinishBatch(readmodel::FoldContext& ctx) {
   if (count_ && !count_topic_.empty()) ctx.Put(keys::EventCount(count_topic_), EncodeU64(*count_));
+  return absl::OkStatus();
+}
+
+absl::Status CheckpointFold::Fold(const eventlog::ConsumedRecord& record,
+                                  readmodel::FoldContext& ctx) {
+  auto checkpoint = eventlog::OpenCheckpoint(record.value, keyring_);
+  if (!checkpoint.ok()) {
+    ctx.Put(keys::BadCheckpoint(record.partition, record.offset),
+            std::string(checkpoint.status().message()));
+    return absl::OkStatus();
+  }
+  eventlog::Anchors anchors;
+  anchors.Add(*checkpoint, base::StrCat(record.topic, "/", record.partition, "@", record.offset));
+  for (const auto& [aggregate, anchor] : anchors.all()) {
+    const std::string key = keys::Anchor(aggregate.first, aggregate.second);
+    auto [known, fresh] = versions_.try_emplace(key, 0);
+    if (fresh) {
+      if (auto stored = ctx.GetCommitted(key)) {
+        if (auto decoded = eventlog::DecodeAnchor(*stored)) known->second = decoded->version;
+      }
+    }
+    if (anchor.version < known->second) continue;  // an older statement
+    known->second = anchor.version;
+    ctx.Put(key, eventlog::EncodeAnchor(anchor));
+  }
   return absl::OkStatus();
 }
 

@@ -55,4 +55,18 @@ class HistoryFold final : public readmodel::Projection {
   std::string count_topic_;                    // (written once per batch)
 };
 
+// The checkpoints topic (eventlog/checkpoints.h) into the newest checkpointed tip per
+// aggregate (h/anchor), which VerifyHistory holds the log against. A record that is not a
+// checkpoint signed by a keyring key is kept out (h/badcp, with the reason).
+class CheckpointFold final : public readmodel::Projection {
+ public:
+  absl::Status Fold(const eventlog::ConsumedRecord& record, readmodel::FoldContext& ctx) override;
+  void Reset() override { versions_.clear(); }
+  void UseKeyring(const eventlog::Keyring* keyring) { keyring_ = keyring; }
+
+ private:
+  const eventlog::Keyring* keyring_ = nullptr;
+  std::unordered_map<std::string, uint64_t> versions_;  // anchored version by anchor key
+};
+
 }  // namespace kam::projections

@@ -37,6 +37,27 @@ HistoryIndex::HistoryIndex(const readmodel::Store& store, std::string programme_
       programme_topic_(std::move(programme_topic)),
       metrics_topic_(std::move(metrics_topic)) {}
 
+std::optional<eventlog::Anchor> HistoryIndex::Anchor(std::string_view type,
+                                                     std::string_view id) const {
+  std::string value;
+  if (!store_.db()->Get(rocksdb::ReadOptions(), keys::Anchor(type, id), &value).ok()) {
+    return std::nullopt;
+  }
+  return eventlog::DecodeAnchor(value);
+}
+
+std::optional<std::string> HistoryIndex::HashAt(std::string_view type, std::string_view id,
+                                                uint64_t version) const {
+  std::string value;
+  if (!store_.db()->Get(rocksdb::ReadOptions(), keys::Event(type, id, version), &value).ok() ||
+      value.size() < 16) {
+    return std::nullopt;
+  }
+  auto opened = eventlog::Open(std::string_view(value).substr(16));
+  if (!opened.ok()) return std::nullopt;
+  return opened->envelope.hash();
+}
+
 AggregateHistory HistoryIndex::Programme(std::string_view programme_id) const {
   return Load(domain::kProgrammeAggregateType, programme_id);
 }

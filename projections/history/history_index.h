@@ -13,11 +13,13 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "eventlog/checkpoints.h"
 #include "kam/v1/history_service.pb.h"
 #include "readmodel/store.h"
 
@@ -81,6 +83,13 @@ class HistoryIndex {
 
   // The ids of every chartered programme, sorted.
   std::vector<std::string> ProgrammeIds() const;
+
+  // The newest checkpointed tip of an aggregate (CheckpointFold), if any.
+  std::optional<eventlog::Anchor> Anchor(std::string_view aggregate_type,
+                                         std::string_view aggregate_id) const;
+  // The stored hash of one version of an aggregate, if that version is stored.
+  std::optional<std::string> HashAt(std::string_view aggregate_type, std::string_view aggregate_id,
+                                    uint64_t version) const;
 
   // The number of records folded so far, over every topic (0 for an empty store).
   uint64_t FoldedCount() const;

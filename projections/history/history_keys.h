@@ -11,6 +11,9 @@
 //                                               claiming an already stored version
 //   h/log/<topic>\0<partition:8><offset:8>    -> the event (or duplicate) key stored for it
 //   h/stat/events/<topic>                    -> number of records folded from the topic (u64)
+//   h/anchor/<type>\0<id>                     -> the newest checkpointed tip of the aggregate
+//                                               (eventlog::EncodeAnchor)
+//   h/badcp/<partition:8><offset:8>           -> why a checkpoint record was not taken
 #pragma once
 
 #include <cstdint>
@@ -60,6 +63,12 @@ inline std::string LogEntry(std::string_view topic, int32_t partition, int64_t o
 }
 inline std::string Bad(std::string_view topic, int32_t partition, int64_t offset) {
   return base::StrCat("h/bad/", topic, kNul, Position(partition, offset));
+}
+inline std::string Anchor(std::string_view type, std::string_view id) {
+  return base::StrCat("h/anchor/", type, kNul, id);
+}
+inline std::string BadCheckpoint(int32_t partition, int64_t offset) {
+  return base::StrCat("h/badcp/", Position(partition, offset));
 }
 inline std::string EventCount(std::string_view topic) {
   return base::StrCat(kEventCountPrefix, topic);

@@ -21,9 +21,9 @@ constexpr uint32_t kMaxPageSize = 1000;
 
 HistoryService::HistoryService(const HistoryIndex& index,
                                const readmodel::ProjectionRuntime& runtime,
-                               const readmodel::ProjectionRuntime& metrics_runtime,
+                               std::vector<const readmodel::ProjectionRuntime*> all,
                                const server::Authenticator& auth)
-    : index_(index), runtime_(runtime), metrics_runtime_(metrics_runtime), auth_(auth) {}
+    : index_(index), runtime_(runtime), all_(std::move(all)), auth_(auth) {}
 
 grpc::Status HistoryService::GetAccountHistory(grpc::ServerContext* context,
                                                const v1::GetAccountHistoryRequest* request,
@@ -160,7 +160,7 @@ grpc::Status HistoryService::GetProjectionStatus(grpc::ServerContext* context,
   response->set_topic(index_.programme_topic());
   response->set_caught_up(true);
   absl::Status error;
-  for (const readmodel::ProjectionRuntime* runtime : {&runtime_, &metrics_runtime_}) {
+  for (const readmodel::ProjectionRuntime* runtime : all_) {
     const auto progress = runtime->progress();
     for (const auto& [p, next] : progress.next_offsets) {
       auto* out = response->add_partitions();

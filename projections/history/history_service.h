@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "kam/v1/history_service.grpc.pb.h"
 #include "projections/history/history_index.h"
@@ -15,9 +16,9 @@ namespace kam::projections {
 
 class HistoryService final : public v1::HistoryQueryService::Service {
  public:
-  // `runtime` folds the programme topic, `metrics_runtime` the metrics topic.
+  // `runtime` folds the programme topic; GetProjectionStatus reports every one of `all`.
   HistoryService(const HistoryIndex& index, const readmodel::ProjectionRuntime& runtime,
-                 const readmodel::ProjectionRuntime& metrics_runtime,
+                 std::vector<const readmodel::ProjectionRuntime*> all,
                  const server::Authenticator& auth);
 
   grpc::Status GetAccountHistory(grpc::ServerContext* context,
@@ -34,7 +35,7 @@ class HistoryService final : public v1::HistoryQueryService::Service {
  private:
   const HistoryIndex& index_;
   const readmodel::ProjectionRuntime& runtime_;
-  const readmodel::ProjectionRuntime& metrics_runtime_;
+  const std::vector<const readmodel::ProjectionRuntime*> all_;
   const server::Authenticator& auth_;
 };
 

@@ -7,6 +7,7 @@
 #include "base/strings.h"
 #include "domain/metrics.h"
 #include "domain/programme.h"
+#include "eventlog/topics.h"
 
 namespace kam::projections {
 
@@ -32,6 +33,7 @@ absl::StatusOr<std::unique_ptr<ReadSide>> ReadSide::Create(const ReadSideConfig&
   self->keyring_ = config.keyring;
   self->programme_fold_.UseKeyring(self->keyring_.get());
   self->metrics_fold_.UseKeyring(self->keyring_.get());
+  self->checkpoint_fold_.UseKeyring(self->keyring_.get());
   self->index_ = std::make_unique<HistoryIndex>(*self->store_, programme_topic, metrics_topic);
   self->programmes_ = std::make_unique<readmodel::ProjectionRuntime>(
       config.kafka, *self->store_, self->programme_fold_,
@@ -39,11 +41,15 @@ absl::StatusOr<std::unique_ptr<ReadSide>> ReadSide::Create(const ReadSideConfig&
   self->metrics_ = std::make_unique<readmodel::ProjectionRuntime>(
       config.kafka, *self->store_, self->metrics_fold_,
       readmodel::RuntimeOptions{.topic = metrics_topic});
-  for (auto* runtime : {self->programmes_.get(), self->metrics_.get()}) {
+  self->checkpoints_ = std::make_unique<readmodel::ProjectionRuntime>(
+      config.kafka, *self->store_, self->checkpoint_fold_,
+      readmodel::RuntimeOptions{.topic = eventlog::CheckpointTopic(config.topic_prefix),
+                                .partitions = 1});
+  for (auto* runtime : {self->programmes_.get(), self->metrics_.get(), self->checkpoints_.get()}) {
     if (auto s = runtime->Start(); !s.ok()) return s;
   }
   self->history_service_ =
-      std::make_unique<HistoryService>(*self->index_, *self->programmes_, *self->metrics_, auth);
+      std::make_unique<HistoryService>(*self->index_, *self->programmes_, self->runtimes(), auth);
   self->governance_service_ =
       std::make_unique<GovernanceService>(*self->index_, *self->programmes_, *self->metrics_, auth);
   return self;
@@ -54,6 +60,7 @@ ReadSide::~ReadSide() { Stop(); }
 void ReadSide::Stop() {
   if (programmes_) programmes_->Stop();
   if (metrics_) metrics_->Stop();
+  if (checkpoints_) checkpoints_->Stop();
 }
 
 std::vector<grpc::Service*> ReadSide::services() {
@@ -62,20 +69,24 @@ std::vector<grpc::Service*> ReadSide::services() {
 
 readmodel::ProjectionRuntime::Progress ReadSide::progress() const {
   auto p = programmes_->progress();
-  const auto m = metrics_->progress();
-  if (p.error.ok()) p.error = m.error;
-  p.records_applied += m.records_applied;
-  p.lag += m.lag;
-  p.caught_up = p.caught_up && m.caught_up;
+  for (const auto* other : {metrics_.get(), checkpoints_.get()}) {
+    const auto o = other->progress();
+    if (p.error.ok()) p.error = o.error;
+    p.records_applied += o.records_applied;
+    p.lag += o.lag;
+    p.caught_up = p.caught_up && o.caught_up;
+  }
   return p;
 }
 
 absl::Status ReadSide::WaitCaughtUp(std::chrono::milliseconds timeout) const {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  KAM_RETURN_IF_ERROR(programmes_->WaitCaughtUp(timeout));
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-      deadline - std::chrono::steady_clock::now());
-  return metrics_->WaitCaughtUp(std::max(left, std::chrono::milliseconds(1)));
+  for (const auto* runtime : runtimes()) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    KAM_RETURN_IF_ERROR(runtime->WaitCaughtUp(std::max(left, std::chrono::milliseconds(1))));
+  }
+  return absl::OkStatus();
 }
 
 bool ReadSide::LogProgressUntilCaughtUp(const std::atomic<bool>& stopping) const {
@@ -84,8 +95,13 @@ bool ReadSide::LogProgressUntilCaughtUp(const std::atomic<bool>& stopping) const
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   };
   // Each wait blocks up to two seconds: the loop never spins, whichever topic lags.
-  while (!stopping && !(programmes_->WaitCaughtUp(std::chrono::seconds(2)).ok() &&
-                        metrics_->WaitCaughtUp(std::chrono::seconds(2)).ok())) {
+  auto caught_up = [&] {
+    for (const auto* runtime : runtimes()) {
+      if (!runtime->WaitCaughtUp(std::chrono::seconds(2)).ok()) return false;
+    }
+    return true;
+  };
+  while (!stopping && !caught_up()) {
     const auto p = progress();
     if (!p.error.ok()) {
       base::Log(base::LogLevel::kError, base::StrCat("projection stopped: ", p.error.message()));

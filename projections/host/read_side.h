@@ -1,7 +1,8 @@
 // The read side as one object: the RocksDB store, the history fold of the programme and
-// account-metrics topics (one runtime each), the history index and the query services
-// over them. The kam-history-projection binary, the HTTP gateway's tests and the
-// end-to-end tests all start the read side through Create(), so its wiring exists once.
+// account-metrics topics and the fold of the writers' checkpoints (one runtime each), the
+// history index and the query services over them. The kam-history-projection binary, the HTTP
+// gateway's tests and the end-to-end tests all start the read side through Create(), so its wiring
+// exists once.
 //
 //   auto read = kam::projections::ReadSide::Create(
 //       {.kafka = kafka, .topic_prefix = "", .data_dir = "/var/lib/kam/history"}, auth);
@@ -61,10 +62,16 @@ class ReadSide {
   const readmodel::Store& store() const { return *store_; }
   const readmodel::ProjectionRuntime& programmes() const { return *programmes_; }
   const readmodel::ProjectionRuntime& metrics() const { return *metrics_; }
+  const readmodel::ProjectionRuntime& checkpoints() const { return *checkpoints_; }
+  // Every runtime: programme, metrics, checkpoints.
+  std::vector<const readmodel::ProjectionRuntime*> runtimes() const {
+    return {programmes_.get(), metrics_.get(), checkpoints_.get()};
+  }
 
-  // Both runtimes' progress added up (the first error wins).
+  // The runtimes' progress added up (the first error wins; the next offsets are the
+  // programme topic's).
   readmodel::ProjectionRuntime::Progress progress() const;
-  // OK once both topics are folded to the end of the committed log.
+  // OK once every topic is folded to the end of the committed log.
   absl::Status WaitCaughtUp(std::chrono::milliseconds timeout) const;
   // Logs progress every two seconds until caught up (true), a fold error (false) or
   // `stopping` turns true (true).
@@ -80,9 +87,11 @@ class ReadSide {
   std::shared_ptr<const eventlog::Keyring> keyring_;
   HistoryFold programme_fold_;  // one fold per runtime: a fold is not shared between threads
   HistoryFold metrics_fold_;
+  CheckpointFold checkpoint_fold_;
   std::unique_ptr<HistoryIndex> index_;
   std::unique_ptr<readmodel::ProjectionRuntime> programmes_;
   std::unique_ptr<readmodel::ProjectionRuntime> metrics_;
+  std::unique_ptr<readmodel::ProjectionRuntime> checkpoints_;
   std::unique_ptr<HistoryService> history_service_;
   std::unique_ptr<GovernanceService> governance_service_;
 };

@@ -7,6 +7,7 @@
 
 #include "base/errors.h"
 #include "base/strings.h"
+#include "eventlog/topics.h"
 #include "server/roles.h"
 #include "server/status.h"
 #include "writer/inbound_ingester.h"
@@ -41,21 +42,24 @@ MetricsService::MetricsService(const MetricsServiceConfig& config,
     : auth_(auth),
       topic_(eventlog::AggregateTopic(config.topic_prefix, domain::kMetricsAggregateType)),
       inbound_topic_(eventlog::InboundMetricsTopic(config.topic_prefix)),
-      writer_(writer::KafkaEventLog(config.kafka, config.append_timeout),
-              writer::WriterOptions{.topic = topic_,
-                                    .aggregate_type = std::string(domain::kMetricsAggregateType),
-                                    .partitions = config.partitions,
-                                    .transactional_id = config.transactional_id,
-                                    .owned_partitions = config.owned_partitions,
-                                    .snapshot_dir = config.snapshot_dir,
-                                    .snapshot_every_events = config.snapshot_every_events,
-                                    .group = config.group,
-                                    .signer = config.signer,
-                                    .keyring = config.keyring},
-              &domain::Evolve,
-              writer::SnapshotCodec<domain::MetricsState>{&domain::EncodeSnapshot,
-                                                          &domain::DecodeMetricsSnapshot},
-              &domain::EvolveUndoable) {}
+      writer_(
+          writer::KafkaEventLog(config.kafka, config.append_timeout),
+          writer::WriterOptions{.topic = topic_,
+                                .aggregate_type = std::string(domain::kMetricsAggregateType),
+                                .partitions = config.partitions,
+                                .transactional_id = config.transactional_id,
+                                .owned_partitions = config.owned_partitions,
+                                .snapshot_dir = config.snapshot_dir,
+                                .snapshot_every_events = config.snapshot_every_events,
+                                .group = config.group,
+                                .signer = config.signer,
+                                .keyring = config.keyring,
+                                .checkpoint_topic = eventlog::CheckpointTopic(config.topic_prefix),
+                                .checkpoint_interval = config.checkpoint_interval},
+          &domain::Evolve,
+          writer::SnapshotCodec<domain::MetricsState>{&domain::EncodeSnapshot,
+                                                      &domain::DecodeMetricsSnapshot},
+          &domain::EvolveUndoable) {}
 
 absl::StatusOr<std::unique_ptr<MetricsService>> MetricsService::Create(
     const MetricsServiceConfig& config, const server::Authenticator& auth) {

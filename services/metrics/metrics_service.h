@@ -43,6 +43,8 @@ struct MetricsServiceConfig {
   // Event signatures (writer::WriterOptions): the signing key and the keyring.
   std::shared_ptr<const eventlog::Signer> signer;
   std::shared_ptr<const eventlog::Keyring> keyring;
+  // Between the writer's signed checkpoints of its chain tips (0: only at shutdown).
+  std::chrono::milliseconds checkpoint_interval{60000};
 };
 
 using MetricsWriter = writer::AggregateWriter<domain::MetricsState>;

@@ -25,16 +25,19 @@ ProgrammeService::ProgrammeService(const ProgrammeServiceConfig& config,
                                    const server::Authenticator& auth)
     : auth_(auth),
       topic_(eventlog::AggregateTopic(config.topic_prefix, domain::kProgrammeAggregateType)),
-      writer_(writer::KafkaEventLog(config.kafka, config.append_timeout),
-              writer::WriterOptions{.topic = topic_,
-                                    .aggregate_type = std::string(domain::kProgrammeAggregateType),
-                                    .partitions = config.partitions,
-                                    .transactional_id = config.transactional_id,
-                                    .owned_partitions = config.owned_partitions,
-                                    .group = config.group,
-                                    .signer = config.signer,
-                                    .keyring = config.keyring},
-              &domain::Evolve, {}, &domain::EvolveUndoable) {}
+      writer_(
+          writer::KafkaEventLog(config.kafka, config.append_timeout),
+          writer::WriterOptions{.topic = topic_,
+                                .aggregate_type = std::string(domain::kProgrammeAggregateType),
+                                .partitions = config.partitions,
+                                .transactional_id = config.transactional_id,
+                                .owned_partitions = config.owned_partitions,
+                                .group = config.group,
+                                .signer = config.signer,
+                                .keyring = config.keyring,
+                                .checkpoint_topic = eventlog::CheckpointTopic(config.topic_prefix),
+                                .checkpoint_interval = config.checkpoint_interval},
+          &domain::Evolve, {}, &domain::EvolveUndoable) {}
 
 absl::StatusOr<std::unique_ptr<ProgrammeService>> ProgrammeService::Create(
     const ProgrammeServiceConfig& config, const server::Authenticator& auth) {

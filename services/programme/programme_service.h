@@ -70,6 +70,8 @@ struct ProgrammeServiceConfig {
   // Event signatures (writer::WriterOptions): the signing key and the keyring.
   std::shared_ptr<const eventlog::Signer> signer;
   std::shared_ptr<const eventlog::Keyring> keyring;
+  // Between the writer's signed checkpoints of its chain tips (0: only at shutdown).
+  std::chrono::milliseconds checkpoint_interval{60000};
 };
 
 class ProgrammeService final : public v1::ProgrammeCommandService::Service {

@@ -288,7 +288,7 @@ TEST_F(MetricsScrape, EveryBinaryServesMetricsThatMoveAndLogsJsonLines) {
     folded = testing::Scrape(history_metrics);
     return folded.Sum("kam_fold_records_total", {{"topic", programme_topic}}) == 2 &&
            folded.Sum("kam_fold_records_total", {{"topic", metrics_topic}}) == 1 &&
-           folded.Sum("kam_projection_caught_up") == 2;
+           folded.Sum("kam_projection_caught_up") == 3;
   })) << "the read side did not fold the three events";
   for (const std::string& topic : {programme_topic, metrics_topic}) {
     for (const char* partition : {"0", "1", "2"}) {
@@ -309,10 +309,13 @@ TEST_F(MetricsScrape, EveryBinaryServesMetricsThatMoveAndLogsJsonLines) {
   ASSERT_TRUE(queries->GetProjectionStatus(Context("tok-bob-board").get(), {}, &status).ok());
   EXPECT_EQ(status.lag(), 0);
   EXPECT_TRUE(status.caught_up());
-  ASSERT_EQ(status.partitions_size(), 6) << "three partitions of each topic";
+  ASSERT_EQ(status.partitions_size(), 7)
+      << "three partitions of each event topic, one of checkpoints";
   int with_records = 0;
   for (const auto& p : status.partitions()) {
-    EXPECT_TRUE(p.topic() == programme_topic || p.topic() == metrics_topic) << p.topic();
+    EXPECT_TRUE(p.topic() == programme_topic || p.topic() == metrics_topic ||
+                p.topic() == prefix_ + "kam.checkpoints.v1")
+        << p.topic();
     EXPECT_GE(p.end_offset(), p.next_offset()) << p.topic() << "/" << p.partition();
     // A partition with folded records has a digest; an untouched one has none yet.
     EXPECT_EQ(p.fold_digest().size(), p.next_offset() > 0 ? 64u : 0u)

@@ -5,12 +5,16 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "absl/strings/escaping.h"
 #include "base/ids.h"
 #include "base/strings.h"
 #include "domain/programme.h"
+#include "eventlog/checkpoints.h"
+#include "eventlog/consumer.h"
 #include "eventlog/producer.h"
 #include "eventlog/signing.h"
 #include "eventlog/topics.h"
@@ -239,6 +243,159 @@ TEST_F(Signatures, ARebuiltReadModelReachesTheLiveOnesFoldDigestsAtTheSameOffset
   ASSERT_TRUE(other.contains(programme_partition));
   EXPECT_EQ(other.at(programme_partition).first, live.at(programme_partition).first);
   EXPECT_NE(other.at(programme_partition).second, live.at(programme_partition).second);
+}
+
+// Copies the committed records of `from_prefix`'s programme topic (dropping the last
+// `drop_tail` of `partition`) and, if asked, of its checkpoints topic, to the same topics
+// under `to_prefix`: the log as an auditor would find it after someone recreated the topics
+// without their newest events. The copied positions of the programme topic.
+std::vector<v1::LogPosition> CopyLog(const std::string& from_prefix, const std::string& to_prefix,
+                                     int32_t partition, std::size_t drop_tail,
+                                     bool with_checkpoints) {
+  const auto kafka = testing::SharedKafka();
+  std::vector<v1::LogPosition> copied;
+  auto producer = eventlog::TransactionalProducer::Create(kafka, to_prefix + "copier");
+  EXPECT_TRUE(producer.ok());
+  auto copy = [&](const std::string& topic, const std::string& to, int partitions,
+                  std::size_t drop) {
+    EXPECT_TRUE(eventlog::EnsureTopic(kafka, to, partitions).ok());
+    std::map<int32_t, std::vector<eventlog::Record>> records;
+    EXPECT_TRUE(eventlog::ReadAll(kafka, topic, [&](const eventlog::ConsumedRecord& r) {
+                  records[r.partition].push_back({r.key, r.value});
+                  return absl::OkStatus();
+                }).ok());
+    for (auto& [p, list] : records) {
+      if (p == partition && topic != eventlog::CheckpointTopic(from_prefix)) {
+        list.resize(list.size() - std::min(drop, list.size()));
+      }
+      if (list.empty()) continue;
+      auto at = (*producer)->Append(to, p, list);
+      EXPECT_TRUE(at.ok()) << at.status();
+      if (at.ok() && topic != eventlog::CheckpointTopic(from_prefix)) {
+        copied.insert(copied.end(), at->begin(), at->end());
+      }
+    }
+  };
+  copy(eventlog::AggregateTopic(from_prefix, domain::kProgrammeAggregateType),
+       eventlog::AggregateTopic(to_prefix, domain::kProgrammeAggregateType), 3, drop_tail);
+  if (with_checkpoints) {
+    copy(eventlog::CheckpointTopic(from_prefix), eventlog::CheckpointTopic(to_prefix), 1, 0);
+  }
+  return copied;
+}
+
+TEST_F(Signatures, ALogThatLostCheckpointedEventsIsReportedByTheReadModelAndTheAuditor) {
+  auto charter = testing::Charter();
+  charter.mutable_metadata()->set_client_request_id(base::NewEventId());
+  v1::CharterProgrammeResponse chartered;
+  ASSERT_TRUE(commands_->Stub()
+                  ->CharterProgramme(Context("tok-admin-000").get(), charter, &chartered)
+                  .ok());
+  v1::LogPosition last;
+  for (const char* account : {"acme", "beta", "gamma", "delta"})
+    last = Nominate(account).position();
+  // The writer states its tips when it stops (and every interval while it runs).
+  StartWriter();
+  auto verified = Verify({last});
+  ASSERT_TRUE(verified.intact()) << verified.first_break();
+  for (int i = 0; i < 100 && verified.anchored_version() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    verified = Verify({last});
+  }
+  EXPECT_EQ(verified.anchored_version(), 5u) << "the live read model folded the checkpoint";
+  EXPECT_TRUE(verified.intact()) << verified.first_break();
+
+  // The board exports the checkpoints and keeps them outside the platform.
+  const std::map<std::string, std::string> env = {{"KAM_BROKERS", testing::SharedKafka().brokers},
+                                                  {"KAM_TOPIC_PREFIX", prefix_},
+                                                  {"HOME", dir_}};
+  const std::string kamctl = std::string(KAM_BINARY_DIR) + "/kamctl";
+  auto exported = testing::RunBinary(
+      kamctl, {"checkpoints", "--keyring", dir_ + "/keyring.pem", "-o", "json"}, env);
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  auto list = nlohmann::json::parse(exported.out, nullptr, false);
+  ASSERT_TRUE(list.is_array() && list.size() == 1) << exported.out;
+  EXPECT_EQ(list[0]["authentic"], true);
+  EXPECT_EQ(list[0]["complete"], true);
+  ASSERT_EQ(list[0]["tips"].size(), 1u);
+  EXPECT_EQ(list[0]["tips"][0]["aggregate_id"], "emea-kam");
+  EXPECT_EQ(list[0]["tips"][0]["version"], 5);
+  EXPECT_EQ(list[0]["tips"][0]["hash"], verified.tip_hash());
+  std::ofstream(dir_ + "/board.json") << exported.out;
+
+  // Someone recreates the topics without the two newest events (versions 4 and 5).
+  const int32_t partition = eventlog::PartitionFor("emea-kam", 3);
+  const std::string cut = prefix_ + "cut-";
+  const auto copied = CopyLog(prefix_, cut, partition, 2, /*with_checkpoints=*/true);
+  ASSERT_FALSE(copied.empty());
+
+  // A read model of that log reports the missing tail against the checkpoint.
+  testing::HistoryServer rebuilt(testing::SharedKafka(), cut, dir_ + "/cut-read",
+                                 integrity_.keyring);
+  ASSERT_TRUE(rebuilt.WaitCaughtUp());
+  auto gov = rebuilt.GovernanceStub();
+  v1::VerifyHistoryRequest req;
+  req.set_aggregate_type(std::string(domain::kProgrammeAggregateType));
+  req.set_aggregate_id("emea-kam");
+  v1::VerifyHistoryResponse cut_verified;
+  ASSERT_TRUE(gov->VerifyHistory(Context("tok-bob-board").get(), req, &cut_verified).ok());
+  EXPECT_FALSE(cut_verified.intact());
+  EXPECT_EQ(cut_verified.tip_version(), 3u);
+  EXPECT_EQ(cut_verified.anchored_version(), 5u);
+  EXPECT_NE(cut_verified.first_break().find("missing tail: the log ends at version 3"),
+            std::string::npos)
+      << cut_verified.first_break();
+
+  // So does the auditor, straight from Kafka.
+  auto audit = [&](const std::string& prefix, std::vector<std::string> extra) {
+    std::vector<std::string> args = {
+        "audit", "--keyring", dir_ + "/keyring.pem", "--aggregate", "emea-kam", "-o", "json"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto e = env;
+    e["KAM_TOPIC_PREFIX"] = prefix;
+    return testing::RunBinary(kamctl, args, e);
+  };
+  auto report = audit(cut, {});
+  EXPECT_EQ(report.exit_code, 1) << report.err;
+  auto json = nlohmann::json::parse(report.out, nullptr, false);
+  ASSERT_TRUE(json.is_array() && json.size() == 1) << report.out << report.err;
+  EXPECT_EQ(json[0]["intact"], false);
+  EXPECT_EQ(json[0]["tip_version"], 3);
+  EXPECT_EQ(json[0]["anchored_version"], 5);
+  EXPECT_NE(json[0]["checkpoint_problem"].get<std::string>().find("missing tail"),
+            std::string::npos);
+
+  // Without the checkpoints topic too, the log alone looks intact - the board's own copy
+  // of the checkpoints still shows what is missing.
+  const std::string cut_all = prefix_ + "cutall-";
+  CopyLog(prefix_, cut_all, partition, 2, /*with_checkpoints=*/false);
+  report = audit(cut_all, {});
+  EXPECT_EQ(report.exit_code, 0) << report.out << report.err;
+  report = audit(cut_all, {"--checkpoints", dir_ + "/board.json"});
+  EXPECT_EQ(report.exit_code, 1) << report.out << report.err;
+  EXPECT_NE(report.out.find("missing tail: the log ends at version 3"), std::string::npos)
+      << report.out;
+
+  // A checkpoint forged into the topic (unsigned) is not believed, and is reported.
+  v1::Checkpoint forged;
+  forged.set_topic(eventlog::AggregateTopic(cut, domain::kProgrammeAggregateType));
+  forged.set_partition(partition);
+  auto* tip = forged.add_tips();
+  tip->set_aggregate_type(std::string(domain::kProgrammeAggregateType));
+  tip->set_aggregate_id("emea-kam");
+  tip->set_version(99);
+  auto producer = eventlog::TransactionalProducer::Create(testing::SharedKafka(), cut + "forger");
+  ASSERT_TRUE(producer.ok());
+  std::vector<eventlog::Record> records = {
+      {"x",
+       eventlog::SealCheckpoint(forged, {forged.tips().begin(), forged.tips().end()}, nullptr)[0]}};
+  ASSERT_TRUE((*producer)->Append(eventlog::CheckpointTopic(cut), 0, records).ok());
+  report = audit(cut, {});
+  EXPECT_EQ(report.exit_code, 1);
+  EXPECT_NE(report.err.find("is not authentic and was not used"), std::string::npos) << report.err;
+  json = nlohmann::json::parse(report.out, nullptr, false);
+  ASSERT_TRUE(json.is_array() && json.size() == 1) << report.out;
+  EXPECT_EQ(json[0]["anchored_version"], 5) << "the forged checkpoint's v99 is not believed";
 }
 
 TEST_F(Signatures, AWriterWhoseKeyIsNotInTheKeyringRefusesToStart) {

@@ -159,6 +159,9 @@ class HistoryServer {
     return v1::GovernanceQueryService::NewStub(ChannelTo(server_->port()));
   }
   const readmodel::ProjectionRuntime& runtime() const { return read_->programmes(); }
+  bool WaitCaughtUp(std::chrono::milliseconds timeout = std::chrono::seconds(30)) const {
+    return read_->WaitCaughtUp(timeout).ok();
+  }
   uint64_t folded() const { return read_->index().FoldedCount(); }
   int port() const { return server_->port(); }
 

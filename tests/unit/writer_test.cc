@@ -10,6 +10,7 @@
 #include "base/errors.h"
 #include "domain/metrics.h"
 #include "domain/rules.h"
+#include "eventlog/checkpoints.h"
 #include "support/memory_event_log.h"
 #include "unit/golden.h"
 #include "writer/aggregate_writer.h"
@@ -262,7 +263,8 @@ TEST(PipelineRevert, AnAbortRevertsMetricsEventByEvent) {
 
 class GroupCommit : public ::testing::Test {
  protected:
-  void Start() {
+  void Start(std::string checkpoint_topic = "",
+             std::chrono::milliseconds checkpoint_interval = std::chrono::milliseconds(0)) {
     auto log = std::make_unique<testing::MemoryEventLog>();
     log_ = log.get();
     WriterOptions o;
@@ -270,6 +272,8 @@ class GroupCommit : public ::testing::Test {
     o.aggregate_type = "roster";
     o.partitions = 1;
     o.transactional_id = "w";
+    o.checkpoint_topic = std::move(checkpoint_topic);
+    o.checkpoint_interval = checkpoint_interval;
     writer_ = std::make_unique<AggregateWriter<Roster>>(std::move(log), o, &EvolveRoster,
                                                         SnapshotCodec<Roster>{}, nullptr, clock_);
     ASSERT_TRUE(writer_->Start().ok());
@@ -384,6 +388,55 @@ TEST_F(GroupCommit, ATransactionCarriesItsDeadLettersAndConsumerOffsets) {
   EXPECT_EQ(dlq[0].headers[0].second, "rule nomination.unique: 'acme' is already there");
   EXPECT_EQ(log_->committed_offsets()["inbound"][0], 42);
   EXPECT_EQ(Logged(), (std::vector<std::string>{"acme"}));
+}
+
+// "<aggregate>@<version>" per tip of each checkpoint on "cps", "*" after a complete one.
+std::vector<std::string> Checkpoints(const testing::MemoryEventLog& log) {
+  std::vector<std::string> out;
+  for (const auto& r : log.AllRecords("cps")) {
+    auto c = eventlog::OpenCheckpoint(r.value, nullptr);
+    EXPECT_TRUE(c.ok()) << c.status();
+    if (!c.ok()) continue;
+    EXPECT_EQ(r.key, "rosters/0");
+    std::string line = c->complete() ? "*" : "";
+    for (const auto& tip : c->tips()) {
+      line += base::StrCat(line.empty() || line == "*" ? "" : " ", tip.aggregate_id(), "@",
+                           tip.version());
+      EXPECT_EQ(tip.hash().size(), 32u);
+    }
+    out.push_back(base::StrCat(line, " <", c->next_offset()));
+  }
+  return out;
+}
+
+TEST_F(GroupCommit, ACheckpointStatesEveryTipThenOnlyThoseThatMoved) {
+  Start("cps");
+  ASSERT_TRUE(writer_->CheckpointAll().ok());
+  EXPECT_TRUE(Checkpoints(*log_).empty()) << "an empty partition has nothing to state";
+  ASSERT_TRUE(writer_->Submit(Add("r1", "acme")).get().result.ok());
+  ASSERT_TRUE(writer_->Submit(Add("r2", "beta")).get().result.ok());
+  ASSERT_TRUE(writer_->CheckpointAll().ok());
+  ASSERT_TRUE(writer_->CheckpointAll().ok());  // nothing moved: nothing written
+  ASSERT_TRUE(writer_->Submit(Add("r1", "gamma")).get().result.ok());
+  ASSERT_TRUE(writer_->CheckpointAll().ok());
+  EXPECT_EQ(Checkpoints(*log_), (std::vector<std::string>{"*r1@1 r2@1 <2", "r1@2 <3"}));
+  writer_->Stop();  // nothing moved since: no checkpoint at shutdown either
+  EXPECT_EQ(Checkpoints(*log_).size(), 2u);
+  EXPECT_EQ(writer_->counters().checkpoints, 2u);
+}
+
+TEST_F(GroupCommit, CheckpointsAreTakenPeriodicallyAndWhenTheWriterStops) {
+  Start("cps", std::chrono::milliseconds(50));
+  ASSERT_TRUE(writer_->Submit(Add("r1", "acme")).get().result.ok());
+  for (int i = 0; i < 200 && Checkpoints(*log_).empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(Checkpoints(*log_), std::vector<std::string>{"*r1@1 <1"});
+  ASSERT_TRUE(writer_->Submit(Add("r2", "beta")).get().result.ok());
+  writer_->Stop();
+  const auto all = Checkpoints(*log_);
+  ASSERT_EQ(all.size(), 2u) << "the stop states what moved since the last one";
+  EXPECT_EQ(all[1], "r2@1 <2");
 }
 
 TEST_F(GroupCommit, ACommandForAPartitionNotOwnedIsRefusedWithTheReason) {

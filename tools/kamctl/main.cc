@@ -488,11 +488,30 @@ int main(int argc, char** argv) {
   audit_cmd->add_option("--keyring", audit.keyring,
                         "PEM public keys of the writers (without: hashes and chains only)");
   audit_cmd->add_option("--aggregate", audit.aggregate, "only this aggregate id");
+  audit_cmd->add_option(
+      "--checkpoints", audit.checkpoint_files,
+      "checkpoints exported earlier by `kamctl checkpoints -o json` (repeatable)");
   audit_cmd->footer(
-      "Per aggregate: authentic, chained events, the tip (compare it with one kept earlier:\n"
-      "a history cut back shows an older tip), the first break and quarantined records.\n"
+      "Per aggregate: authentic, chained events, the tip, the first break and quarantined\n"
+      "records. Each chain is held against the writers' signed checkpoints (the topic's and\n"
+      "those in --checkpoints files): a log that lost checkpointed events is reported.\n"
       "Exit 0 when all is intact, 1 otherwise.\nexample:\n"
-      "  kamctl audit --brokers kafka:9092 --keyring /etc/kam/keyring.pem");
+      "  kamctl audit --brokers kafka:9092 --keyring /etc/kam/keyring.pem \\\n"
+      "      --checkpoints board-2026-11.json");
+
+  // checkpoints
+  CheckpointsOptions checkpoints;
+  auto* checkpoints_cmd = app.add_subcommand(
+      "checkpoints", "List the writers' signed checkpoints of the chain tips, to keep outside.");
+  checkpoints_cmd->group("Operations");
+  checkpoints_cmd->add_option("--keyring", checkpoints.keyring,
+                              "PEM public keys of the writers (checks each signature)");
+  checkpoints_cmd->footer(
+      "Each checkpoint states every aggregate's version and hash at a log position, signed by\n"
+      "its writer. Keep the JSON outside the platform; `kamctl audit --checkpoints FILE`\n"
+      "later shows whether the log still holds what they state. Exit 1 if one is not\n"
+      "authentic.\nexample:\n"
+      "  kamctl checkpoints --keyring keyring.pem -o json > board-2026-11.json");
 
   // demo, config, __rpcs
   std::string demo_tokens;
@@ -541,6 +560,7 @@ int main(int argc, char** argv) {
   }
   if (dlq_cmd->parsed()) return RunDlq(*settings, dlq, style);
   if (audit_cmd->parsed()) return RunAudit(*settings, audit, style);
+  if (checkpoints_cmd->parsed()) return RunCheckpoints(*settings, checkpoints, style);
   if (demo_cmd->parsed()) {
     auto tokens = kam::demo::TokensByRole(demo_tokens);
     if (!tokens.ok()) return Usage(std::string(tokens.status().message()));
