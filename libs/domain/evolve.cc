@@ -225,6 +225,21 @@ void Evolve(ProgrammeState& s, const v1::EventEnvelope& env) {
         it->second.retracted = true;
       }
       break;
+    case v1::Event::kQuarantineAcknowledgementRequested: {
+      const auto& e = event.quarantine_acknowledgement_requested();
+      s.quarantine_acks[RecordPlace(e.record_topic(), e.record_partition(), e.record_offset())] =
+          QuarantineAck{e.reason(), env.actor(), ""};
+      break;
+    }
+    case v1::Event::kQuarantinedRecordAcknowledged: {
+      const auto& e = event.quarantined_record_acknowledged();
+      QuarantineAck& ack =
+          s.quarantine_acks[RecordPlace(e.record_topic(), e.record_partition(), e.record_offset())];
+      ack.reason = e.reason();
+      ack.requested_by = e.requested_by();
+      ack.approved_by = env.actor();
+      break;
+    }
     case v1::Event::kMetricRecorded:  // the account-metrics aggregate's event
     case v1::Event::KIND_NOT_SET:
       break;
@@ -274,6 +289,7 @@ ProgrammeUndo EvolveUndoable(ProgrammeState& s, const v1::EventEnvelope& env) {
     std::optional<SavedEntry<decltype(s.commitments)>> commitment;
     std::optional<std::string> new_benchmark;
     std::optional<std::string> new_practice;
+    std::optional<SavedEntry<decltype(s.quarantine_acks)>> quarantine_ack;
   };
   auto saved = std::make_shared<Saved>(Saved{s.chartered, s.programme_id, s.name, s.chartered_on,
                                              s.min_key_accounts, s.max_key_accounts, s.parameters,
@@ -302,6 +318,17 @@ ProgrammeUndo EvolveUndoable(ProgrammeState& s, const v1::EventEnvelope& env) {
       !s.practices.contains(e.best_practice_adopted().practice_id())) {
     saved->new_practice = e.best_practice_adopted().practice_id();
   }
+  if (e.has_quarantine_acknowledgement_requested() || e.has_quarantined_record_acknowledged()) {
+    const std::string r =
+        e.has_quarantine_acknowledgement_requested()
+            ? RecordPlace(e.quarantine_acknowledgement_requested().record_topic(),
+                          e.quarantine_acknowledgement_requested().record_partition(),
+                          e.quarantine_acknowledgement_requested().record_offset())
+            : RecordPlace(e.quarantined_record_acknowledged().record_topic(),
+                          e.quarantined_record_acknowledged().record_partition(),
+                          e.quarantined_record_acknowledged().record_offset());
+    saved->quarantine_ack = SavedEntry<decltype(s.quarantine_acks)>::Of(s.quarantine_acks, r);
+  }
   Evolve(s, env);
   return [saved](ProgrammeState& st) {
     const Saved& v = *saved;
@@ -317,6 +344,7 @@ ProgrammeUndo EvolveUndoable(ProgrammeState& s, const v1::EventEnvelope& env) {
     st.last_programme_review = v.last_programme_review;
     if (v.account) v.account->RestoreInto(st.accounts);
     if (v.person) v.person->RestoreInto(st.people);
+    if (v.quarantine_ack) v.quarantine_ack->RestoreInto(st.quarantine_acks);
     for (auto it = v.records.rbegin(); it != v.records.rend(); ++it) {
       // The index follows the records: a record the event logged leaves it again.
       if (auto now = st.records.find(it->key); now != st.records.end()) {

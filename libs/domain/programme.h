@@ -20,6 +20,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -99,6 +100,18 @@ struct LoggedRecord {
   bool retracted = false;
 };
 
+// The acknowledgement of a quarantined record (rules quarantine.*): requested by a platform
+// admin, then approved by a second person.
+struct QuarantineAck {
+  std::string reason;
+  std::string requested_by;  // principal
+  std::string approved_by;   // principal; empty while pending
+};
+
+// The key of a record's place in the log: "<topic>/<partition>@<offset>", as VerifyHistory,
+// the writer's log and kamctl audit name quarantined records.
+std::string RecordPlace(std::string_view topic, int64_t partition, int64_t offset);
+
 struct Commitment {
   std::string account_id;
   std::string owner_person_id;
@@ -133,6 +146,7 @@ struct ProgrammeState {
   std::set<std::string> benchmarks;               // benchmark ids ever recorded
   std::set<std::string> practices;                // adopted best-practice ids
   std::optional<absl::CivilDay> last_programme_review;
+  std::map<std::string, QuarantineAck> quarantine_acks;  // by RecordPlace
 
   // Derived views.
   uint32_t AdmittedCount() const;
@@ -219,6 +233,20 @@ absl::StatusOr<Events> Decide(const ProgrammeState&, const v1::AdoptBestPractice
                               const CommandContext&);
 absl::StatusOr<Events> Decide(const ProgrammeState&, const v1::RetractRecordRequest&,
                               const CommandContext&);
+absl::StatusOr<Events> Decide(const ProgrammeState&,
+                              const v1::RequestQuarantineAcknowledgementRequest&,
+                              const CommandContext&);
+absl::StatusOr<Events> Decide(const ProgrammeState&,
+                              const v1::ApproveQuarantineAcknowledgementRequest&,
+                              const CommandContext&);
+
+// Whether the record found at a requested place may be acknowledged in `programme_id`: it is
+// kept under `key` (the programme id, or "<programme_id>:<account>" on the metrics topic)
+// and is not an authentic event (`problem`, eventlog::AuthenticityProblem, is not empty).
+// The service reads the record; the rule is here. FAILED_PRECONDITION rule
+// quarantine.must_be_quarantined otherwise.
+absl::Status CheckQuarantined(std::string_view programme_id, std::string_view place,
+                              std::string_view key, std::string_view problem);
 
 // Folds one event of this programme into the state. The envelope supplies the event id
 // (for retractions) and the business day (occurred_at).

@@ -104,6 +104,17 @@ inline constexpr std::string_view kPracticeUnique = "practice.unique";
 // retracted, each once.
 inline constexpr std::string_view kRetractionTarget = "retraction.target";
 
+// --- The record itself (issue 11) ---------------------------------------------------------
+// Only a record of the programme's partition that is quarantined (not an authentic event:
+// a forgery, a record under the wrong key, bytes that do not decode) is acknowledged.
+inline constexpr std::string_view kQuarantineMustBeQuarantined = "quarantine.must_be_quarantined";
+// A quarantined record is acknowledged once: one request, one approval.
+inline constexpr std::string_view kQuarantineOnce = "quarantine.acknowledged_once";
+// An approval answers a pending request.
+inline constexpr std::string_view kQuarantineMustBeRequested = "quarantine.must_be_requested";
+// The approver (champion or steering board) is not the admin who requested it.
+inline constexpr std::string_view kQuarantineFourEyes = "quarantine.four_eyes";
+
 // --- Metrics (step 6) ----------------------------------------------------------------------
 // A metric carries the fields its kind needs (amount, ratio, activity, name).
 inline constexpr std::string_view kMetricShape = "metric.shape";

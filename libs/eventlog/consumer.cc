@@ -2,6 +2,8 @@
 
 #include <librdkafka/rdkafkacpp.h>
 
+#include <optional>
+
 #include "base/ids.h"
 #include "base/strings.h"
 
@@ -196,6 +198,25 @@ absl::Status ReadPartitions(const KafkaOptions& options, const std::string& topi
     }
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<ConsumedRecord> ReadRecord(const KafkaOptions& options, const std::string& topic,
+                                          int32_t partition, int64_t offset,
+                                          std::chrono::milliseconds timeout) {
+  std::optional<ConsumedRecord> found;
+  absl::Status read = ReadPartitions(
+      options, topic, {{partition, offset}},
+      [&](const ConsumedRecord& r) {
+        if (r.offset == offset) found = r;
+        return absl::CancelledError();  // the first record read is the one, or there is none
+      },
+      timeout);
+  if (!read.ok() && !absl::IsCancelled(read)) return read;
+  if (!found) {
+    return absl::NotFoundError(
+        base::StrCat("no committed record at ", topic, "/", partition, "@", offset));
+  }
+  return *std::move(found);
 }
 
 }  // namespace kam::eventlog

@@ -109,4 +109,11 @@ absl::Status ReadPartitions(const KafkaOptions& options, const std::string& topi
                             const std::function<absl::Status(const ConsumedRecord&)>& each,
                             std::chrono::milliseconds timeout = std::chrono::seconds(600));
 
+// The committed record at `offset` of `partition`. NOT_FOUND if there is none there (the
+// log ends before it, or the offset holds a transaction marker or an aborted record);
+// UNAVAILABLE if Kafka does not answer within `timeout`.
+absl::StatusOr<ConsumedRecord> ReadRecord(const KafkaOptions& options, const std::string& topic,
+                                          int32_t partition, int64_t offset,
+                                          std::chrono::milliseconds timeout);
+
 }  // namespace kam::eventlog

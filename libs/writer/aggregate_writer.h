@@ -175,6 +175,19 @@ class AggregateWriter {
     return absl::OkStatus();
   }
 
+  // The records the owned partitions' replay kept out as not authentic events
+  // ("<topic>/<partition>@<offset>: <problem>"), as the read model's verification lists them.
+  std::vector<std::string> quarantined() const {
+    std::vector<std::string> out;
+    for (const auto& [p, part] : partitions_) {
+      for (const std::string& q :
+           part->Read([](const Partition<State>& s) { return s.quarantined; })) {
+        out.push_back(q);
+      }
+    }
+    return out;
+  }
+
   using LoadStats = typename PartitionWriter<State>::LoadStats;
   std::map<int32_t, LoadStats> load_stats() const {
     std::map<int32_t, LoadStats> out;

@@ -69,9 +69,7 @@ absl::Status GovernanceCache::WithProgramme(std::string_view programme_id,
       p.checkpoints.push_back({p.state, p.max_recorded});
     }
   }
-  for (const std::string& problem : fresh.unreadable) p.verifier.AddUnreadable(problem);
-  fresh.unreadable.clear();
-  p.verification = p.verifier.Result(fresh);
+  p.verification = p.verifier.Result(fresh, AcknowledgedPlaces(p.state));
   const std::size_t added = fresh.events.size();
   if (p.events.empty() && fresh.duplicates.empty()) {
     return absl::NotFoundError(base::StrCat("programme '", programme_id, "' has no history"));

@@ -227,7 +227,12 @@ grpc::Status GovernanceService::VerifyHistory(grpc::ServerContext* context,
         return absl::NotFoundError(base::StrCat(request->aggregate_type(), " '",
                                                 request->aggregate_id(), "' has no history"));
       }
-      v = Verify(history);
+      // Acknowledgements are the programme's (a metrics record is acknowledged there too).
+      std::set<std::string> acknowledged;
+      (void)cache_.WithProgramme(
+          request->aggregate_id().substr(0, colon),
+          [&](const GovernanceCache::Programme& p) { acknowledged = AcknowledgedPlaces(p.state); });
+      v = Verify(history, acknowledged);
     } else {
       KAM_RETURN_IF_ERROR(base::ValidateId("aggregate_id", request->aggregate_id()));
       KAM_RETURN_IF_ERROR(
@@ -267,6 +272,12 @@ grpc::Status GovernanceService::VerifyHistory(grpc::ServerContext* context,
     if (!v.intact) *response->mutable_first_break_position() = v.first_break_position;
     response->set_tip_version(v.tip_version);
     response->set_tip_hash(absl::BytesToHexString(v.tip_hash));
+    for (const QuarantinedRecord& q : v.quarantined) {
+      auto* out = response->add_quarantined();
+      out->set_record(q.place);
+      out->set_problem(q.problem);
+      out->set_acknowledged(q.acknowledged);
+    }
     return absl::OkStatus();
   }();
   if (!status.ok()) response->Clear();

@@ -1,6 +1,7 @@
 #include "projections/governance/verify.h"
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "base/strings.h"
 #include "domain/rules.h"
 
@@ -11,8 +12,9 @@ void ChainVerifier::Fail(uint64_t version, const v1::LogPosition& at, std::strin
   v_.intact = false;
   v_.first_break_version = version;
   v_.first_break_position = at;
-  v_.first_break = base::StrCat("version ", version, " at ", at.topic(), "/", at.partition(), "@",
-                                at.offset(), ": ", what);
+  v_.first_break = version == 0 ? std::move(what)
+                                : base::StrCat("version ", version, " at ", at.topic(), "/",
+                                               at.partition(), "@", at.offset(), ": ", what);
 }
 
 void ChainVerifier::Add(const StoredEvent& e) {
@@ -34,30 +36,67 @@ void ChainVerifier::Add(const StoredEvent& e) {
   v_.tip_hash = previous_;
 }
 
-void ChainVerifier::AddUnreadable(const std::string& problem) {
-  Fail(0, v1::LogPosition(),
-       base::StrCat("a record in its partition is not a valid event of it: ", problem));
+namespace {
+
+// "<topic>/<partition>@<offset>" as a position (empty if it is not one).
+v1::LogPosition PositionOf(std::string_view place) {
+  v1::LogPosition out;
+  const std::size_t slash = place.rfind('/');
+  const std::size_t at = place.rfind('@');
+  int32_t partition = 0;
+  int64_t offset = 0;
+  if (slash == std::string_view::npos || at == std::string_view::npos || at < slash ||
+      !absl::SimpleAtoi(absl::string_view(place.data() + slash + 1, at - slash - 1), &partition) ||
+      !absl::SimpleAtoi(absl::string_view(place.data() + at + 1, place.size() - at - 1), &offset)) {
+    return out;
+  }
+  out.set_topic(std::string(place.substr(0, slash)));
+  out.set_partition(partition);
+  out.set_offset(offset);
+  return out;
 }
 
-Verification ChainVerifier::Result(const AggregateHistory& h) const {
+}  // namespace
+
+Verification ChainVerifier::Result(const AggregateHistory& h,
+                                   const std::set<std::string>& acknowledged) const {
   ChainVerifier out = *this;
   for (const StoredEvent& d : h.duplicates) {
     out.Fail(d.envelope.aggregate_version(), d.position,
              "a second record claims this version (a forged or diverging history)");
   }
-  if (!h.unreadable.empty()) {
-    v1::LogPosition none;
-    out.Fail(0, none,
-             base::StrCat("a record in its partition is not a valid event of it: ",
-                          h.unreadable.front()));
+  for (const std::string& entry : h.unreadable) {
+    // "<topic>/<partition>@<offset>: <problem>" (HistoryFold), or a problem alone.
+    QuarantinedRecord q;
+    const std::size_t colon = entry.find(": ");
+    if (colon != std::string::npos && entry.find('@') < colon) {
+      q.place = entry.substr(0, colon);
+      q.problem = entry.substr(colon + 2);
+    } else {
+      q.problem = entry;
+    }
+    q.acknowledged = !q.place.empty() && acknowledged.contains(q.place);
+    if (!q.acknowledged) {
+      out.Fail(0, PositionOf(q.place),
+               base::StrCat("a record in its partition is not a valid event of it: ", entry));
+    }
+    out.v_.quarantined.push_back(std::move(q));
   }
   return out.v_;
 }
 
-Verification Verify(const AggregateHistory& h) {
+Verification Verify(const AggregateHistory& h, const std::set<std::string>& acknowledged) {
   ChainVerifier verifier;
   for (const StoredEvent& e : h.events) verifier.Add(e);
-  return verifier.Result(h);
+  return verifier.Result(h, acknowledged);
+}
+
+std::set<std::string> AcknowledgedPlaces(const domain::ProgrammeState& state) {
+  std::set<std::string> out;
+  for (const auto& [place, ack] : state.quarantine_acks) {
+    if (!ack.approved_by.empty()) out.insert(place);
+  }
+  return out;
 }
 
 domain::Flag BreakFinding(const Verification& v, std::string_view programme_id) {

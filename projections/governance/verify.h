@@ -6,12 +6,21 @@
 //   if (!v.intact) std::cout << v.first_break;
 #pragma once
 
+#include <set>
 #include <string>
+#include <vector>
 
 #include "domain/programme.h"
 #include "projections/history/history_index.h"
 
 namespace kam::projections {
+
+// A record of the aggregate's partition kept out as not an authentic event of it.
+struct QuarantinedRecord {
+  std::string place;    // "<topic>/<partition>@<offset>" (empty if not known)
+  std::string problem;  // as the writer and kamctl audit word it
+  bool acknowledged = false;
+};
 
 struct Verification {
   bool intact = true;
@@ -22,6 +31,8 @@ struct Verification {
   // The newest event checked: its version and hash (the chain's tip).
   uint64_t tip_version = 0;
   std::string tip_hash;
+  // Every quarantined record; one not acknowledged (four-eyes, by the programme) is a break.
+  std::vector<QuarantinedRecord> quarantined;
 };
 
 // Checks a history event by event, so that a caller keeping it can extend the check with
@@ -30,11 +41,12 @@ class ChainVerifier {
  public:
   // The next stored event, in version order.
   void Add(const StoredEvent& event);
-  // A stored entry of the history that does not decode.
-  void AddUnreadable(const std::string& problem);
-  // The result over the events added, and `history`'s duplicates and unreadable entries
-  // (pass the history of the last events added, or all of it).
-  Verification Result(const AggregateHistory& history) const;
+  // The result over the events added, and `history`'s duplicates and quarantined entries
+  // (pass the history of the last events added; its quarantined entries must be all of
+  // them, as HistoryIndex::Load gives them). A quarantined record whose place is in
+  // `acknowledged` is listed as acknowledged instead of breaking the history.
+  Verification Result(const AggregateHistory& history,
+                      const std::set<std::string>& acknowledged = {}) const;
 
  private:
   void Fail(uint64_t version, const v1::LogPosition& at, std::string what);
@@ -43,7 +55,11 @@ class ChainVerifier {
   uint64_t expected_ = 1;
 };
 
-Verification Verify(const AggregateHistory& history);
+Verification Verify(const AggregateHistory& history,
+                    const std::set<std::string>& acknowledged = {});
+
+// The places of `state`'s approved quarantine acknowledgements.
+std::set<std::string> AcknowledgedPlaces(const domain::ProgrammeState& state);
 
 // The scorecard's finding for a broken history (rule history.intact) of `programme_id`.
 domain::Flag BreakFinding(const Verification& verification, std::string_view programme_id);

@@ -1,5 +1,9 @@
 #include "services/programme/programme_service.h"
 
+#include "domain/metrics.h"
+#include "eventlog/codec.h"
+#include "eventlog/consumer.h"
+#include "eventlog/topics.h"
 #include "server/roles.h"
 #include "server/status.h"
 #include "writer/kafka_event_log.h"
@@ -25,6 +29,9 @@ ProgrammeService::ProgrammeService(const ProgrammeServiceConfig& config,
                                    const server::Authenticator& auth)
     : auth_(auth),
       topic_(eventlog::AggregateTopic(config.topic_prefix, domain::kProgrammeAggregateType)),
+      metrics_topic_(eventlog::AggregateTopic(config.topic_prefix, domain::kMetricsAggregateType)),
+      kafka_(config.kafka),
+      keyring_(config.keyring),
       writer_(
           writer::KafkaEventLog(config.kafka, config.append_timeout),
           writer::WriterOptions{.topic = topic_,
@@ -52,6 +59,7 @@ grpc::Status ProgrammeService::Run(grpc::ServerContext* context, const std::set<
                                    v1::CommandResult* out) {
   auto who = auth_.Authorize(*context, roles, what);
   if (!who.ok()) return server::ToGrpc(who.status());
+  if (auto s = CheckOutsideState(request); !s.ok()) return server::ToGrpc(s);
   auto result = writer_.Execute(
       request.programme_id(), request.metadata(), who->name,
       [&](const domain::ProgrammeState& state, absl::Time now) {
@@ -60,6 +68,32 @@ grpc::Status ProgrammeService::Run(grpc::ServerContext* context, const std::set<
   if (!result.ok()) return server::ToGrpc(result.status());
   *out = *std::move(result);
   return grpc::Status::OK;
+}
+
+absl::Status ProgrammeService::CheckOutsideState(
+    const v1::RequestQuarantineAcknowledgementRequest& r) const {
+  const v1::LogPosition& at = r.record();
+  const bool metrics = at.topic() == metrics_topic_;
+  if (at.topic() != topic_ && !metrics) {
+    return base::InvalidField("record.topic",
+                              base::StrCat("must be ", topic_, " or ", metrics_topic_));
+  }
+  KAM_RETURN_IF_ERROR(base::ValidateId("programme_id", r.programme_id()));
+  if (at.partition() < 0 || at.offset() < 0) {
+    return base::InvalidField("record", "partition and offset must be >= 0");
+  }
+  auto record = eventlog::ReadRecord(kafka_, at.topic(), at.partition(), at.offset(),
+                                     std::chrono::seconds(10));
+  if (absl::IsNotFound(record.status())) {
+    return base::InvalidField("record", std::string(record.status().message()));
+  }
+  if (!record.ok()) return record.status();
+  const std::string problem = eventlog::AuthenticityProblem(
+      eventlog::Open(record->value, keyring_.get()), record->key,
+      metrics ? domain::kMetricsAggregateType : domain::kProgrammeAggregateType);
+  return domain::CheckQuarantined(r.programme_id(),
+                                  domain::RecordPlace(at.topic(), at.partition(), at.offset()),
+                                  record->key, problem);
 }
 
 #define KAM_DEFINE_RPC(Name, Roles)                                                  \

@@ -23,38 +23,40 @@
 namespace kam::services {
 
 // Every RPC of ProgrammeCommandService with the roles allowed to call it.
-#define KAM_PROGRAMME_COMMANDS(X)              \
-  X(CharterProgramme, kGovernance)             \
-  X(ChangeProgrammeParameters, kGovernance)    \
-  X(RegisterPerson, kGovernance)               \
-  X(AppointChampion, kAdminOnly)               \
-  X(StandDownChampion, kGovernance)            \
-  X(PublishSelectionCriteria, kGovernance)     \
-  X(NominateAccount, kNominators)              \
-  X(AssessAccount, kAccountTeam)               \
-  X(AdmitAccount, kApprovers)                  \
-  X(IncubateAccount, kApprovers)               \
-  X(RejectNomination, kApprovers)              \
-  X(ReviewAccount, kNominators)                \
-  X(RetireAccount, kApprovers)                 \
-  X(SetAccountObjectives, kAccountTeam)        \
-  X(AssignSponsor, kGovernance)                \
-  X(ReleaseSponsor, kGovernance)               \
-  X(LogSponsorVisit, kNominators)              \
-  X(AssessCompetency, kGovernance)             \
-  X(RecordManagerTraining, kTrainingRecorders) \
-  X(RecordStaffTraining, kTrainingRecorders)   \
-  X(AssignManager, kGovernance)                \
-  X(ReleaseManager, kGovernance)               \
-  X(AssignTeamMember, kAccountTeam)            \
-  X(ReleaseTeamMember, kAccountTeam)           \
-  X(MakeCommitment, kAccountTeam)              \
-  X(FulfilCommitment, kAccountTeam)            \
-  X(BreachCommitment, kAccountTeam)            \
-  X(ReviewProgramme, kGovernance)              \
-  X(RecordBenchmark, kGovernance)              \
-  X(AdoptBestPractice, kGovernance)            \
-  X(RetractRecord, kGovernance)
+#define KAM_PROGRAMME_COMMANDS(X)                 \
+  X(CharterProgramme, kGovernance)                \
+  X(ChangeProgrammeParameters, kGovernance)       \
+  X(RegisterPerson, kGovernance)                  \
+  X(AppointChampion, kAdminOnly)                  \
+  X(StandDownChampion, kGovernance)               \
+  X(PublishSelectionCriteria, kGovernance)        \
+  X(NominateAccount, kNominators)                 \
+  X(AssessAccount, kAccountTeam)                  \
+  X(AdmitAccount, kApprovers)                     \
+  X(IncubateAccount, kApprovers)                  \
+  X(RejectNomination, kApprovers)                 \
+  X(ReviewAccount, kNominators)                   \
+  X(RetireAccount, kApprovers)                    \
+  X(SetAccountObjectives, kAccountTeam)           \
+  X(AssignSponsor, kGovernance)                   \
+  X(ReleaseSponsor, kGovernance)                  \
+  X(LogSponsorVisit, kNominators)                 \
+  X(AssessCompetency, kGovernance)                \
+  X(RecordManagerTraining, kTrainingRecorders)    \
+  X(RecordStaffTraining, kTrainingRecorders)      \
+  X(AssignManager, kGovernance)                   \
+  X(ReleaseManager, kGovernance)                  \
+  X(AssignTeamMember, kAccountTeam)               \
+  X(ReleaseTeamMember, kAccountTeam)              \
+  X(MakeCommitment, kAccountTeam)                 \
+  X(FulfilCommitment, kAccountTeam)               \
+  X(BreachCommitment, kAccountTeam)               \
+  X(ReviewProgramme, kGovernance)                 \
+  X(RecordBenchmark, kGovernance)                 \
+  X(AdoptBestPractice, kGovernance)               \
+  X(RetractRecord, kGovernance)                   \
+  X(RequestQuarantineAcknowledgement, kAdminOnly) \
+  X(ApproveQuarantineAcknowledgement, kApprovers)
 
 struct ProgrammeServiceConfig {
   eventlog::KafkaOptions kafka;
@@ -93,6 +95,14 @@ class ProgrammeService final : public v1::ProgrammeCommandService::Service {
  private:
   ProgrammeService(const ProgrammeServiceConfig& config, const server::Authenticator& auth);
 
+  // What a command needs checked outside the programme's state before it is decided (most
+  // need nothing): a quarantine acknowledgement reads the record it names from the log.
+  template <typename Request>
+  absl::Status CheckOutsideState(const Request&) const {
+    return absl::OkStatus();
+  }
+  absl::Status CheckOutsideState(const v1::RequestQuarantineAcknowledgementRequest& r) const;
+
   // Authenticates, authorises (one of `roles`) and executes `request` on its programme.
   template <typename Request>
   grpc::Status Run(grpc::ServerContext* context, const std::set<std::string>& roles,
@@ -100,6 +110,9 @@ class ProgrammeService final : public v1::ProgrammeCommandService::Service {
 
   const server::Authenticator& auth_;
   std::string topic_;
+  std::string metrics_topic_;
+  eventlog::KafkaOptions kafka_;
+  std::shared_ptr<const eventlog::Keyring> keyring_;
   writer::AggregateWriter<domain::ProgrammeState> writer_;
 };
 

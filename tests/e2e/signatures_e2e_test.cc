@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "absl/strings/escaping.h"
@@ -127,6 +128,7 @@ class Signatures : public ::testing::Test {
   std::unique_ptr<testing::CommandServer> commands_;
   std::unique_ptr<testing::HistoryServer> queries_;
   std::unique_ptr<v1::GovernanceQueryService::Stub> gov_;
+  v1::LogPosition last_position_;
 };
 
 TEST_F(Signatures, AForgedEventWithARecomputedHashIsQuarantinedAndTheProgrammeKeepsWorking) {
@@ -170,6 +172,16 @@ TEST_F(Signatures, AForgedEventWithARecomputedHashIsQuarantinedAndTheProgrammeKe
   EXPECT_EQ(verified.events_checked(), 4u);
   EXPECT_EQ(verified.tip_version(), 4u);
 
+  // The restarted writer and the read model keep the same records out, for the same reasons.
+  std::set<std::string> read_model_says;
+  for (const auto& q : verified.quarantined()) {
+    EXPECT_FALSE(q.acknowledged());
+    read_model_says.insert(base::StrCat(q.record(), ": ", q.problem()));
+  }
+  const auto writer_list = commands_->service().writer().quarantined();
+  EXPECT_EQ(std::set<std::string>(writer_list.begin(), writer_list.end()), read_model_says);
+  EXPECT_EQ(read_model_says.size(), 2u);
+
   // An auditor's own check, straight from Kafka with only the public keys, agrees: four
   // authentic events in an unbroken chain, two records quarantined, the same tip.
   auto audit = testing::RunBinary(
@@ -190,6 +202,73 @@ TEST_F(Signatures, AForgedEventWithARecomputedHashIsQuarantinedAndTheProgrammeKe
             std::string::npos);
   EXPECT_NE(report[0]["quarantined"][1].get<std::string>().find("which the keyring does not hold"),
             std::string::npos);
+
+  // After looking into it, the platform admin asks to acknowledge the two records; the
+  // champion (another person) approves. Each step is an event of the programme.
+  auto stub = commands_->Stub();
+  auto run = [&](const std::string& token, auto&& invoke) {
+    auto context = Context(token);
+    return invoke(*stub, context.get());
+  };
+  ASSERT_TRUE(run("tok-admin-000", [&](auto& s, auto* ctx) {
+                v1::RegisterPersonResponse r;
+                auto req = testing::Person("ana", testing::kAna, {v1::PERSON_FUNCTION_EXECUTIVE},
+                                           /*senior=*/true);
+                req.mutable_metadata()->set_client_request_id(base::NewEventId());
+                return s.RegisterPerson(ctx, req, &r);
+              }).ok());
+  ASSERT_TRUE(run("tok-admin-000", [&](auto& s, auto* ctx) {
+                v1::AppointChampionResponse r;
+                auto req = testing::AppointChampion("ana");
+                req.mutable_metadata()->set_client_request_id(base::NewEventId());
+                return s.AppointChampion(ctx, req, &r);
+              }).ok());
+  auto request_ack = [&](const v1::LogPosition& at, const std::string& token) {
+    return run(token, [&](auto& s, auto* ctx) {
+      v1::RequestQuarantineAcknowledgementRequest req;
+      req.mutable_metadata()->set_client_request_id(base::NewEventId());
+      req.set_programme_id("emea-kam");
+      *req.mutable_record() = at;
+      req.set_reason("Written by a decommissioned test harness; its credentials are revoked");
+      v1::RequestQuarantineAcknowledgementResponse r;
+      return s.RequestQuarantineAcknowledgement(ctx, req, &r);
+    });
+  };
+  auto approve_ack = [&](const v1::LogPosition& at, const std::string& token) {
+    return run(token, [&](auto& s, auto* ctx) {
+      v1::ApproveQuarantineAcknowledgementRequest req;
+      req.mutable_metadata()->set_client_request_id(base::NewEventId());
+      req.set_programme_id("emea-kam");
+      *req.mutable_record() = at;
+      v1::ApproveQuarantineAcknowledgementResponse r;
+      auto st = s.ApproveQuarantineAcknowledgement(ctx, req, &r);
+      last_position_ = r.result().position();
+      return st;
+    });
+  };
+  // Only a quarantined record of this programme is acknowledged.
+  auto refused = request_ack(gamma.position(), "tok-admin-000");
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(refused.error_message().find("rule quarantine.must_be_quarantined"), std::string::npos)
+      << refused.error_message();
+  EXPECT_EQ(request_ack(unsigned_at, "tok-ana-champion").error_code(),
+            grpc::StatusCode::PERMISSION_DENIED)
+      << "only a platform admin requests";
+  ASSERT_TRUE(request_ack(unsigned_at, "tok-admin-000").ok());
+  EXPECT_EQ(approve_ack(unsigned_at, "tok-admin-000").error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION)
+      << "the requester does not approve";
+  ASSERT_TRUE(approve_ack(unsigned_at, "tok-ana-champion").ok());
+  verified = Verify({last_position_});
+  EXPECT_FALSE(verified.intact()) << "the second record is not acknowledged yet";
+  ASSERT_TRUE(request_ack(foreign_at, "tok-admin-000").ok());
+  ASSERT_TRUE(approve_ack(foreign_at, "tok-ana-champion").ok());
+  verified = Verify({last_position_});
+  EXPECT_TRUE(verified.intact()) << verified.first_break();
+  ASSERT_EQ(verified.quarantined_size(), 2);
+  for (const auto& q : verified.quarantined()) EXPECT_TRUE(q.acknowledged()) << q.record();
+  EXPECT_EQ(Accounts(last_position_), (std::vector<std::string>{"acme", "beta", "gamma"}))
+      << "acknowledged records are still never folded";
 }
 
 // Per partition and topic: next offset and fold digest, once the read model has folded

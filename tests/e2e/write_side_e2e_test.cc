@@ -182,6 +182,8 @@ TEST(WriteSide, TheAuthorisationMatrixHoldsForEveryRpcAndRole) {
       {"RecordBenchmark", governance},
       {"AdoptBestPractice", governance},
       {"RetractRecord", governance},
+      {"RequestQuarantineAcknowledgement", {"admin"}},
+      {"ApproveQuarantineAcknowledgement", approvers},
       {"RecordMetric", {"admin", "publisher"}},
       {"RecordMetricBatch", {"admin", "publisher"}}};
 

@@ -40,7 +40,7 @@ class Scenario {
   template <typename Cmd>
   absl::StatusOr<domain::Events> Apply(const Cmd& cmd, const std::string& actor) {
     auto events = When(cmd, actor);
-    if (events.ok()) Fold(*events);
+    if (events.ok()) Fold(*events, actor);
     return events;
   }
 
@@ -51,9 +51,10 @@ class Scenario {
     return events.ok() ? *events : domain::Events{};
   }
 
-  void Fold(const domain::Events& events) {
+  void Fold(const domain::Events& events, const std::string& actor = "") {
     for (const auto& e : events) {
       v1::EventEnvelope env;
+      env.set_actor(actor);
       env.set_event_id("e" + std::to_string(++version));
       env.set_aggregate_version(version);
       env.mutable_occurred_at()->set_seconds(absl::ToUnixSeconds(now));

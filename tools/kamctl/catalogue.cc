@@ -19,6 +19,7 @@ constexpr char kSponsor[] = "Step 5: sponsors, managers and teams";
 constexpr char kPeople[] = "Step 5: skills and trainings";
 constexpr char kDeliver[] = "Step 7: commitments, reviews and benchmarks";
 constexpr char kMetrics[] = "Step 6: account metrics";
+constexpr char kIntegrity[] = "The record's integrity";
 constexpr char kQueries[] = "Governance queries";
 constexpr char kHistory[] = "History and change stream";
 
@@ -290,6 +291,24 @@ std::vector<RpcCommand> Build() {
        "Retract a logged record (a visit, competency, training or benchmark) recorded in error.",
        "kamctl retract emea-kam 7f7c...-event-id --reason 'Logged for the wrong account'",
        {"programme_id", "event_id"}},
+      {p + "RequestQuarantineAcknowledgement",
+       "request-quarantine-acknowledgement",
+       {"acknowledge-quarantine"},
+       kIntegrity,
+       "Ask (as platform admin) to acknowledge a quarantined record, after looking into it.",
+       "kamctl acknowledge-quarantine emea-kam --record.topic kam.programme.v1 "
+       "--record.partition 1 --record.offset 42 --reason 'Test write by the migration job; its "
+       "access is revoked'",
+       {"programme_id"}},
+      {p + "ApproveQuarantineAcknowledgement",
+       "approve-quarantine-acknowledgement",
+       {"approve-quarantine"},
+       kIntegrity,
+       "Approve (champion or steering board, not the requester) acknowledging a quarantined "
+       "record.",
+       "kamctl approve-quarantine emea-kam --record.topic kam.programme.v1 --record.partition 1 "
+       "--record.offset 42",
+       {"programme_id"}},
       // --- Governance queries ------------------------------------------------------------
       {g + "ListProgrammes",
        "programmes",
