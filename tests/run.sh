@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The test command: set-up, build, then every test layer (unit, integration, e2e).
 # Integration and e2e tests use the broker in KAM_KAFKA_BROKERS; if it is unset this
-# script starts a private one-node KRaft broker for the run and stops it afterwards.
+# script starts a private one-node KRaft broker for the run (with broker.sh's --secure
+# listeners on the next four ports, which the TLS/SASL tests share through
+# KAM_KAFKA_SECURE_DIR) and stops it afterwards.
 #   tests/run.sh                 all layers
 #   tests/run.sh -L unit         any ctest arguments narrow the run
 set -euo pipefail
@@ -20,8 +22,10 @@ if [ -z "${KAM_KAFKA_BROKERS:-}" ]; then
   broker_dir=$(mktemp -d /tmp/kam-test-kafka.XXXXXX)
   port=${KAM_TEST_KAFKA_PORT:-39092}
   echo "tests: starting a private Kafka broker on 127.0.0.1:$port"
-  KAM_KAFKA_BROKERS=$("$root/deploy/kafka/broker.sh" start --dir "$broker_dir" --port "$port")
-  export KAM_KAFKA_BROKERS
+  KAM_KAFKA_BROKERS=$("$root/deploy/kafka/broker.sh" start --dir "$broker_dir" --port "$port" \
+    --secure)
+  KAM_KAFKA_SECURE_DIR=$broker_dir
+  export KAM_KAFKA_BROKERS KAM_KAFKA_SECURE_DIR
 fi
 echo "tests: using Kafka at $KAM_KAFKA_BROKERS"
 cd "$root/build"

@@ -6,6 +6,10 @@
 //   kam::testing::PrivateBroker broker;   // one this test may stop and start (outages)
 //   broker.Start(); broker.Stop(); broker.Start();
 //
+//   const kam::testing::SecureListeners& secured = kam::testing::SharedSecureBroker();
+//   secured.sasl_plaintext;   // 127.0.0.1:PORT+2: SCRAM or PLAIN, as secured.sasl_username
+//   secured.ssl;              // 127.0.0.1:PORT+3: a client certificate (client_cert_file)
+//
 // Brokers are started with deploy/kafka/broker.sh on 127.0.0.1 with data in a temp dir.
 #pragma once
 
@@ -15,18 +19,40 @@
 
 namespace kam::testing {
 
+// The secured listeners of a broker started with `broker.sh start --secure`, and the files a
+// client needs for them (made by broker.sh in DIR/tls).
+struct SecureListeners {
+  std::string plaintext;       // PORT
+  std::string sasl_plaintext;  // PORT+2: SCRAM-SHA-256, SCRAM-SHA-512, PLAIN
+  std::string ssl;             // PORT+3: TLS, a client certificate required
+  std::string sasl_ssl;        // PORT+4: TLS (no client certificate) and SASL
+  std::string ca_file;         // the CA that signed the broker's and the client's certificates
+  std::string client_cert_file;
+  std::string client_key_file;
+  std::string sasl_username;
+  std::string sasl_password_file;  // chmod 600
+};
+
 class PrivateBroker {
  public:
-  PrivateBroker();   // picks a free port and a temp dir; does not start
+  // Picks free ports and a temp dir; does not start. `secure`: with broker.sh's --secure
+  // listeners (SASL_PLAINTEXT, SSL with client certificates, SASL_SSL) beside PLAINTEXT.
+  explicit PrivateBroker(bool secure = false);
   ~PrivateBroker();  // stops and removes the data
   PrivateBroker(const PrivateBroker&) = delete;
   PrivateBroker& operator=(const PrivateBroker&) = delete;
 
   void Start();  // throws std::runtime_error if the broker does not come up
   void Stop();
-  const std::string& brokers() const { return brokers_; }
+  const std::string& brokers() const { return brokers_; }  // PLAINTEXT
+
+  // With `secure` only (std::logic_error otherwise): the secured listeners, their files in
+  // tls_dir() once started.
+  SecureListeners secure_listeners() const;
+  std::string tls_dir() const { return dir_ + "/tls"; }
 
  private:
+  bool secure_ = false;
   std::string dir_;
   int port_ = 0;
   std::string brokers_;
@@ -37,6 +63,12 @@ class PrivateBroker {
 const std::string& SharedBroker();
 
 eventlog::KafkaOptions SharedKafka();
+
+// The broker with secured listeners every test of the process shares: the one in
+// KAM_KAFKA_SECURE_DIR if set (the DIR of a running `broker.sh start --secure`, whose
+// DIR/tls/listeners.env names its listeners and files), otherwise a private one started on
+// first use and stopped at exit. Throws std::runtime_error if neither is there.
+const SecureListeners& SharedSecureBroker();
 
 // "t<random>-<n>-" with n counting up: a fresh topic namespace per call, also across
 // processes sharing a broker.
