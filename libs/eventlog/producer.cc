@@ -2,6 +2,7 @@
 
 #include <librdkafka/rdkafkacpp.h>
 
+#include <cstdlib>
 #include <optional>
 
 #include "base/metrics.h"
@@ -55,7 +56,16 @@ struct TopicMetrics {
   }
 };
 
+bool IsFencing(RdKafka::ErrorCode code) {
+  return code == RdKafka::ERR__FENCED || code == RdKafka::ERR_PRODUCER_FENCED;
+}
+
 }  // namespace
+
+bool FencedByAnotherProducer(bool fencing_code, std::chrono::milliseconds transaction_age,
+                             std::chrono::milliseconds transaction_timeout) {
+  return fencing_code && transaction_age < transaction_timeout;
+}
 
 struct TransactionalProducer::Impl {
   DeliveryReports reports;
@@ -64,6 +74,11 @@ struct TransactionalProducer::Impl {
   std::vector<std::unique_ptr<std::vector<Slot>>> orphans;
   bool broken = false;
   bool fenced = false;
+  // The open transaction's start, the timeout the coordinator holds it to, and whether the
+  // coordinator aborted it for outliving that timeout (not a fencing: see Break).
+  Clock::time_point transaction_began = Clock::now();
+  std::chrono::milliseconds transaction_timeout = kTransactionTimeout;
+  bool expired = false;
   // A producer appends to one topic (its partition's): its metrics are looked up once.
   std::string metrics_topic;
   std::optional<TopicMetrics> metrics;
@@ -81,22 +96,34 @@ struct TransactionalProducer::Impl {
     orphans.clear();
   }
 
-  // Marks the producer unusable after a fatal or indeterminate error.
+  // Marks the producer unusable after a fatal or indeterminate error. Only a fencing by
+  // another producer with this transactional.id retires it for good; anything else -
+  // including INVALID_PRODUCER_EPOCH, the epoch the coordinator bumps when it aborts a
+  // transaction that outlived transaction.timeout.ms - leaves it broken but recoverable: the
+  // writer makes a new producer (whose init aborts what is open) and reloads the partition.
   void Break(const RdKafka::Error* e) {
     broken = true;
-    if (e != nullptr &&
-        (e->code() == RdKafka::ERR__FENCED || e->code() == RdKafka::ERR_PRODUCER_FENCED ||
-         e->code() == RdKafka::ERR_INVALID_PRODUCER_EPOCH)) {
+    if (e == nullptr) return;
+    const auto age =
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - transaction_began);
+    if (FencedByAnotherProducer(IsFencing(e->code()), age, transaction_timeout)) {
       fenced = true;
+    } else if (IsFencing(e->code())) {
+      expired = true;
     }
   }
 
   absl::Status Fail(std::string what, const RdKafka::Error* e) {
-    if (fenced || (e != nullptr && e->is_fatal())) {
+    if (fenced || (e != nullptr && (e->is_fatal() || IsFencing(e->code())))) {
       Break(e);
       if (fenced) {
         return absl::FailedPreconditionError(base::StrCat(
             "writer fenced: another producer took over this transactional.id (", what, ")"));
+      }
+      if (expired) {
+        return absl::UnavailableError(base::StrCat(
+            "kafka: the transaction outlived transaction.timeout.ms (", transaction_timeout.count(),
+            " ms) and the coordinator aborted it; a new producer takes over (", what, ")"));
       }
     }
     return absl::UnavailableError(std::move(what));
@@ -141,17 +168,21 @@ absl::StatusOr<std::unique_ptr<TransactionalProducer>> TransactionalProducer::Cr
     const KafkaOptions& options, std::string transactional_id, std::chrono::milliseconds timeout) {
   if (transactional_id.empty()) return absl::InvalidArgumentError("transactional_id: is required");
   std::unique_ptr<TransactionalProducer> self(new TransactionalProducer(transactional_id));
-  auto conf = MakeConf(options, {{"transactional.id", transactional_id},
-                                 {"enable.idempotence", "true"},
-                                 {"acks", "all"},
-                                 {"linger.ms", "1"},
-                                 {"transaction.timeout.ms", "60000"},
-                                 {"message.timeout.ms", "60000"},
-                                 {"message.max.bytes", "1000000"}});
+  auto conf =
+      MakeConf(options, {{"transactional.id", transactional_id},
+                         {"enable.idempotence", "true"},
+                         {"acks", "all"},
+                         {"linger.ms", "1"},
+                         {"transaction.timeout.ms", std::to_string(kTransactionTimeout.count())},
+                         {"message.timeout.ms", "60000"},
+                         {"message.max.bytes", "1000000"}});
   if (!conf.ok()) return conf.status();
   std::string err;
   if ((*conf)->set("dr_cb", &self->impl_->reports, err) != RdKafka::Conf::CONF_OK) {
     return absl::InternalError(err);
+  }
+  if (auto t = options.properties.find("transaction.timeout.ms"); t != options.properties.end()) {
+    self->impl_->transaction_timeout = std::chrono::milliseconds(std::atol(t->second.c_str()));
   }
   self->impl_->producer.reset(RdKafka::Producer::create(conf->get(), err));
   if (!self->impl_->producer) return absl::InternalError(base::StrCat("kafka producer: ", err));
@@ -191,6 +222,7 @@ absl::StatusOr<std::vector<v1::LogPosition>> TransactionalProducer::Append(
   const auto started = Clock::now();
   const auto deadline = started + timeout;
   TopicMetrics& metrics = im.MetricsOf(topic);
+  im.transaction_began = started;
 
   if (RdKafka::Error* e = im.producer->begin_transaction(); e != nullptr) {
     auto s = im.Fail(base::StrCat("kafka begin_transaction: ", Describe(e)), e);

@@ -52,6 +52,19 @@ struct TransactionOffsets {
   std::map<int32_t, int64_t> next;  // per partition: the next offset to consume
 };
 
+// Whether an error with a fencing code (librdkafka's _FENCED, or PRODUCER_FENCED) means
+// another producer took over the transactional.id. librdkafka (2.0.2, against Kafka 4.1)
+// reports with the same _FENCED code the coordinator's abort of a transaction that
+// outlived transaction.timeout.ms, which bumps the producer's epoch: measured by holding a
+// transaction open past a 2 s timeout. So a fencing that ends a transaction at least that
+// old is taken for the coordinator's abort - recoverable with a new producer - and only a
+// younger one for another instance.
+bool FencedByAnotherProducer(bool fencing_code, std::chrono::milliseconds transaction_age,
+                             std::chrono::milliseconds transaction_timeout);
+
+// The producers' transaction.timeout.ms (a KafkaOptions property may override it).
+inline constexpr std::chrono::milliseconds kTransactionTimeout{60000};
+
 class TransactionalProducer {
  public:
   // UNAVAILABLE if the transaction coordinator cannot be reached within `timeout`.
@@ -70,7 +83,8 @@ class TransactionalProducer {
   //    was aborted, or the producer is now unusable (usable() == false) and the
   //    caller must create a new one, whose Create() aborts the open transaction;
   //  - FAILED_PRECONDITION: this producer was fenced by a newer one with its id
-  //    (fenced() turns true and stays true);
+  //    (fenced() turns true and stays true); a transaction the coordinator aborted because
+  //    it outlived transaction.timeout.ms is UNAVAILABLE with usable() false instead;
   //  - INVALID_ARGUMENT: a record was refused (e.g. larger than the broker allows).
   // Callers must treat any error as "outcome unknown" for their in-memory state only
   // in the UNAVAILABLE case after usable() turned false; see AggregateWriter.

@@ -203,7 +203,10 @@ void DefineWriterFlags(Flags& flags, const std::string& default_transactional_id
   flags.Define("owned-partitions", "",
                "comma-separated partitions this instance writes (default: all); another "
                "instance claiming one fences this one for it");
-  flags.Define("append-timeout-ms", "10000", "how long a command waits for Kafka");
+  flags.Define("append-timeout-ms", "10000",
+               "how long a command waits for Kafka (at most 50000: below the producer's "
+               "transaction.timeout.ms of 60000, so the writer gives up on a transaction "
+               "before the coordinator aborts it)");
   flags.Define("group-max-commands", "1000",
                "group commit: at most this many commands of a partition in one transaction");
   flags.Define("group-max-bytes", "4194304", "group commit: at most this many bytes of events");
@@ -230,7 +233,7 @@ absl::StatusOr<WriterFlags> ParseWriterFlags(const Flags& flags,
   long checkpoint_ms = 0;
   std::vector<int> owned;
   for (auto s : {flags.GetInt("partitions", 1, 1000, partitions),
-                 flags.GetInt("append-timeout-ms", 100, 600000, timeout_ms),
+                 flags.GetInt("append-timeout-ms", 100, 50000, timeout_ms),
                  flags.GetIntList("owned-partitions", 0, 999, owned),
                  flags.GetInt("group-max-commands", 1, 100000, group_commands),
                  flags.GetInt("group-max-bytes", 1024, 64L << 20, group_bytes),

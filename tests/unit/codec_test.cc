@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "eventlog/producer.h"
 #include "eventlog/signing.h"
 #include "support/keys.h"
 
@@ -162,6 +163,26 @@ TEST_F(Signing, KeyFilesAreCheckedNamingTheFile) {
   EXPECT_NE(not_a_key.status().message().find("keyring x.pem: holds no PEM public key"),
             std::string::npos)
       << not_a_key.status();
+}
+
+}  // namespace
+}  // namespace kam::eventlog
+
+namespace kam::eventlog {
+namespace {
+
+// librdkafka reports the coordinator's abort of an expired transaction with the fencing
+// code: only a fencing of a transaction younger than the timeout is another instance's.
+// (The real fencing by a second producer:
+// EventLog.ANewProducerWithTheSameTransactionalIdFencesTheOld.)
+TEST(Producer, AFencingCodeAfterTheTransactionTimeoutIsTheCoordinatorsAbortNotAnotherWriter) {
+  using std::chrono::milliseconds;
+  EXPECT_TRUE(FencedByAnotherProducer(true, milliseconds(5), kTransactionTimeout));
+  EXPECT_TRUE(
+      FencedByAnotherProducer(true, kTransactionTimeout - milliseconds(1), kTransactionTimeout));
+  EXPECT_FALSE(FencedByAnotherProducer(true, kTransactionTimeout, kTransactionTimeout));
+  EXPECT_FALSE(FencedByAnotherProducer(true, milliseconds(90000), kTransactionTimeout));
+  EXPECT_FALSE(FencedByAnotherProducer(false, milliseconds(5), kTransactionTimeout));
 }
 
 }  // namespace
