@@ -77,63 +77,77 @@ void DefineCommonFlags(Flags& flags, const std::string& default_listen,
                "a file (chmod 600) holding the SASL password; never on the command line");
 }
 
-absl::Status ParseKafkaFlags(const Flags& flags, CommonFlags& out) {
-  long factor = 1;
-  KAM_RETURN_IF_ERROR(flags.GetInt("kafka-replication-factor", 1, 16, factor));
-  out.kafka_replication_factor = static_cast<int>(factor);
-  const std::string protocol = flags.Get("kafka-security-protocol");
+absl::StatusOr<std::map<std::string, std::string>> KafkaSecurityProperties(const KafkaSecurity& k) {
+  const std::string& protocol = k.protocol;
   if (protocol != "plaintext" && protocol != "ssl" && protocol != "sasl_plaintext" &&
       protocol != "sasl_ssl") {
     return absl::InvalidArgumentError(base::StrCat(
         "--kafka-security-protocol must be plaintext, ssl, sasl_plaintext or sasl_ssl, got '",
         protocol, "'"));
   }
-  auto& props = out.kafka_properties;
+  std::map<std::string, std::string> props;
   props["security.protocol"] = protocol;
   const bool tls = protocol == "ssl" || protocol == "sasl_ssl";
   const bool sasl = protocol == "sasl_plaintext" || protocol == "sasl_ssl";
-  for (const char* name : {"kafka-ssl-ca", "kafka-ssl-cert", "kafka-ssl-key"}) {
-    if (!flags.Get(name).empty() && !tls) {
+  for (const auto& [name, value] :
+       {std::pair<const char*, const std::string&>{"kafka-ssl-ca", k.ssl_ca},
+        {"kafka-ssl-cert", k.ssl_cert},
+        {"kafka-ssl-key", k.ssl_key}}) {
+    if (!value.empty() && !tls) {
       return absl::InvalidArgumentError(base::StrCat(
           "--", name, " needs --kafka-security-protocol ssl or sasl_ssl (it is ", protocol, ")"));
     }
   }
-  if (flags.Get("kafka-ssl-cert").empty() != flags.Get("kafka-ssl-key").empty()) {
+  if (k.ssl_cert.empty() != k.ssl_key.empty()) {
     return absl::InvalidArgumentError("--kafka-ssl-cert and --kafka-ssl-key go together");
   }
-  if (!flags.Get("kafka-ssl-ca").empty()) props["ssl.ca.location"] = flags.Get("kafka-ssl-ca");
-  if (!flags.Get("kafka-ssl-cert").empty()) {
-    props["ssl.certificate.location"] = flags.Get("kafka-ssl-cert");
-    props["ssl.key.location"] = flags.Get("kafka-ssl-key");
+  if (!k.ssl_ca.empty()) props["ssl.ca.location"] = k.ssl_ca;
+  if (!k.ssl_cert.empty()) {
+    props["ssl.certificate.location"] = k.ssl_cert;
+    props["ssl.key.location"] = k.ssl_key;
   }
   if (!sasl) {
-    if (!flags.Get("kafka-sasl-username").empty() ||
-        !flags.Get("kafka-sasl-password-file").empty()) {
+    if (!k.sasl_username.empty() || !k.sasl_password_file.empty()) {
       return absl::InvalidArgumentError(
           base::StrCat("--kafka-sasl-username and --kafka-sasl-password-file need "
                        "--kafka-security-protocol sasl_plaintext or sasl_ssl (it is ",
                        protocol, ")"));
     }
-    return absl::OkStatus();
+    return props;
   }
-  const std::string mechanism = flags.Get("kafka-sasl-mechanism");
+  const std::string& mechanism = k.sasl_mechanism;
   if (mechanism != "PLAIN" && mechanism != "SCRAM-SHA-256" && mechanism != "SCRAM-SHA-512") {
     return absl::InvalidArgumentError(
         base::StrCat("--kafka-sasl-mechanism must be PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512, got '",
                      mechanism, "'"));
   }
-  const std::string user = flags.Get("kafka-sasl-username");
-  const std::string file = flags.Get("kafka-sasl-password-file");
-  if (user.empty() || file.empty()) {
+  if (k.sasl_username.empty() || k.sasl_password_file.empty()) {
     return absl::InvalidArgumentError(
         base::StrCat("--kafka-security-protocol ", protocol,
                      " needs --kafka-sasl-username and --kafka-sasl-password-file"));
   }
-  auto password = ReadSecretFile("--kafka-sasl-password-file", file);
+  auto password = ReadSecretFile("--kafka-sasl-password-file", k.sasl_password_file);
   if (!password.ok()) return password.status();
   props["sasl.mechanism"] = mechanism;
-  props["sasl.username"] = user;
+  props["sasl.username"] = k.sasl_username;
   props["sasl.password"] = *password;
+  return props;
+}
+
+absl::Status ParseKafkaFlags(const Flags& flags, CommonFlags& out) {
+  long factor = 1;
+  KAM_RETURN_IF_ERROR(flags.GetInt("kafka-replication-factor", 1, 16, factor));
+  out.kafka_replication_factor = static_cast<int>(factor);
+  auto props = KafkaSecurityProperties(
+      KafkaSecurity{.protocol = flags.Get("kafka-security-protocol"),
+                    .ssl_ca = flags.Get("kafka-ssl-ca"),
+                    .ssl_cert = flags.Get("kafka-ssl-cert"),
+                    .ssl_key = flags.Get("kafka-ssl-key"),
+                    .sasl_mechanism = flags.Get("kafka-sasl-mechanism"),
+                    .sasl_username = flags.Get("kafka-sasl-username"),
+                    .sasl_password_file = flags.Get("kafka-sasl-password-file")});
+  if (!props.ok()) return props.status();
+  out.kafka_properties = *std::move(props);
   return absl::OkStatus();
 }
 

@@ -42,6 +42,23 @@ struct CommonFlags {
   std::unique_ptr<MetricsEndpoint> metrics;
 };
 
+// How a Kafka client authenticates and encrypts: the --kafka-* settings of every binary and
+// of kamctl (flags, or the keys kafka_security_protocol, ... of kamctl's config file).
+struct KafkaSecurity {
+  std::string protocol = "plaintext";  // plaintext, ssl, sasl_plaintext, sasl_ssl
+  std::string ssl_ca;                  // PEM CA bundle of the brokers' certificates
+  std::string ssl_cert, ssl_key;       // mutual TLS
+  std::string sasl_mechanism = "SCRAM-SHA-512";
+  std::string sasl_username;
+  std::string sasl_password_file;  // chmod 600; a password is never a setting itself
+};
+
+// The librdkafka properties for `security` (eventlog::KafkaOptions::properties), the
+// password read from its file. INVALID_ARGUMENT naming the --kafka-* setting that is wrong
+// or missing, or the password file that others can read.
+absl::StatusOr<std::map<std::string, std::string>> KafkaSecurityProperties(
+    const KafkaSecurity& security);
+
 // --listen, --brokers, --tokens, --topic-prefix, --tls-cert, --tls-key, --max-message-bytes,
 // --metrics-listen, and Kafka's --kafka-replication-factor, --kafka-security-protocol,
 // --kafka-ssl-ca/-cert/-key, --kafka-sasl-mechanism/-username/-password-file.

@@ -508,6 +508,34 @@ TEST_F(KafkaSecurity, AServiceBinaryStartsAndWritesOverSaslSsl) {
       seconds(20));
   ASSERT_TRUE(read.ok()) << read;
   EXPECT_EQ(events, 1);
+
+  // kamctl reads the topics over SASL_SSL with the same settings (its own flags); the writer
+  // stated its tip in a checkpoint when it stopped.
+  const std::map<std::string, std::string> env = {{"HOME", dir_}};
+  auto kamctl = [&](std::vector<std::string> argv, const std::string& mechanism = "PLAIN") {
+    for (const std::string& a :
+         {std::string("--brokers"), broker().sasl_ssl, std::string("--topic-prefix"), prefix_,
+          std::string("--kafka-security-protocol"), std::string("sasl_ssl"),
+          std::string("--kafka-ssl-ca"), broker().ca_file, std::string("--kafka-sasl-mechanism"),
+          mechanism, std::string("--kafka-sasl-username"), broker().sasl_username,
+          std::string("--kafka-sasl-password-file"), broker().sasl_password_file}) {
+      argv.push_back(a);
+    }
+    return testing::RunBinary(std::string(KAM_BINARY_DIR) + "/kamctl", argv, env);
+  };
+  auto audit = kamctl({"audit", "-o", "json"});
+  EXPECT_EQ(audit.exit_code, 0) << audit.out << audit.err;
+  auto report = nlohmann::json::parse(audit.out, nullptr, false);
+  ASSERT_TRUE(report.is_array() && report.size() == 1) << audit.out << audit.err;
+  EXPECT_EQ(report[0]["aggregate_id"], "emea-kam");
+  EXPECT_EQ(report[0]["events"], 1);
+  EXPECT_EQ(report[0]["anchored_version"], 1);
+  // A wrong setting is named before anything is read.
+  auto wrong = kamctl({"checkpoints"}, "GSSAPI");
+  EXPECT_EQ(wrong.exit_code, 2);
+  EXPECT_NE(wrong.err.find("--kafka-sasl-mechanism must be PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"),
+            std::string::npos)
+      << wrong.err;
 }
 
 }  // namespace

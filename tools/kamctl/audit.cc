@@ -106,7 +106,12 @@ int RunAudit(const Settings& s, const AuditOptions& o, const Style& style) {
     return kExitUsage;
   }
   const std::unique_ptr<eventlog::Keyring> keyring = std::move(*keyring_or);
-  const eventlog::KafkaOptions kafka{.brokers = s.brokers};
+  auto kafka_or = KafkaOf(s);
+  if (!kafka_or.ok()) {
+    std::cerr << "kamctl: " << kafka_or.status().message() << "\n";
+    return kExitUsage;
+  }
+  const eventlog::KafkaOptions kafka = *std::move(kafka_or);
   // The writers' checkpoints first: the anchors every chain is held against.
   std::vector<FoundCheckpoint> checkpoints;
   for (const std::string& file : o.checkpoint_files) {
@@ -247,9 +252,12 @@ int RunCheckpoints(const Settings& s, const CheckpointsOptions& o, const Style& 
     return kExitUsage;
   }
   std::vector<FoundCheckpoint> found;
-  if (auto read = ReadCheckpointTopic(eventlog::KafkaOptions{.brokers = s.brokers}, s.topic_prefix,
-                                      keyring->get(), found);
-      !read.ok()) {
+  auto kafka = KafkaOf(s);
+  if (!kafka.ok()) {
+    std::cerr << "kamctl checkpoints: " << kafka.status().message() << "\n";
+    return kExitUsage;
+  }
+  if (auto read = ReadCheckpointTopic(*kafka, s.topic_prefix, keyring->get(), found); !read.ok()) {
     std::cerr << "kamctl checkpoints: " << read.message() << "\n";
     return kExitUnavailable;
   }

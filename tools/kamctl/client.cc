@@ -13,6 +13,7 @@
 #include "base/errors.h"
 #include "base/strings.h"
 #include "kam/v1/errors.pb.h"
+#include "server/process.h"
 #include "tools/kamctl/text.h"
 
 namespace kam::kamctl {
@@ -71,6 +72,20 @@ absl::Status ApplyTable(const toml::table& t, const std::string& file, const std
       KAM_RETURN_IF_ERROR(str(s.brokers));
     } else if (k == "topic_prefix") {
       KAM_RETURN_IF_ERROR(str(s.topic_prefix));
+    } else if (k == "kafka_security_protocol") {
+      KAM_RETURN_IF_ERROR(str(s.kafka_security_protocol));
+    } else if (k == "kafka_ssl_ca") {
+      KAM_RETURN_IF_ERROR(str(s.kafka_ssl_ca));
+    } else if (k == "kafka_ssl_cert") {
+      KAM_RETURN_IF_ERROR(str(s.kafka_ssl_cert));
+    } else if (k == "kafka_ssl_key") {
+      KAM_RETURN_IF_ERROR(str(s.kafka_ssl_key));
+    } else if (k == "kafka_sasl_mechanism") {
+      KAM_RETURN_IF_ERROR(str(s.kafka_sasl_mechanism));
+    } else if (k == "kafka_sasl_username") {
+      KAM_RETURN_IF_ERROR(str(s.kafka_sasl_username));
+    } else if (k == "kafka_sasl_password_file") {
+      KAM_RETURN_IF_ERROR(str(s.kafka_sasl_password_file));
     } else if (k == "timeout_seconds") {
       auto n = node.value<int64_t>();
       if (!n || *n <= 0 || *n > 3600) {
@@ -87,7 +102,9 @@ absl::Status ApplyTable(const toml::table& t, const std::string& file, const std
       return absl::InvalidArgumentError(base::StrCat(
           file, ": ", where, k,
           " is not a setting (commands, metrics, queries, tls_ca, token_file, programme, "
-          "output, brokers, topic_prefix, timeout_seconds)"));
+          "output, brokers, topic_prefix, timeout_seconds, kafka_security_protocol, "
+          "kafka_ssl_ca, kafka_ssl_cert, kafka_ssl_key, kafka_sasl_mechanism, "
+          "kafka_sasl_username, kafka_sasl_password_file)"));
     }
   }
   return absl::OkStatus();
@@ -158,6 +175,13 @@ absl::StatusOr<Settings> Resolve(const Overrides& o) {
   env("KAM_OUTPUT", s.output);
   env("KAM_BROKERS", s.brokers);
   env("KAM_TOPIC_PREFIX", s.topic_prefix);
+  env("KAM_KAFKA_SECURITY_PROTOCOL", s.kafka_security_protocol);
+  env("KAM_KAFKA_SSL_CA", s.kafka_ssl_ca);
+  env("KAM_KAFKA_SSL_CERT", s.kafka_ssl_cert);
+  env("KAM_KAFKA_SSL_KEY", s.kafka_ssl_key);
+  env("KAM_KAFKA_SASL_MECHANISM", s.kafka_sasl_mechanism);
+  env("KAM_KAFKA_SASL_USERNAME", s.kafka_sasl_username);
+  env("KAM_KAFKA_SASL_PASSWORD_FILE", s.kafka_sasl_password_file);
   // The command line.
   auto flag = [](const std::string& v, std::string& into) {
     if (!v.empty()) into = v;
@@ -170,14 +194,38 @@ absl::StatusOr<Settings> Resolve(const Overrides& o) {
   flag(o.output, s.output);
   flag(o.brokers, s.brokers);
   flag(o.topic_prefix, s.topic_prefix);
+  flag(o.kafka_security_protocol, s.kafka_security_protocol);
+  flag(o.kafka_ssl_ca, s.kafka_ssl_ca);
+  flag(o.kafka_ssl_cert, s.kafka_ssl_cert);
+  flag(o.kafka_ssl_key, s.kafka_ssl_key);
+  flag(o.kafka_sasl_mechanism, s.kafka_sasl_mechanism);
+  flag(o.kafka_sasl_username, s.kafka_sasl_username);
+  flag(o.kafka_sasl_password_file, s.kafka_sasl_password_file);
   if (o.timeout_seconds > 0) s.timeout = std::chrono::seconds(o.timeout_seconds);
   s.tls_ca = ExpandHome(s.tls_ca);
   s.token_file = ExpandHome(s.token_file);
+  s.kafka_ssl_ca = ExpandHome(s.kafka_ssl_ca);
+  s.kafka_ssl_cert = ExpandHome(s.kafka_ssl_cert);
+  s.kafka_ssl_key = ExpandHome(s.kafka_ssl_key);
+  s.kafka_sasl_password_file = ExpandHome(s.kafka_sasl_password_file);
   if (s.output != "table" && s.output != "json" && s.output != "yaml") {
     return absl::InvalidArgumentError(
         base::StrCat("--output: '", s.output, "' is not table, json or yaml"));
   }
   return s;
+}
+
+absl::StatusOr<eventlog::KafkaOptions> KafkaOf(const Settings& s) {
+  auto properties = server::KafkaSecurityProperties(
+      server::KafkaSecurity{.protocol = s.kafka_security_protocol,
+                            .ssl_ca = s.kafka_ssl_ca,
+                            .ssl_cert = s.kafka_ssl_cert,
+                            .ssl_key = s.kafka_ssl_key,
+                            .sasl_mechanism = s.kafka_sasl_mechanism,
+                            .sasl_username = s.kafka_sasl_username,
+                            .sasl_password_file = s.kafka_sasl_password_file});
+  if (!properties.ok()) return properties.status();
+  return eventlog::KafkaOptions{.brokers = s.brokers, .properties = *std::move(properties)};
 }
 
 absl::Status LoadToken(Settings& s) {

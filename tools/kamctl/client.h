@@ -28,6 +28,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "eventlog/kafka.h"
 #include "google/protobuf/message.h"
 #include "tools/kamctl/catalogue.h"
 
@@ -52,6 +53,11 @@ struct Settings {
   std::string output = "table";
   std::string brokers = "127.0.0.1:9092";
   std::string topic_prefix;
+  // Kafka's TLS and SASL, as the services' --kafka-* flags (dlq, audit, checkpoints).
+  std::string kafka_security_protocol = "plaintext";
+  std::string kafka_ssl_ca, kafka_ssl_cert, kafka_ssl_key;
+  std::string kafka_sasl_mechanism = "SCRAM-SHA-512";
+  std::string kafka_sasl_username, kafka_sasl_password_file;
   std::chrono::seconds timeout{30};
   // Resolved:
   std::string token;
@@ -63,12 +69,18 @@ struct Overrides {
   std::string config;
   std::string profile;
   std::string commands, metrics, queries, tls_ca, token_file, output, brokers, topic_prefix;
+  std::string kafka_security_protocol, kafka_ssl_ca, kafka_ssl_cert, kafka_ssl_key,
+      kafka_sasl_mechanism, kafka_sasl_username, kafka_sasl_password_file;
   int timeout_seconds = 0;
 };
 
 // Resolves the settings. INVALID_ARGUMENT naming the file and key for a config file that
 // does not parse or a token file that others can read.
 absl::StatusOr<Settings> Resolve(const Overrides& overrides);
+
+// The Kafka client options of the settings (brokers, TLS, SASL with the password read from
+// its file). INVALID_ARGUMENT naming the --kafka-* setting that is wrong.
+absl::StatusOr<eventlog::KafkaOptions> KafkaOf(const Settings& settings);
 
 // The token, from $KAM_TOKEN or the token file; UNAUTHENTICATED (with how to fix it) if
 // neither is there. Read only when a call needs it.

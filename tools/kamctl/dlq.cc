@@ -54,7 +54,12 @@ absl::StatusOr<int64_t> Redriven(const eventlog::KafkaOptions& kafka, const std:
 }
 
 int List(const Settings& s, const DlqOptions& o, const Style& style) {
-  const eventlog::KafkaOptions kafka{.brokers = s.brokers};
+  auto kafka_or = KafkaOf(s);
+  if (!kafka_or.ok()) {
+    std::cerr << "kamctl: " << kafka_or.status().message() << "\n";
+    return kExitUsage;
+  }
+  const eventlog::KafkaOptions kafka = *std::move(kafka_or);
   Table t({"dead letter", "origin", "re-driven", "key", "why"});
   nlohmann::json all = nlohmann::json::array();
   int shown = 0;
@@ -103,7 +108,12 @@ int List(const Settings& s, const DlqOptions& o, const Style& style) {
 }
 
 int Redrive(const Settings& s, const DlqOptions& o) {
-  const eventlog::KafkaOptions kafka{.brokers = s.brokers};
+  auto kafka_or = KafkaOf(s);
+  if (!kafka_or.ok()) {
+    std::cerr << "kamctl: " << kafka_or.status().message() << "\n";
+    return kExitUsage;
+  }
+  const eventlog::KafkaOptions kafka = *std::move(kafka_or);
   int total = 0;
   for (const std::string& inbound : InboundTopics(s, o)) {
     const std::string dlq = eventlog::DeadLetterTopic(inbound);

@@ -405,10 +405,29 @@ int main(int argc, char** argv) {
   app.add_option("--token-file", g.overrides.token_file,
                  "a file holding the bearer token (chmod 600); or set KAM_TOKEN")
       ->group("Settings");
-  app.add_option("--brokers", g.overrides.brokers, "Kafka bootstrap servers (dlq and audit)")
+  app.add_option("--brokers", g.overrides.brokers, "Kafka bootstrap servers (dlq, audit, checkpoints)")
       ->group("Settings");
-  app.add_option("--topic-prefix", g.overrides.topic_prefix, "topic prefix (dlq and audit)")
+  app.add_option("--topic-prefix", g.overrides.topic_prefix, "topic prefix (dlq, audit, checkpoints)")
       ->group("Settings");
+  app.add_option("--kafka-security-protocol", g.overrides.kafka_security_protocol,
+                 "plaintext (default), ssl, sasl_plaintext or sasl_ssl")
+      ->group("Kafka");
+  app.add_option("--kafka-ssl-ca", g.overrides.kafka_ssl_ca, "PEM CA bundle of the Kafka brokers")
+      ->group("Kafka");
+  app.add_option("--kafka-ssl-cert", g.overrides.kafka_ssl_cert,
+                 "PEM client certificate for Kafka (mutual TLS)")
+      ->group("Kafka");
+  app.add_option("--kafka-ssl-key", g.overrides.kafka_ssl_key,
+                 "PEM private key of --kafka-ssl-cert")
+      ->group("Kafka");
+  app.add_option("--kafka-sasl-mechanism", g.overrides.kafka_sasl_mechanism,
+                 "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (default)")
+      ->group("Kafka");
+  app.add_option("--kafka-sasl-username", g.overrides.kafka_sasl_username, "Kafka SASL user")
+      ->group("Kafka");
+  app.add_option("--kafka-sasl-password-file", g.overrides.kafka_sasl_password_file,
+                 "a file (chmod 600) holding the Kafka SASL password")
+      ->group("Kafka");
   app.add_option("-o,--output", g.overrides.output, "table (default), json or yaml")
       ->check(CLI::IsMember({"table", "json", "yaml"}))
       ->group("Settings");
@@ -555,6 +574,11 @@ int main(int argc, char** argv) {
                                                       : "from " + settings->token_file)
               << "\nprogramme    " << (settings->programme.empty() ? "(none)" : settings->programme)
               << "\noutput       " << settings->output << "\nbrokers      " << settings->brokers
+              << "\nkafka        " << settings->kafka_security_protocol
+              << (settings->kafka_security_protocol.starts_with("sasl")
+                      ? " as " + settings->kafka_sasl_username + " (" +
+                            settings->kafka_sasl_mechanism + ")"
+                      : std::string())
               << "\n";
     return kExitOk;
   }
