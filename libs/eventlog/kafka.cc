@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <map>
+#include <mutex>
 #include <thread>
 
 #include "absl/strings/numbers.h"
@@ -16,7 +17,27 @@ namespace {
 
 // librdkafka's own log lines (from its threads) go through the process's logger, their
 // syslog level mapped onto ours.
+// The last authentication or TLS failure librdkafka logged, per client name (bounded).
+std::mutex refusals_mu;
+std::map<std::string, std::string, std::less<>> refusals;
+
+void NoteRefusal(const char* client, const char* line) {
+  if (client == nullptr || line == nullptr) return;
+  const std::string_view l(line);
+  bool refused = false;
+  for (std::string_view says :
+       {"Authentication failed", "authentication error", "SSL handshake failed",
+        "SSL routines::", "certificate verify failed"}) {
+    refused = refused || l.find(says) != std::string_view::npos;
+  }
+  if (!refused) return;
+  std::lock_guard<std::mutex> lock(refusals_mu);
+  if (refusals.size() >= 256) refusals.clear();
+  refusals[client] = line;
+}
+
 void LogFromLibrdkafka(const rd_kafka_t* rk, int level, const char* facility, const char* line) {
+  if (rk != nullptr) NoteRefusal(rd_kafka_name(rk), line);
   const base::LogLevel ours = level <= 3   ? base::LogLevel::kError
                               : level == 4 ? base::LogLevel::kWarning
                               : level <= 6 ? base::LogLevel::kInfo
@@ -237,6 +258,21 @@ absl::StatusOr<std::unique_ptr<RdKafka::Conf>> MakeConf(
   return conf;
 }
 
+std::string RefusalOf(std::string_view client_name) {
+  std::lock_guard<std::mutex> lock(refusals_mu);
+  auto it = refusals.find(client_name);
+  return it == refusals.end() ? std::string() : it->second;
+}
+
+absl::Status ExplainRefusal(absl::Status status, std::string_view client_name) {
+  if (status.ok()) return status;
+  const std::string refusal = RefusalOf(client_name);
+  if (refusal.empty()) return status;
+  return absl::UnauthenticatedError(
+      base::StrCat(status.message(), "; the broker refused this client: ", refusal,
+                   " (check --kafka-security-protocol, --kafka-ssl-* and --kafka-sasl-*)"));
+}
+
 absl::Status EnsureTopic(const KafkaOptions& options, const std::string& topic, int partitions,
                          std::chrono::milliseconds timeout) {
   if (topic.empty()) return absl::InvalidArgumentError("topic: is required");
@@ -274,7 +310,15 @@ absl::Status EnsureTopic(const KafkaOptions& options, const std::string& topic, 
   rd_kafka_AdminOptions_t* ao = rd_kafka_AdminOptions_new(h.rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
   rd_kafka_AdminOptions_set_request_timeout(ao, static_cast<int>(timeout.count()), err, sizeof err);
   rd_kafka_CreateTopics(h.rk, &nt, 1, ao, q);
-  rd_kafka_event_t* ev = rd_kafka_queue_poll(q, static_cast<int>(timeout.count()) + 1000);
+  // Polled in slices, so that a client the broker refuses (a wrong password, an unknown
+  // CA) fails at once instead of after the whole timeout.
+  const std::string client = rd_kafka_name(h.rk);
+  rd_kafka_event_t* ev = nullptr;
+  const auto answer_by = std::chrono::steady_clock::now() + timeout + std::chrono::seconds(1);
+  while (ev == nullptr && std::chrono::steady_clock::now() < answer_by &&
+         RefusalOf(client).empty()) {
+    ev = rd_kafka_queue_poll(q, 200);
+  }
   absl::Status status = absl::OkStatus();
   if (ev == nullptr) {
     status = absl::UnavailableError(base::StrCat("kafka did not answer CreateTopics(", topic,
@@ -299,7 +343,7 @@ absl::Status EnsureTopic(const KafkaOptions& options, const std::string& topic, 
   rd_kafka_AdminOptions_destroy(ao);
   rd_kafka_NewTopic_destroy(nt);
   rd_kafka_queue_destroy(q);
-  if (!status.ok()) return status;
+  if (!status.ok()) return ExplainRefusal(status, client);
   // A topic just created may not be known to every broker yet: DescribeConfigs and metadata
   // answer "unknown topic" for a moment. Only a refusal (FAILED_PRECONDITION) is final.
   const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -326,7 +370,9 @@ absl::StatusOr<int> PartitionCount(const KafkaOptions& options, const std::strin
   RdKafka::ErrorCode ec = p->metadata(false, t.get(), &raw, static_cast<int>(timeout.count()));
   std::unique_ptr<RdKafka::Metadata> md(raw);
   if (ec != RdKafka::ERR_NO_ERROR) {
-    return absl::UnavailableError(base::StrCat("metadata(", topic, "): ", RdKafka::err2str(ec)));
+    return ExplainRefusal(
+        absl::UnavailableError(base::StrCat("metadata(", topic, "): ", RdKafka::err2str(ec))),
+        p->name());
   }
   for (const RdKafka::TopicMetadata* tm : *md->topics()) {
     if (tm->topic() != topic) continue;

@@ -56,6 +56,15 @@ absl::StatusOr<std::unique_ptr<RdKafka::Conf>> MakeConf(
 absl::Status EnsureTopic(const KafkaOptions& options, const std::string& topic, int partitions,
                          std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
+// The last authentication or TLS failure librdkafka logged for the client named
+// `client_name` (rd_kafka_name: a wrong SASL password, a missing client certificate, a
+// broker certificate no CA vouches for), or empty.
+std::string RefusalOf(std::string_view client_name);
+
+// `status` as UNAUTHENTICATED with that failure added, if the client was refused; else as is.
+// Without it a refused client only sees its calls time out.
+absl::Status ExplainRefusal(absl::Status status, std::string_view client_name);
+
 // The number of partitions of `topic`. NOT_FOUND if it does not exist.
 absl::StatusOr<int> PartitionCount(const KafkaOptions& options, const std::string& topic,
                                    std::chrono::milliseconds timeout = std::chrono::seconds(10));

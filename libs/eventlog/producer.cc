@@ -191,8 +191,10 @@ absl::StatusOr<std::unique_ptr<TransactionalProducer>> TransactionalProducer::Cr
       e != nullptr) {
     std::string what = Describe(e);
     delete e;
-    return absl::UnavailableError(base::StrCat("kafka: cannot register transactional.id '",
-                                               transactional_id, "' with the coordinator: ", what));
+    return ExplainRefusal(
+        absl::UnavailableError(base::StrCat("kafka: cannot register transactional.id '",
+                                            transactional_id, "' with the coordinator: ", what)),
+        self->impl_->producer->name());
   }
   return self;
 }

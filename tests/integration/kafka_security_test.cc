@@ -4,7 +4,7 @@
 // exactly as the binaries configure them: from the common flags (server::ParseCommonFlags,
 // server::KafkaOptionsOf). Topics, transactional appends and read_committed reads go through the
 // secured listeners; a wrong password, a missing client certificate or a CA that did not sign the
-// broker is refused within seconds, the log saying why (the returned errors do not; see Refused);
+// broker is refused within seconds, the error saying why (UNAUTHENTICATED; see Refused);
 // and a service binary started with the flags comes up and writes over SASL_SSL.
 //
 // SCRAM: librdkafka before 2.6.1 (Debian 12 ships 2.0.2) sends a wrong nonce in its final
@@ -273,10 +273,10 @@ class KafkaSecurity : public ::testing::Test {
   // With `kafka`, creating a topic and registering a transactional id fail, and a consumer
   // reads nothing, each within kRefusalBound; the log says `why`.
   //
-  // Only the log: EnsureTopic's and TransactionalProducer::Create's errors are librdkafka's
-  // generic ones ("Failed while waiting for controller: Local: Timed out", "Timed out waiting
-  // for operation to finish"), and Consumer::Poll reports nothing (librdkafka keeps retrying;
-  // the consumer just gets no records), so the consumer's outcome here is the deadline's.
+  // EnsureTopic and TransactionalProducer::Create answer UNAUTHENTICATED with librdkafka's
+  // reason (eventlog::ExplainRefusal; EnsureTopic at once); Consumer::Poll reports nothing
+  // (librdkafka keeps retrying; the consumer just gets no records), so the consumer's outcome
+  // here is the deadline's and its reason is in the log only.
   void Refused(const eventlog::KafkaOptions& kafka, const std::string& name,
                const std::string& why) {
     SCOPED_TRACE(name);
@@ -317,6 +317,10 @@ class KafkaSecurity : public ::testing::Test {
       EXPECT_FALSE(status.ok()) << call;
       EXPECT_FALSE(status.message().empty()) << call;
       EXPECT_LT(took, kRefusalBound) << call << ": " << status;
+      if (call == "Consumer::Poll") continue;  // reads nothing; it has no error to return
+      // The error says why, not just that a call timed out.
+      EXPECT_EQ(status.code(), absl::StatusCode::kUnauthenticated) << call << ": " << status;
+      EXPECT_NE(status.message().find(why), std::string::npos) << call << ": " << status;
     }
     EXPECT_NE(logged.find(why), std::string::npos)
         << "the log does not say \"" << why << "\"; it is:\n"
