@@ -85,14 +85,17 @@ start() {  # name, then its arguments
   stop_all
   exit 1
 }
+# One local broker: every topic has one replica (the services' default is 3).
+one_broker=(--kafka-replication-factor 1)
 start kam-programme-service --listen "127.0.0.1:$commands_port" --brokers "$brokers" \
-  --tokens "$run/tokens" --metrics-listen "127.0.0.1:${prometheus_ports[0]}" "${signing[@]}"
+  --tokens "$run/tokens" --metrics-listen "127.0.0.1:${prometheus_ports[0]}" "${signing[@]}" \
+  "${one_broker[@]}"
 start kam-metrics-service --listen "127.0.0.1:$metrics_port" --brokers "$brokers" \
   --tokens "$run/tokens" --snapshot-dir "$run/snapshots" \
-  --metrics-listen "127.0.0.1:${prometheus_ports[1]}" "${signing[@]}"
+  --metrics-listen "127.0.0.1:${prometheus_ports[1]}" "${signing[@]}" "${one_broker[@]}"
 start kam-history-projection --listen "127.0.0.1:$queries_port" --brokers "$brokers" \
   --tokens "$run/tokens" --data-dir "$run/history" \
-  --metrics-listen "127.0.0.1:${prometheus_ports[2]}" "${verifying[@]}"
+  --metrics-listen "127.0.0.1:${prometheus_ports[2]}" "${verifying[@]}" "${one_broker[@]}"
 start kam-board --listen "127.0.0.1:$board_port" --queries "127.0.0.1:$queries_port" \
   --web-root "$root/build/web" --metrics-listen "127.0.0.1:${prometheus_ports[3]}"
 

@@ -332,7 +332,14 @@ absl::Status EnsureTopic(const KafkaOptions& options, const std::string& topic, 
         rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
     for (size_t i = 0; i < n; ++i) {
       rd_kafka_resp_err_t e = rd_kafka_topic_result_error(results[i]);
-      if (e != RD_KAFKA_RESP_ERR_NO_ERROR && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+      if (e == RD_KAFKA_RESP_ERR_INVALID_REPLICATION_FACTOR) {
+        const char* msg = rd_kafka_topic_result_error_string(results[i]);
+        status = absl::FailedPreconditionError(base::StrCat(
+            "cannot create ", topic, " with ", options.replication_factor,
+            " replicas: ", msg != nullptr ? msg : rd_kafka_err2str(e),
+            " (--kafka-replication-factor is ", options.replication_factor,
+            "; give a cluster that many brokers, or 1 for a one-broker development cluster)"));
+      } else if (e != RD_KAFKA_RESP_ERR_NO_ERROR && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
         const char* msg = rd_kafka_topic_result_error_string(results[i]);
         status = absl::UnavailableError(base::StrCat(
             "CreateTopics(", topic, "): ", msg != nullptr ? msg : rd_kafka_err2str(e)));

@@ -63,9 +63,10 @@ void DefineCommonFlags(Flags& flags, const std::string& default_listen,
   flags.Define("keyring", "",
                "PEM public keys of the event writers: only events signed by one of them are "
                "accepted (empty: events are checked by their hash alone)");
-  flags.Define("kafka-replication-factor", "1",
+  flags.Define("kafka-replication-factor", "3",
                "replicas of each topic this binary creates, and the fewest an existing topic "
-               "may have (3 in production: then min.insync.replicas must be 2)");
+               "may have; min.insync.replicas must then be 2 (1 for a one-broker development "
+               "cluster, as deploy/local/run.sh passes)");
   flags.Define("kafka-security-protocol", "plaintext",
                "plaintext, ssl, sasl_plaintext or sasl_ssl");
   flags.Define("kafka-ssl-ca", "", "PEM CA bundle that signed the brokers' certificates");

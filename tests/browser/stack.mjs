@@ -78,7 +78,7 @@ export async function startStack({ demo = true } = {}) {
 
   const children = [];
   const common = ['--listen', '127.0.0.1:0', '--metrics-listen', '127.0.0.1:0', '--brokers',
-    brokers, '--tokens', tokensFile, '--topic-prefix', prefix];
+    brokers, '--tokens', tokensFile, '--topic-prefix', prefix, '--kafka-replication-factor', '1'];
   const log = (name) => path.join(dir, `${name}.log`);
   try {
     const programme = await startBinary('kam-programme-service', common, log('programme'));

@@ -135,10 +135,18 @@ class MetricsScrape : public ::testing::Test {
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
   std::unique_ptr<Binary> Start(const std::string& name, std::vector<std::string> extra) {
-    std::vector<std::string> args = {"--listen",    "127.0.0.1:0",    "--metrics-listen",
-                                     "127.0.0.1:0", "--brokers",      testing::SharedBroker(),
-                                     "--tokens",    dir_ + "/tokens", "--topic-prefix",
-                                     prefix_};
+    std::vector<std::string> args = {"--listen",
+                                     "127.0.0.1:0",
+                                     "--metrics-listen",
+                                     "127.0.0.1:0",
+                                     "--brokers",
+                                     testing::SharedBroker(),
+                                     "--tokens",
+                                     dir_ + "/tokens",
+                                     "--topic-prefix",
+                                     prefix_,
+                                     "--kafka-replication-factor",
+                                     "1"};
     args.insert(args.end(), extra.begin(), extra.end());
     return std::make_unique<Binary>(name, std::move(args), dir_ + "/" + name + ".log");
   }

@@ -128,7 +128,9 @@ absl::StatusOr<eventlog::KafkaOptions> FromFlags(const std::string& tokens,
                                                  const std::vector<std::string>& kafka_flags) {
   server::Flags flags("kafka_security_test", "Kafka options from the common flags");
   server::DefineCommonFlags(flags, "127.0.0.1:0", "");
-  std::vector<std::string> args = {"kafka_security_test", "--brokers", brokers, "--tokens", tokens};
+  std::vector<std::string> args = {
+      "kafka_security_test",        "--brokers", brokers, "--tokens", tokens,
+      "--kafka-replication-factor", "1"};
   args.insert(args.end(), kafka_flags.begin(), kafka_flags.end());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -438,6 +440,7 @@ TEST_F(KafkaSecurity, AServiceBinaryStartsAndWritesOverSaslSsl) {
                                    "--listen=127.0.0.1:0",
                                    "--metrics-listen=",
                                    "--brokers=" + broker().sasl_ssl,
+                                   "--kafka-replication-factor=1",
                                    "--tokens=" + dir_ + "/tokens",
                                    "--topic-prefix=" + prefix_,
                                    "--kafka-security-protocol=sasl_ssl",

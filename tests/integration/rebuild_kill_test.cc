@@ -65,7 +65,7 @@ class RebuildUnderKill : public ::testing::Test {
                                      prefix_,    "--data-dir",      dir,
                                      "--listen", "127.0.0.1:0",     "--exit-when-caught-up",
                                      "true",     "--rebuild",       rebuild ? "true" : "false"};
-    args.insert(args.end(), {"--metrics-listen", "127.0.0.1:0"});
+    args.insert(args.end(), {"--metrics-listen", "127.0.0.1:0", "--kafka-replication-factor", "1"});
     return testing::SpawnBinary(std::move(args), base_ + "/projection.log");
   }
 

@@ -107,11 +107,32 @@ TEST(TopicDurability, AServiceRefusesToStartOnATopicWithAWeeksRetention) {
       "/usr/bin/timeout",
       {"60", std::string(KAM_BINARY_DIR) + "/kam-programme-service", "--listen", "127.0.0.1:0",
        "--metrics-listen", "", "--brokers", testing::SharedKafka().brokers, "--tokens", tokens,
-       "--topic-prefix", prefix, "--inbound", "false"});
+       "--topic-prefix", prefix, "--inbound", "false", "--kafka-replication-factor", "1"});
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_NE(r.err.find("retention.ms is 604800000: Kafka would delete events older than that"),
             std::string::npos)
       << r.err;
+  fs::remove_all(dir);
+}
+
+// The services' default is three replicas per topic: on a one-broker cluster a service
+// refuses to start, saying so and how to run it there.
+TEST(TopicDurability, TheDefaultOfThreeReplicasIsRefusedByAOneBrokerClusterNamingTheFlag) {
+  namespace fs = std::filesystem;
+  const std::string prefix = testing::UniqueTopicPrefix();
+  const fs::path dir = fs::temp_directory_path() / (prefix + "replicas");
+  fs::create_directories(dir);
+  const std::string tokens = (dir / "tokens").string();
+  std::ofstream(tokens) << "tok-admin admin@example admin\n";
+  ::chmod(tokens.c_str(), 0600);
+  auto r = testing::RunBinary(
+      "/usr/bin/timeout",
+      {"60", std::string(KAM_BINARY_DIR) + "/kam-programme-service", "--listen", "127.0.0.1:0",
+       "--metrics-listen", "", "--brokers", testing::SharedKafka().brokers, "--tokens", tokens,
+       "--topic-prefix", prefix, "--inbound", "false"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("with 3 replicas"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--kafka-replication-factor is 3"), std::string::npos) << r.err;
   fs::remove_all(dir);
 }
 

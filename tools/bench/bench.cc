@@ -978,6 +978,8 @@ class Bench {
                                        platform_->tokens_file(),
                                        "--topic-prefix",
                                        platform_->prefix(),
+                                       "--kafka-replication-factor",
+                                       "1",
                                        "--data-dir",
                                        dir,
                                        "--listen",

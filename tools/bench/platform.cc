@@ -104,9 +104,18 @@ absl::StatusOr<int> Platform::StartBinary(const std::string& name, std::vector<s
 }
 
 absl::Status Platform::Start() {
-  const std::vector<std::string> common = {
-      "--listen",       "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0",    "--brokers",
-      options_.brokers, "--tokens",    tokens_file_,       "--topic-prefix", prefix_};
+  const std::vector<std::string> common = {"--listen",
+                                           "127.0.0.1:0",
+                                           "--metrics-listen",
+                                           "127.0.0.1:0",
+                                           "--brokers",
+                                           options_.brokers,
+                                           "--tokens",
+                                           tokens_file_,
+                                           "--topic-prefix",
+                                           prefix_,
+                                           "--kafka-replication-factor",
+                                           "1"};
   auto with = [&](std::vector<std::string> extra) {
     std::vector<std::string> args = common;
     args.insert(args.end(), extra.begin(), extra.end());
