@@ -197,10 +197,14 @@ class AggregateWriter {
 
   // `decide(state, now)` gets the aggregate's current state and the command's business
   // time (metadata.occurred_at, or the time of recording) and returns its events.
+  // `fingerprint` (optional): RequestFingerprint of the request, so that a reused request id
+  // with another command is refused.
   absl::StatusOr<v1::CommandResult> Execute(const std::string& aggregate_id,
                                             const v1::CommandMetadata& metadata,
-                                            const std::string& actor, Decision decide) {
-    return Submit(Command<State>{aggregate_id, metadata, actor, std::move(decide), {}})
+                                            const std::string& actor, Decision decide,
+                                            std::string fingerprint = {}) {
+    return Submit(Command<State>{
+                      aggregate_id, metadata, actor, std::move(decide), {}, std::move(fingerprint)})
         .get()
         .result;
   }

@@ -4,6 +4,8 @@
 #include "base/ids.h"
 #include "base/strings.h"
 #include "eventlog/codec.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/util/time_util.h"
 
 namespace kam::writer {
@@ -44,6 +46,7 @@ SealedCommand SealCommand(const Chain& chain, const CommandInfo& info, const dom
     *env.mutable_event() = events[i];
     env.set_command_event_index(i);
     env.set_command_event_count(count);
+    if (i + 1 == count && !info.fingerprint.empty()) env.set_request_fingerprint(info.fingerprint);
     out.bytes.push_back(eventlog::Seal(env, signer));
     previous = env.hash();
     out.envelopes.push_back(std::move(env));
@@ -64,6 +67,9 @@ v1::CommandResult Advance(Chain& chain, const SealedCommand& sealed,
   result.set_aggregate_version(chain.version);
   if (!positions.empty()) *result.mutable_position() = positions.back();
   chain.results[last.client_request_id()] = result;
+  if (!last.request_fingerprint().empty()) {
+    chain.fingerprints[last.client_request_id()] = last.request_fingerprint();
+  }
   return result;
 }
 
@@ -94,7 +100,28 @@ absl::Status Replay(Chain& chain, const v1::EventEnvelope& env, bool hash_ok,
   r.add_event_ids(env.event_id());
   r.set_aggregate_version(env.aggregate_version());
   *r.mutable_position() = position;
+  if (!env.request_fingerprint().empty()) {
+    chain.fingerprints[env.client_request_id()] = env.request_fingerprint();
+  }
   return absl::OkStatus();
+}
+
+std::string RequestFingerprint(const google::protobuf::Message& request) {
+  std::unique_ptr<google::protobuf::Message> copy(request.New());
+  copy->CopyFrom(request);
+  if (const auto* metadata = copy->GetDescriptor()->FindFieldByName("metadata")) {
+    copy->GetReflection()->ClearField(copy.get(), metadata);
+  }
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream raw(&bytes);
+    google::protobuf::io::CodedOutputStream out(&raw);
+    out.SetSerializationDeterministic(true);
+    copy->SerializeToCodedStream(&out);
+  }
+  return eventlog::Sha256(
+             base::StrCat(copy->GetDescriptor()->full_name(), std::string_view("\0", 1), bytes))
+      .substr(0, 16);
 }
 
 }  // namespace kam::writer

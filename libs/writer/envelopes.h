@@ -15,6 +15,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "domain/programme.h"
+#include "google/protobuf/message.h"
 #include "kam/v1/commands.pb.h"
 #include "kam/v1/envelope.pb.h"
 
@@ -28,8 +29,10 @@ namespace kam::writer {
 struct Chain {
   uint64_t version = 0;
   std::string last_hash;
-  // Results of the commands already applied, by client request id.
+  // Results of the commands already applied, by client request id, and the fingerprints
+  // (EventEnvelope.request_fingerprint) of those that had one.
   absl::flat_hash_map<std::string, v1::CommandResult> results;
+  absl::flat_hash_map<std::string, std::string> fingerprints;
   // Set when the stored history does not continue the chain (a gap, a wrong previous
   // hash, or a record whose own hash is wrong): the writer refuses further commands.
   std::string broken;
@@ -41,7 +44,12 @@ struct CommandInfo {
   std::string actor;
   v1::CommandMetadata metadata;
   absl::Time recorded_at;
+  std::string fingerprint;  // RequestFingerprint of the request, or empty
 };
+
+// What a command asks, as 16 bytes: SHA-256 over the request's type name and its
+// deterministic serialisation without its `metadata` field (request id, times, dry run).
+std::string RequestFingerprint(const google::protobuf::Message& request);
 
 struct SealedCommand {
   std::vector<v1::EventEnvelope> envelopes;  // with versions, previous hashes and hashes

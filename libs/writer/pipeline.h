@@ -54,6 +54,9 @@ struct Command {
   // Optional: a record for the dead-letter topic when the rules reject the command,
   // appended in the same transaction as the rest of the group.
   std::function<std::optional<eventlog::Record>(const absl::Status&)> dead_letter;
+  // Optional: RequestFingerprint of the request. A retry (same client_request_id) whose
+  // fingerprint differs from the original's is refused instead of answered with its result.
+  std::string fingerprint;
 };
 
 struct Outcome {
@@ -190,8 +193,11 @@ class Group {
         *result.mutable_position() = positions[static_cast<std::size_t>(e.last_record)];
       }
       if (!e.event_ids.empty()) {
-        part_.aggregates[e.command.aggregate_id]
-            .chain.results[e.command.metadata.client_request_id()] = result;
+        Chain& chain = part_.aggregates[e.command.aggregate_id].chain;
+        chain.results[e.command.metadata.client_request_id()] = result;
+        if (!e.command.fingerprint.empty()) {
+          chain.fingerprints[e.command.metadata.client_request_id()] = e.command.fingerprint;
+        }
       }
       out[i].result = std::move(result);
     }
@@ -271,6 +277,21 @@ class Group {
     }
   }
 
+  // Two fingerprints of one request id name the same command, or one of them is unknown
+  // (a command written before fingerprints, or a caller that gives none).
+  static bool SameCommand(const std::string& a, const std::string& b) {
+    return a.empty() || b.empty() || a == b;
+  }
+
+  absl::Status ReusedRequestId(const Command<State>& cmd, uint64_t version) const {
+    return absl::AlreadyExistsError(base::StrCat(
+        "metadata.client_request_id: '", cmd.metadata.client_request_id(),
+        "' was already used for a different command on ", options_.aggregate_type, " '",
+        cmd.aggregate_id, "'",
+        version > 0 ? base::StrCat(" (it wrote version ", version, ")") : std::string(),
+        "; a retry repeats the command exactly, a new command needs a new request id"));
+  }
+
   void DecideOnly(Entry& e) {
     const auto& cmd = e.command;
     const auto& meta = cmd.metadata;
@@ -312,12 +333,23 @@ class Group {
     // with its result once the group commits.
     if (auto done = current.chain.results.find(meta.client_request_id());
         done != current.chain.results.end()) {
+      auto original = current.chain.fingerprints.find(meta.client_request_id());
+      if (original != current.chain.fingerprints.end() &&
+          !SameCommand(cmd.fingerprint, original->second)) {
+        e.status = ReusedRequestId(cmd, done->second.aggregate_version());
+        return;
+      }
       e.replayed = done->second;
       e.replayed->set_deduplicated(true);
       return;
     }
     if (auto pending = pending_.find({cmd.aggregate_id, meta.client_request_id()});
         pending != pending_.end()) {
+      if (!SameCommand(cmd.fingerprint,
+                       entries_[static_cast<std::size_t>(pending->second)].command.fingerprint)) {
+        e.status = ReusedRequestId(cmd, 0);
+        return;
+      }
       e.same_as = pending->second;
       return;
     }
@@ -343,7 +375,8 @@ class Group {
 
     e.independent = false;
     auto [target, saved] = Touch(cmd.aggregate_id);
-    CommandInfo info{options_.aggregate_type, cmd.aggregate_id, cmd.actor, meta, recorded_at_};
+    CommandInfo info{options_.aggregate_type, cmd.aggregate_id, cmd.actor, meta, recorded_at_,
+                     cmd.fingerprint};
     SealedCommand sealed = SealCommand(target.chain, info, *events, options_.signer);
     for (std::size_t i = 0; i < sealed.envelopes.size(); ++i) {
       const v1::EventEnvelope& env = sealed.envelopes[i];

@@ -64,6 +64,9 @@ class SnapshotStore {
         auto* r = out->add_results();
         r->set_client_request_id(request_id);
         *r->mutable_result() = result;
+        if (auto fp = a.chain.fingerprints.find(request_id); fp != a.chain.fingerprints.end()) {
+          r->set_fingerprint(fp->second);
+        }
       }
     }
     return WriteFileAtomically(Path(p), snap.SerializeAsString());
@@ -93,7 +96,10 @@ class SnapshotStore {
       a.chain.version = in.version();
       a.chain.last_hash = in.last_hash();
       a.chain.broken = in.broken();
-      for (auto& r : *in.mutable_results()) a.chain.results[r.client_request_id()] = r.result();
+      for (auto& r : *in.mutable_results()) {
+        a.chain.results[r.client_request_id()] = r.result();
+        if (!r.fingerprint().empty()) a.chain.fingerprints[r.client_request_id()] = r.fingerprint();
+      }
     }
     into.next_offset = snap.next_offset();
     return snap.next_offset();

@@ -88,6 +88,7 @@ writer::Command<domain::MetricsState> MetricsService::ItemCommand(
   c.decide = [request, actor](const domain::MetricsState& state, absl::Time now) {
     return domain::Decide(state, *request, domain::CommandContext{actor, now});
   };
+  c.fingerprint = writer::RequestFingerprint(*request);
   if (!origin.empty()) {
     c.dead_letter = [this, request, origin, actor, key = c.aggregate_id](
                         const absl::Status& why) -> std::optional<eventlog::Record> {

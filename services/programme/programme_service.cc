@@ -64,7 +64,8 @@ grpc::Status ProgrammeService::Run(grpc::ServerContext* context, const std::set<
       request.programme_id(), request.metadata(), who->name,
       [&](const domain::ProgrammeState& state, absl::Time now) {
         return domain::Decide(state, request, domain::CommandContext{who->name, now});
-      });
+      },
+      writer::RequestFingerprint(request));
   if (!result.ok()) return server::ToGrpc(result.status());
   *out = *std::move(result);
   return grpc::Status::OK;

@@ -223,6 +223,27 @@ TEST_F(ProgrammeE2E, ARetryReturnsTheOriginalResultAlsoAfterARestart) {
   v1::GetAccountHistoryResponse history;
   ASSERT_TRUE(platform_->History("emea-kam", "acme", &first.position(), &history).ok());
   EXPECT_EQ(history.entries_size(), 1);
+
+  // The same request id with a different command is refused, not answered with acme's
+  // result - also after the restart, when the writer knows it only from the log.
+  auto other = Nomination("globex", "retry-me-1");
+  v1::CommandResult refused;
+  const grpc::Status reused = platform_->Nominate(other, "tok-kim-kam", &refused);
+  EXPECT_EQ(reused.error_code(), grpc::StatusCode::ALREADY_EXISTS) << reused.error_message();
+  EXPECT_NE(reused.error_message().find("metadata.client_request_id: 'retry-me-1' was already "
+                                        "used for a different command on programme 'emea-kam' "
+                                        "(it wrote version 2)"),
+            std::string::npos)
+      << reused.error_message();
+  auto changed = req;  // the same account, another rationale: another command too
+  changed.set_rationale("A different reason");
+  EXPECT_EQ(platform_->Nominate(changed, "tok-kim-kam", &refused).error_code(),
+            grpc::StatusCode::ALREADY_EXISTS);
+  auto timed = req;  // only the metadata differs (here: the business time): the same command
+  timed.mutable_metadata()->mutable_occurred_at()->set_seconds(1700000000);
+  v1::CommandResult same;
+  ASSERT_TRUE(platform_->Nominate(timed, "tok-kim-kam", &same).ok());
+  EXPECT_TRUE(same.deduplicated());
 }
 
 TEST_F(ProgrammeE2E, AQueryThatCannotReachItsPositionFailsInsteadOfAnsweringStale) {

@@ -112,6 +112,15 @@ TEST_F(Snapshots, ARestartFromASnapshotReplaysOnlyTheTailAndEndsInTheSameState) 
                      });
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_TRUE(r->deduplicated());
+  // ... and what they were for: the snapshot kept each command's fingerprint.
+  auto reused = again->Execute(
+      domain::MetricsAggregateId("emea-kam", "acct-0"), meta, "publisher:erp",
+      [](const domain::MetricsState&, absl::Time) -> absl::StatusOr<domain::Events> {
+        return absl::InternalError("must not be called for a reused request id");
+      },
+      "fp-another-command");
+  EXPECT_EQ(reused.status().code(), absl::StatusCode::kAlreadyExists) << reused.status();
+  for (const auto& [part, l] : again->load_stats()) EXPECT_TRUE(l.from_snapshot) << part;
 }
 
 TEST_F(Snapshots, ASnapshotThatDoesNotFitTheLogIsDiscarded) {

@@ -34,6 +34,7 @@ class MetricEventFactory {
     info.actor = "publisher:erp";
     info.metadata.set_client_request_id("erp/rec-" + std::to_string(n));
     info.recorded_at = absl::FromUnixSeconds(1767225600);
+    info.fingerprint = "fp-rec-" + std::to_string(n);  // as a service sets it
     writer::Chain& chain = chains_[id];
     writer::SealedCommand sealed = writer::SealCommand(chain, info, events);
     writer::Advance(chain, sealed, {});

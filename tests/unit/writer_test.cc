@@ -390,6 +390,35 @@ TEST_F(GroupCommit, ATransactionCarriesItsDeadLettersAndConsumerOffsets) {
   EXPECT_EQ(Logged(), (std::vector<std::string>{"acme"}));
 }
 
+TEST_F(GroupCommit, ARequestIdReusedForAnotherCommandIsRefusedInAndAfterItsGroup) {
+  Start();
+  auto with_fingerprint = [](Command<Roster> c, std::string fp) {
+    c.fingerprint = std::move(fp);
+    return c;
+  };
+  log_->HoldAppends();
+  auto lead = writer_->Submit(with_fingerprint(Add("r1", "lead"), "fp-lead"));
+  log_->AwaitHeld(1);
+  // Queued behind the lead: "a" and, with a's request id, another command.
+  auto a = writer_->Submit(with_fingerprint(Add("r1", "a", "req-a"), "fp-a"));
+  auto b = writer_->Submit(with_fingerprint(Add("r1", "b", "req-a"), "fp-b"));
+  auto a_again = writer_->Submit(with_fingerprint(Add("r1", "a", "req-a"), "fp-a"));
+  log_->ReleaseAppends();
+  EXPECT_EQ(Render({lead.get(), a.get(), b.get(), a_again.get()}),
+            "r1@1 r1@2 ALREADY_EXISTS r1@2(dup)");
+  // After the commit: the same command is deduplicated, another one refused with the reason.
+  EXPECT_EQ(Render({writer_->Submit(with_fingerprint(Add("r1", "a", "req-a"), "fp-a")).get()}),
+            "r1@2(dup)");
+  auto reused = writer_->Submit(with_fingerprint(Add("r1", "c", "req-a"), "fp-c")).get();
+  EXPECT_EQ(reused.result.status().message(),
+            "metadata.client_request_id: 'req-a' was already used for a different command on "
+            "roster 'r1' (it wrote version 2); a retry repeats the command exactly, a new "
+            "command needs a new request id");
+  // A command without a fingerprint (an older client) is taken as the same one.
+  EXPECT_EQ(Render({writer_->Submit(Add("r1", "c", "req-a")).get()}), "r1@2(dup)");
+  EXPECT_EQ(Logged(), (std::vector<std::string>{"lead", "a"}));
+}
+
 // "<aggregate>@<version>" per tip of each checkpoint on "cps", "*" after a complete one.
 std::vector<std::string> Checkpoints(const testing::MemoryEventLog& log) {
   std::vector<std::string> out;
