@@ -313,7 +313,14 @@ absl::Status AwaitConsistency(const v1::Consistency& c,
   if (c.wait_timeout_ms() > 30000) {
     return absl::InvalidArgumentError("consistency.wait_timeout_ms: must be at most 30000");
   }
-  const auto wait =
+  if (c.at_least_size() > kMaxConsistencyPositions) {
+    return absl::InvalidArgumentError(
+        base::StrCat("consistency.at_least: at most ", kMaxConsistencyPositions,
+                     " positions (one per partition written is enough), got ", c.at_least_size()));
+  }
+  // One budget for all positions, not one per position.
+  const auto deadline =
+      std::chrono::steady_clock::now() +
       std::chrono::milliseconds(c.wait_timeout_ms() == 0 ? 5000 : c.wait_timeout_ms());
   for (const auto& p : c.at_least()) {
     const ProjectionRuntime* serving = nullptr;
@@ -325,7 +332,10 @@ absl::Status AwaitConsistency(const v1::Consistency& c,
           base::StrCat("consistency.at_least: topic '", p.topic(), "' is not served here"));
     }
     const std::vector<v1::LogPosition> one = {p};
-    if (auto s = serving->WaitFor(one, wait); !s.ok()) return s;
+    const auto left = std::max(std::chrono::milliseconds(0),
+                               std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   deadline - std::chrono::steady_clock::now()));
+    if (auto s = serving->WaitFor(one, left); !s.ok()) return s;
   }
   return absl::OkStatus();
 }

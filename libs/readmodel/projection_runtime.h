@@ -169,8 +169,10 @@ class ProjectionRuntime {
 
 // Read-your-writes for a query: waits until, for each position in `consistency`, the
 // runtime folding its topic has applied it, at most consistency.wait_timeout_ms (default
-// 5000, at most 30000). INVALID_ARGUMENT for a topic no runtime folds or a timeout above
-// the bound; DEADLINE_EXCEEDED rather than an answer from stale data.
+// 5000, at most 30000) for all of them together. INVALID_ARGUMENT for a topic no runtime
+// folds, a timeout above the bound or more than kMaxConsistencyPositions positions;
+// DEADLINE_EXCEEDED rather than an answer from stale data.
+inline constexpr int kMaxConsistencyPositions = 64;
 absl::Status AwaitConsistency(const v1::Consistency& consistency,
                               std::initializer_list<const ProjectionRuntime*> runtimes);
 

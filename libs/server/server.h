@@ -27,6 +27,10 @@ struct ServerOptions {
   std::string tls_cert_file;
   std::string tls_key_file;
   std::chrono::milliseconds shutdown_grace{5000};
+  // The threads the synchronous server may use for calls (gRPC's resource quota): beyond
+  // them a new call is RESOURCE_EXHAUSTED instead of a new thread. Long-lived streams are
+  // bounded below this by their services (StreamSlots), so unary calls keep threads.
+  int max_threads = 128;
 };
 
 class GrpcServer {

@@ -22,8 +22,12 @@ constexpr uint32_t kMaxPageSize = 1000;
 HistoryService::HistoryService(const HistoryIndex& index,
                                const readmodel::ProjectionRuntime& runtime,
                                std::vector<const readmodel::ProjectionRuntime*> all,
-                               const server::Authenticator& auth)
-    : index_(index), runtime_(runtime), all_(std::move(all)), auth_(auth) {}
+                               const server::Authenticator& auth, int max_subscriptions)
+    : index_(index),
+      runtime_(runtime),
+      all_(std::move(all)),
+      auth_(auth),
+      subscriptions_("Subscribe", max_subscriptions) {}
 
 grpc::Status HistoryService::GetAccountHistory(grpc::ServerContext* context,
                                                const v1::GetAccountHistoryRequest* request,
@@ -119,6 +123,14 @@ grpc::Status HistoryService::Subscribe(grpc::ServerContext* context,
       return server::ToGrpc(s);
     }
   }
+  if (request->after_size() > readmodel::kMaxConsistencyPositions) {
+    return server::ToGrpc(
+        base::InvalidField("after", base::StrCat("at most ", readmodel::kMaxConsistencyPositions,
+                                                 " positions (one per partition)")));
+  }
+  if (request->event_types_size() > 64) {
+    return server::ToGrpc(base::InvalidField("event_types", "at most 64 types"));
+  }
   const std::set<std::string> types(request->event_types().begin(), request->event_types().end());
   std::map<int32_t, int64_t> next;  // per partition: the next offset to deliver
   for (const auto& p : request->after()) {
@@ -129,6 +141,8 @@ grpc::Status HistoryService::Subscribe(grpc::ServerContext* context,
     }
     next[p.partition()] = p.offset() + 1;
   }
+  auto slot = subscriptions_.TryAcquire();  // held until the stream ends
+  if (!slot.ok()) return server::ToGrpc(slot.status());
   uint64_t seen = 0;
   while (!context->IsCancelled()) {
     seen = runtime_.progress().records_applied;

@@ -11,15 +11,17 @@
 #include "projections/history/history_index.h"
 #include "readmodel/projection_runtime.h"
 #include "server/auth.h"
+#include "server/stream_slots.h"
 
 namespace kam::projections {
 
 class HistoryService final : public v1::HistoryQueryService::Service {
  public:
   // `runtime` folds the programme topic; GetProjectionStatus reports every one of `all`.
+  // At most `max_subscriptions` Subscribe streams are open at once (server::StreamSlots).
   HistoryService(const HistoryIndex& index, const readmodel::ProjectionRuntime& runtime,
                  std::vector<const readmodel::ProjectionRuntime*> all,
-                 const server::Authenticator& auth);
+                 const server::Authenticator& auth, int max_subscriptions = 32);
 
   grpc::Status GetAccountHistory(grpc::ServerContext* context,
                                  const v1::GetAccountHistoryRequest* request,
@@ -37,6 +39,7 @@ class HistoryService final : public v1::HistoryQueryService::Service {
   const readmodel::ProjectionRuntime& runtime_;
   const std::vector<const readmodel::ProjectionRuntime*> all_;
   const server::Authenticator& auth_;
+  server::StreamSlots subscriptions_;
 };
 
 }  // namespace kam::projections

@@ -48,8 +48,8 @@ absl::StatusOr<std::unique_ptr<ReadSide>> ReadSide::Create(const ReadSideConfig&
   for (auto* runtime : {self->programmes_.get(), self->metrics_.get(), self->checkpoints_.get()}) {
     if (auto s = runtime->Start(); !s.ok()) return s;
   }
-  self->history_service_ =
-      std::make_unique<HistoryService>(*self->index_, *self->programmes_, self->runtimes(), auth);
+  self->history_service_ = std::make_unique<HistoryService>(
+      *self->index_, *self->programmes_, self->runtimes(), auth, config.max_subscriptions);
   self->governance_service_ =
       std::make_unique<GovernanceService>(*self->index_, *self->programmes_, *self->metrics_, auth);
   return self;

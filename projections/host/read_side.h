@@ -43,6 +43,8 @@ struct ReadSideConfig {
   // With a keyring, only events signed by one of its keys are folded; the rest are
   // quarantined and reported by VerifyHistory (null: the hash alone is checked).
   std::shared_ptr<const eventlog::Keyring> keyring;
+  // Subscribe streams open at once (each holds a server thread); more are refused.
+  int max_subscriptions = 32;
 };
 
 class ReadSide {

@@ -40,6 +40,7 @@ v1::MetricItemOutcome ToItemOutcome(uint32_t index, const writer::Outcome& outco
 MetricsService::MetricsService(const MetricsServiceConfig& config,
                                const server::Authenticator& auth)
     : auth_(auth),
+      streams_("StreamMetrics", config.max_streams),
       topic_(eventlog::AggregateTopic(config.topic_prefix, domain::kMetricsAggregateType)),
       inbound_topic_(eventlog::InboundMetricsTopic(config.topic_prefix)),
       writer_(
@@ -153,6 +154,8 @@ grpc::Status MetricsService::StreamMetrics(
     grpc::ServerReaderWriter<v1::StreamMetricsResponse, v1::StreamMetricsRequest>* stream) {
   auto who = auth_.Authorize(*context, kPublishers, "call StreamMetrics");
   if (!who.ok()) return server::ToGrpc(who.status());
+  auto slot = streams_.TryAcquire();  // held until the stream ends
+  if (!slot.ok()) return server::ToGrpc(slot.status());
   std::mutex mu;
   std::condition_variable cv;
   std::deque<std::future<writer::Outcome>> in_flight;

@@ -21,6 +21,7 @@
 #include "eventlog/kafka.h"
 #include "kam/v1/metrics_service.grpc.pb.h"
 #include "server/auth.h"
+#include "server/stream_slots.h"
 #include "writer/aggregate_writer.h"
 
 namespace kam::services {
@@ -45,6 +46,8 @@ struct MetricsServiceConfig {
   std::shared_ptr<const eventlog::Keyring> keyring;
   // Between the writer's signed checkpoints of its chain tips (0: only at shutdown).
   std::chrono::milliseconds checkpoint_interval{60000};
+  // StreamMetrics streams open at once (each holds a server thread); more are refused.
+  int max_streams = 16;
 };
 
 using MetricsWriter = writer::AggregateWriter<domain::MetricsState>;
@@ -90,6 +93,7 @@ class MetricsService final : public v1::MetricsCommandService::Service {
   MetricsService(const MetricsServiceConfig& config, const server::Authenticator& auth);
 
   const server::Authenticator& auth_;
+  server::StreamSlots streams_;
   std::string topic_;
   std::string inbound_topic_;
   MetricsWriter writer_;

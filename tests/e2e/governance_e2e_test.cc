@@ -684,3 +684,96 @@ TEST_F(Governance, ASubscriptionDroppedAndResumedSeesEveryEventExactlyOnce) {
 
 }  // namespace
 }  // namespace kam
+
+namespace kam {
+namespace {
+
+// Issue 12's resource limits over real gRPC: Subscribe streams beyond the bound are refused
+// (and admitted again when one ends); a query names at most 64 positions, and waits for all
+// of them within one budget, not one per position.
+TEST(ReadSideLimits, StreamsAreBoundedAndAQueryWaitsOneBudgetForAllItsPositions) {
+  const std::string prefix = testing::UniqueTopicPrefix();
+  const std::string dir = std::filesystem::temp_directory_path() / ("kam-limits-" + prefix);
+  testing::HistoryServer queries(testing::SharedKafka(), prefix, dir, nullptr,
+                                 /*max_subscriptions=*/2);
+  auto stub = queries.Stub();
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<grpc::ClientReader<v1::SubscribeResponse>>> open;
+  auto subscribe = [&] {
+    contexts.push_back(testing::Context("tok-bob-board"));
+    open.push_back(stub->Subscribe(contexts.back().get(), v1::SubscribeRequest{}));
+  };
+  subscribe();
+  subscribe();
+  // Both are being served once the read side sees them (no message is due on an empty log).
+  v1::GetProjectionStatusResponse status;
+  ASSERT_TRUE(stub->GetProjectionStatus(testing::Context("tok-bob-board").get(), {}, &status).ok());
+  grpc::Status refused;
+  for (int i = 0; i < 100; ++i) {  // the two streams reach the server asynchronously
+    auto ctx = testing::Context("tok-bob-board");
+    auto third = stub->Subscribe(ctx.get(), v1::SubscribeRequest{});
+    v1::SubscribeResponse ignored;
+    third->Read(&ignored);
+    refused = third->Finish();
+    if (refused.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_NE(refused.error_message().find("at most 2 Subscribe streams are open at once"),
+            std::string::npos)
+      << refused.error_message();
+  // Unary calls still get through.
+  EXPECT_TRUE(stub->GetProjectionStatus(testing::Context("tok-bob-board").get(), {}, &status).ok());
+  contexts[0]->TryCancel();  // one stream ends: another is admitted
+  open[0]->Finish();
+  // The server notices the cancellation at its next check (within half a second).
+  bool admitted = false;
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!admitted && std::chrono::steady_clock::now() < give_up) {
+    auto ctx = testing::Context("tok-bob-board");
+    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(700));
+    auto again = stub->Subscribe(ctx.get(), v1::SubscribeRequest{});
+    v1::SubscribeResponse ignored;
+    again->Read(&ignored);
+    admitted = again->Finish().error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;  // served
+    if (!admitted) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(admitted);
+  contexts[1]->TryCancel();
+  open[1]->Finish();
+
+  // More positions than any query needs are refused, naming the field.
+  const std::string topic = eventlog::AggregateTopic(prefix, domain::kProgrammeAggregateType);
+  v1::GetHistoryRequest many;
+  many.set_programme_id("emea-kam");
+  for (int i = 0; i < 65; ++i) {
+    auto* p = many.mutable_consistency()->add_at_least();
+    p->set_topic(topic);
+    p->set_partition(0);
+    p->set_offset(i);
+  }
+  v1::GetHistoryResponse history;
+  auto s = stub->GetHistory(testing::Context("tok-bob-board").get(), many, &history);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("consistency.at_least: at most 64 positions"), std::string::npos)
+      << s.error_message();
+  // Three positions the read model will not reach, 1 s to wait: about 1 s in all, not 3.
+  v1::GetHistoryRequest unreachable;
+  unreachable.set_programme_id("emea-kam");
+  unreachable.mutable_consistency()->set_wait_timeout_ms(1000);
+  for (int32_t p = 0; p < 3; ++p) {
+    auto* at = unreachable.mutable_consistency()->add_at_least();
+    at->set_topic(topic);
+    at->set_partition(p);
+    at->set_offset(1000000);
+  }
+  const auto started = std::chrono::steady_clock::now();
+  s = stub->GetHistory(testing::Context("tok-bob-board").get(), unreachable, &history);
+  const auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << s.error_message();
+  EXPECT_LT(took, std::chrono::milliseconds(2500)) << "each position waited its own second";
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace kam

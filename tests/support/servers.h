@@ -134,14 +134,16 @@ class HistoryServer {
  public:
   HistoryServer(const eventlog::KafkaOptions& kafka, const std::string& prefix,
                 const std::string& data_dir,
-                std::shared_ptr<const eventlog::Keyring> keyring = nullptr)
+                std::shared_ptr<const eventlog::Keyring> keyring = nullptr,
+                int max_subscriptions = 32)
       : auth_(TestAuth()) {
-    auto read =
-        projections::ReadSide::Create(projections::ReadSideConfig{.kafka = kafka,
-                                                                  .topic_prefix = prefix,
-                                                                  .data_dir = data_dir,
-                                                                  .keyring = std::move(keyring)},
-                                      *auth_);
+    auto read = projections::ReadSide::Create(
+        projections::ReadSideConfig{.kafka = kafka,
+                                    .topic_prefix = prefix,
+                                    .data_dir = data_dir,
+                                    .keyring = std::move(keyring),
+                                    .max_subscriptions = max_subscriptions},
+        *auth_);
     if (!read.ok()) throw std::runtime_error(read.status().ToString());
     read_ = std::move(*read);
     server_ = std::make_unique<server::GrpcServer>(server::ServerOptions{});
