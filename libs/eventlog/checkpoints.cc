@@ -118,23 +118,24 @@ std::optional<Anchor> DecodeAnchor(std::string_view bytes) {
 
 std::string AnchorProblem(const Anchor& a, uint64_t tip_version,
                           const std::optional<std::string>& hash_at_anchor) {
+  // The facts first (a table may cut the end), then where the checkpoint came from.
   const std::string stated =
-      base::StrCat("the checkpoint of ", a.taken_at, " by ", a.writer, " (", a.where, ")");
+      base::StrCat("the checkpoint of ", a.taken_at, " by ", a.writer, " (", a.where, ", ", a.topic,
+                   "/", a.partition, " before offset ", a.next_offset, ")");
   if (tip_version < a.version) {
-    return base::StrCat("missing tail: the log ends at version ", tip_version, " but ", stated,
-                        " anchored version ", a.version, " (hash ",
-                        absl::BytesToHexString(a.hash).substr(0, 16), ", ", a.topic, "/",
-                        a.partition, " before offset ", a.next_offset,
-                        "): checkpointed events were deleted or truncated");
+    return base::StrCat("missing tail: the log ends at version ", tip_version, ", version ",
+                        a.version, " (hash ", absl::BytesToHexString(a.hash).substr(0, 16),
+                        ") was anchored by ", stated,
+                        ": checkpointed events were deleted or truncated");
   }
   if (!hash_at_anchor) {
-    return base::StrCat("missing: version ", a.version, " is not in the log but ", stated,
-                        " anchored it");
+    return base::StrCat("missing: version ", a.version, " is not in the log, but was anchored by ",
+                        stated);
   }
   if (*hash_at_anchor != a.hash) {
     return base::StrCat("rewritten: version ", a.version, " has hash ",
-                        absl::BytesToHexString(*hash_at_anchor).substr(0, 16), " but ", stated,
-                        " anchored hash ", absl::BytesToHexString(a.hash).substr(0, 16));
+                        absl::BytesToHexString(*hash_at_anchor).substr(0, 16), ", not ",
+                        absl::BytesToHexString(a.hash).substr(0, 16), " as anchored by ", stated);
   }
   return {};
 }

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "eventlog/checkpoints.h"
 #include "eventlog/producer.h"
 #include "eventlog/signing.h"
 #include "support/keys.h"
@@ -86,6 +87,81 @@ class Signing : public ::testing::Test {
   std::unique_ptr<Signer> signer_;
   std::unique_ptr<Keyring> keyring_;
 };
+
+// Checkpoints: signed, split into parts, believed only with a keyring key; the newest
+// anchor per aggregate; and the three ways a log can contradict it.
+TEST_F(Signing, ACheckpointIsSignedSplitIntoPartsAndHeldAgainstTheLog) {
+  v1::Checkpoint c;
+  c.set_topic("kam.programme.v1");
+  c.set_partition(1);
+  c.set_next_offset(40);
+  c.mutable_taken_at()->set_seconds(1795785600);  // 2026-11-27T13:20:00Z
+  c.set_writer("kam.programme-writer.p1");
+  std::vector<v1::AggregateTip> tips;
+  for (int i = 0; i < 5; ++i) {
+    v1::AggregateTip& t = tips.emplace_back();
+    t.set_aggregate_type("programme");
+    t.set_aggregate_id("p" + std::to_string(i));
+    t.set_version(10 + i);
+    t.set_hash(std::string(32, static_cast<char>('a' + i)));
+  }
+  const auto parts = SealCheckpoint(c, tips, signer_.get(), /*per_part=*/2);
+  ASSERT_EQ(parts.size(), 3u);
+  Anchors anchors;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    auto opened = OpenCheckpoint(parts[i], keyring_.get());
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    EXPECT_EQ(opened->part(), i + 1);
+    EXPECT_EQ(opened->parts(), 3u);
+    anchors.Add(*opened, "kam.checkpoints.v1/0@" + std::to_string(i));
+  }
+  ASSERT_EQ(anchors.all().size(), 5u);
+
+  // Unsigned, foreign or altered checkpoints are not believed, each saying why.
+  EXPECT_EQ(OpenCheckpoint(SealCheckpoint(c, tips, nullptr)[0], keyring_.get()).status().message(),
+            "the checkpoint is not signed");
+  auto mallory = Signer::FromPemFile(mallory_.private_pem);
+  ASSERT_TRUE(mallory.ok());
+  EXPECT_NE(OpenCheckpoint(SealCheckpoint(c, tips, mallory->get())[0], keyring_.get())
+                .status()
+                .message()
+                .find("which the keyring does not hold"),
+            std::string_view::npos);
+  v1::SignedCheckpoint altered;
+  ASSERT_TRUE(altered.ParseFromString(parts[0]));
+  v1::Checkpoint body;
+  ASSERT_TRUE(body.ParseFromString(altered.checkpoint()));
+  body.mutable_tips(0)->set_version(1);  // claims less was written
+  altered.set_checkpoint(body.SerializeAsString());
+  EXPECT_EQ(OpenCheckpoint(altered.SerializeAsString(), keyring_.get()).status().message(),
+            "the checkpoint's signature does not verify");
+  EXPECT_EQ(OpenCheckpoint("not a checkpoint", keyring_.get()).status().code(),
+            absl::StatusCode::kDataLoss);
+
+  // An older statement never replaces a newer one.
+  v1::Checkpoint older = c;
+  *older.add_tips() = tips[0];
+  older.mutable_tips(0)->set_version(3);
+  anchors.Add(older, "elsewhere");
+  const Anchor* p0 = anchors.Find("programme", "p0");
+  ASSERT_NE(p0, nullptr);
+  EXPECT_EQ(p0->version, 10u);
+  EXPECT_EQ(DecodeAnchor(EncodeAnchor(*p0))->version, 10u);
+  EXPECT_EQ(DecodeAnchor(EncodeAnchor(*p0))->where, "kam.checkpoints.v1/0@0");
+
+  EXPECT_EQ(AnchorProblem(*p0, 12, p0->hash), "") << "a log that grew since is fine";
+  EXPECT_EQ(AnchorProblem(*p0, 10, p0->hash), "");
+  EXPECT_EQ(AnchorProblem(*p0, 8, std::nullopt),
+            "missing tail: the log ends at version 8, version 10 (hash 6161616161616161) was "
+            "anchored by the checkpoint of 2026-11-27T13:20:00+00:00 by "
+            "kam.programme-writer.p1 (kam.checkpoints.v1/0@0, kam.programme.v1/1 before offset "
+            "40): checkpointed events were deleted or truncated");
+  EXPECT_TRUE(AnchorProblem(*p0, 12, std::string(32, 'z'))
+                  .starts_with("rewritten: version 10 has hash 7a7a7a7a7a7a7a7a, not "
+                               "6161616161616161 as anchored by the checkpoint of"));
+  EXPECT_TRUE(AnchorProblem(*p0, 12, std::nullopt)
+                  .starts_with("missing: version 10 is not in the log, but was anchored by"));
+}
 
 TEST_F(Signing, ASignedEventVerifiesAndTheHashIsStillTheLast34Bytes) {
   auto env = Sample();
