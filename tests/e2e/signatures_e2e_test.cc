@@ -61,6 +61,17 @@ class Signatures : public ::testing::Test {
                                                          std::vector<int32_t>{}, integrity_);
   }
 
+  // Charters emea-kam as the platform admin.
+  v1::CommandResult Charter() {
+    auto charter = testing::Charter();
+    charter.mutable_metadata()->set_client_request_id(base::NewEventId());
+    v1::CharterProgrammeResponse chartered;
+    auto s =
+        commands_->Stub()->CharterProgramme(Context("tok-admin-000").get(), charter, &chartered);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return chartered.result();
+  }
+
   v1::CommandResult Nominate(const std::string& account) {
     auto req = testing::Nominate(account);
     req.mutable_metadata()->set_client_request_id(base::NewEventId());
@@ -132,12 +143,7 @@ class Signatures : public ::testing::Test {
 };
 
 TEST_F(Signatures, AForgedEventWithARecomputedHashIsQuarantinedAndTheProgrammeKeepsWorking) {
-  auto charter = testing::Charter();
-  charter.mutable_metadata()->set_client_request_id(base::NewEventId());
-  v1::CharterProgrammeResponse chartered;
-  ASSERT_TRUE(commands_->Stub()
-                  ->CharterProgramme(Context("tok-admin-000").get(), charter, &chartered)
-                  .ok());
+  Charter();
   const v1::CommandResult acme = Nominate("acme");
   auto verified = Verify({acme.position()});
   ASSERT_TRUE(verified.intact()) << verified.first_break();
@@ -290,15 +296,10 @@ std::map<std::string, std::pair<int64_t, std::string>> FoldDigests(
 }
 
 TEST_F(Signatures, ARebuiltReadModelReachesTheLiveOnesFoldDigestsAtTheSameOffsets) {
-  auto charter = testing::Charter();
-  charter.mutable_metadata()->set_client_request_id(base::NewEventId());
-  v1::CharterProgrammeResponse chartered;
-  ASSERT_TRUE(commands_->Stub()
-                  ->CharterProgramme(Context("tok-admin-000").get(), charter, &chartered)
-                  .ok());
+  const v1::CommandResult chartered = Charter();
   // The live read model folds each command as it commits (many one-record batches), with
   // a forgery among them that it quarantines.
-  std::vector<v1::LogPosition> at = {chartered.result().position()};
+  std::vector<v1::LogPosition> at = {chartered.position()};
   for (int i = 0; i < 12; ++i) at.push_back(Nominate(base::StrCat("acct-", i)).position());
   const auto verified = Verify(at);
   at.push_back(Forge(verified.tip_version(), verified.tip_hash(), nullptr, "shell-co"));
@@ -364,12 +365,7 @@ std::vector<v1::LogPosition> CopyLog(const std::string& from_prefix, const std::
 }
 
 TEST_F(Signatures, ALogThatLostCheckpointedEventsIsReportedByTheReadModelAndTheAuditor) {
-  auto charter = testing::Charter();
-  charter.mutable_metadata()->set_client_request_id(base::NewEventId());
-  v1::CharterProgrammeResponse chartered;
-  ASSERT_TRUE(commands_->Stub()
-                  ->CharterProgramme(Context("tok-admin-000").get(), charter, &chartered)
-                  .ok());
+  Charter();
   v1::LogPosition last;
   for (const char* account : {"acme", "beta", "gamma", "delta"})
     last = Nominate(account).position();

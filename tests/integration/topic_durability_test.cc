@@ -17,6 +17,41 @@
 namespace kam {
 namespace {
 
+// A scratch directory holding a tokens file (chmod 600) for a service binary; removed with it.
+struct ServiceDir {
+  explicit ServiceDir(const std::string& name)
+      : dir(std::filesystem::temp_directory_path() / name), tokens((dir / "tokens").string()) {
+    std::filesystem::create_directories(dir);
+    std::ofstream(tokens) << "tok-admin admin@example admin\n";
+    ::chmod(tokens.c_str(), 0600);
+  }
+  ~ServiceDir() { std::filesystem::remove_all(dir); }
+  std::filesystem::path dir;
+  std::string tokens;
+};
+
+// kam-programme-service with the shared broker, `prefix` and `extra` flags, run until it
+// exits (at most 60 s).
+testing::RunResult RunService(const ServiceDir& d, const std::string& prefix,
+                              const std::vector<std::string>& extra) {
+  std::vector<std::string> args = {"60",
+                                   std::string(KAM_BINARY_DIR) + "/kam-programme-service",
+                                   "--listen",
+                                   "127.0.0.1:0",
+                                   "--metrics-listen",
+                                   "",
+                                   "--brokers",
+                                   testing::SharedKafka().brokers,
+                                   "--tokens",
+                                   d.tokens,
+                                   "--topic-prefix",
+                                   prefix,
+                                   "--inbound",
+                                   "false"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return testing::RunBinary("/usr/bin/timeout", args);
+}
+
 // Creates `topic` with `configs` through the admin API, as an operator (or an attacker with
 // admin rights) would have before the platform first started.
 void CreateTopicAs(const std::string& topic, const std::map<std::string, std::string>& configs) {
@@ -95,56 +130,32 @@ TEST(TopicDurability, MoreReplicasThanTheTopicHasAreRefused) {
 
 // A service does not start on a store that would lose its events: it exits, saying why.
 TEST(TopicDurability, AServiceRefusesToStartOnATopicWithAWeeksRetention) {
-  namespace fs = std::filesystem;
   const std::string prefix = testing::UniqueTopicPrefix();
   CreateTopicAs(eventlog::AggregateTopic(prefix, "programme"), {{"retention.ms", "604800000"}});
-  const fs::path dir = fs::temp_directory_path() / (prefix + "durability");
-  fs::create_directories(dir);
-  const std::string tokens = (dir / "tokens").string();
-  std::ofstream(tokens) << "tok-admin admin@example admin\n";
-  ::chmod(tokens.c_str(), 0600);
-  auto r = testing::RunBinary(
-      "/usr/bin/timeout",
-      {"60", std::string(KAM_BINARY_DIR) + "/kam-programme-service", "--listen", "127.0.0.1:0",
-       "--metrics-listen", "", "--brokers", testing::SharedKafka().brokers, "--tokens", tokens,
-       "--topic-prefix", prefix, "--inbound", "false", "--kafka-replication-factor", "1"});
+  const ServiceDir d(prefix + "durability");
+  auto r = RunService(d, prefix, {"--kafka-replication-factor", "1"});
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_NE(r.err.find("retention.ms is 604800000: Kafka would delete events older than that"),
             std::string::npos)
       << r.err;
-  fs::remove_all(dir);
 }
 
 // The services' default is three replicas per topic: on a one-broker cluster a service
 // refuses to start, saying so and how to run it there.
 TEST(TopicDurability, TheDefaultOfThreeReplicasIsRefusedByAOneBrokerClusterNamingTheFlag) {
-  namespace fs = std::filesystem;
   const std::string prefix = testing::UniqueTopicPrefix();
-  const fs::path dir = fs::temp_directory_path() / (prefix + "replicas");
-  fs::create_directories(dir);
-  const std::string tokens = (dir / "tokens").string();
-  std::ofstream(tokens) << "tok-admin admin@example admin\n";
-  ::chmod(tokens.c_str(), 0600);
-  auto r = testing::RunBinary(
-      "/usr/bin/timeout",
-      {"60", std::string(KAM_BINARY_DIR) + "/kam-programme-service", "--listen", "127.0.0.1:0",
-       "--metrics-listen", "", "--brokers", testing::SharedKafka().brokers, "--tokens", tokens,
-       "--topic-prefix", prefix, "--inbound", "false"});
+  const ServiceDir d(prefix + "replicas");
+  auto r = RunService(d, prefix, {});
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_NE(r.err.find("with 3 replicas"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("--kafka-replication-factor is 3"), std::string::npos) << r.err;
-  fs::remove_all(dir);
 }
 
 // Kafka security flags are checked before anything connects, naming the flag.
 TEST(TopicDurability, KafkaSecurityFlagsAreCheckedNamingTheFlag) {
-  namespace fs = std::filesystem;
-  const fs::path dir = fs::temp_directory_path() / (testing::UniqueTopicPrefix() + "sasl");
-  fs::create_directories(dir);
-  const std::string tokens = (dir / "tokens").string();
-  std::ofstream(tokens) << "tok-admin admin@example admin\n";
-  ::chmod(tokens.c_str(), 0600);
-  const std::string password = (dir / "password").string();
+  const ServiceDir d(testing::UniqueTopicPrefix() + "sasl");
+  const std::string& tokens = d.tokens;
+  const std::string password = (d.dir / "password").string();
   std::ofstream(password) << "secret\n";
   ::chmod(password.c_str(), 0644);
   const std::string binary = std::string(KAM_BINARY_DIR) + "/kam-programme-service";
@@ -174,7 +185,6 @@ TEST(TopicDurability, KafkaSecurityFlagsAreCheckedNamingTheFlag) {
   EXPECT_NE(r.err.find("--kafka-ssl-ca needs --kafka-security-protocol ssl or sasl_ssl"),
             std::string::npos)
       << r.err;
-  fs::remove_all(dir);
 }
 
 }  // namespace

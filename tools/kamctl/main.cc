@@ -405,9 +405,11 @@ int main(int argc, char** argv) {
   app.add_option("--token-file", g.overrides.token_file,
                  "a file holding the bearer token (chmod 600); or set KAM_TOKEN")
       ->group("Settings");
-  app.add_option("--brokers", g.overrides.brokers, "Kafka bootstrap servers (dlq, audit, checkpoints)")
+  app.add_option("--brokers", g.overrides.brokers,
+                 "Kafka bootstrap servers (dlq, audit, checkpoints)")
       ->group("Settings");
-  app.add_option("--topic-prefix", g.overrides.topic_prefix, "topic prefix (dlq, audit, checkpoints)")
+  app.add_option("--topic-prefix", g.overrides.topic_prefix,
+                 "topic prefix (dlq, audit, checkpoints)")
       ->group("Settings");
   app.add_option("--kafka-security-protocol", g.overrides.kafka_security_protocol,
                  "plaintext (default), ssl, sasl_plaintext or sasl_ssl")
