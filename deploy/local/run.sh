@@ -73,10 +73,13 @@ echo "kafka: $brokers (data in $run/kafka)"
 
 start() {  # name, then its arguments
   local name=$1; shift
-  "$root/build/bin/$name" "$@" >> "$run/logs/$name.log" 2>&1 &
+  local log=$run/logs/$name.log
+  # The log is kept across runs: only this run's lines say whether it serves.
+  local before; before=$( (wc -l < "$log") 2>/dev/null || echo 0)
+  "$root/build/bin/$name" "$@" >> "$log" 2>&1 &
   echo $! > "$run/$name.pid"
   for _ in $(seq 1 150); do
-    grep -q "serving" "$run/logs/$name.log" 2>/dev/null && return 0
+    tail -n "+$((before + 1))" "$log" 2>/dev/null | grep -q "serving" && return 0
     kill -0 "$(cat "$run/$name.pid")" 2>/dev/null || break
     sleep 0.2
   done

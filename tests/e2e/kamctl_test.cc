@@ -205,6 +205,14 @@ TEST_F(Kamctl, AWholeProgrammeFromCharterToRetirement) {
 
   out = Ok(kBoard, {"verify", p, "--at-least", at});
   EXPECT_NE(out.find("✓ intact"), std::string::npos) << out;
+  // Once the writer has stated its tips in a checkpoint, verify says what it anchors.
+  ASSERT_TRUE(commands_->service().writer().CheckpointAll().ok());
+  for (int i = 0; i < 100 && out.find("anchored: version") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    out = Ok(kBoard, {"verify", p, "--at-least", at});
+  }
+  EXPECT_NE(out.find("anchored: version"), std::string::npos) << out;
+  EXPECT_NE(out.find("by the writer's signed checkpoint of 20"), std::string::npos) << out;
 }
 
 TEST_F(Kamctl, TheLiveTailFollowsNewEventsAsLinesOrJson) {

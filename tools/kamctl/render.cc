@@ -321,20 +321,39 @@ std::string RenderProgrammes(const v1::ListProgrammesResponse& r, const Style& s
 
 std::string RenderVerify(const v1::VerifyHistoryResponse& r, const Style& s) {
   Colours c(s);
+  std::string out;
   if (r.intact()) {
-    std::string out = base::StrCat(c.green, "✓ intact", c.reset, ": ", r.events_checked(),
-                                   " events checked, every hash and link holds\n");
+    out = base::StrCat(c.green, "✓ intact", c.reset, ": ", r.events_checked(),
+                       " events checked, every hash and link holds\n");
     if (r.tip_version() > 0) {
       base::StrAppend(&out, "tip: version ", r.tip_version(), " sha256 ", r.tip_hash(), "\n", c.dim,
                       "(keep this line outside the platform: a later verify that does not reach "
                       "it means the history was cut back)",
                       c.reset, "\n");
     }
-    return out;
+  } else {
+    out = base::StrCat(c.red, "✗ BROKEN", c.reset,
+                       r.first_break_version() > 0
+                           ? base::StrCat(" at version ", r.first_break_version())
+                           : std::string(),
+                       r.first_break_position().topic().empty()
+                           ? std::string()
+                           : base::StrCat(" (", PositionText(r.first_break_position()), ")"),
+                       ": ", r.first_break(), "\n", r.events_checked(), " events checked\n");
   }
-  return base::StrCat(c.red, "✗ BROKEN", c.reset, " at version ", r.first_break_version(), " (",
-                      PositionText(r.first_break_position()), "): ", r.first_break(), "\n",
-                      r.events_checked(), " events checked\n");
+  if (r.anchored_version() > 0) {
+    base::StrAppend(&out, "anchored: version ", r.anchored_version(),
+                    " by the writer's signed checkpoint of ", r.anchored_at(), "\n");
+  }
+  if (r.quarantined_size() > 0) {
+    Table t({"quarantined record", "why", "acknowledged"});
+    for (const auto& q : r.quarantined()) {
+      t.Row({q.record().empty() ? "?" : q.record(), q.problem(),
+             q.acknowledged() ? "yes (four-eyes)" : "no"});
+    }
+    base::StrAppend(&out, t.Render(s, 100));
+  }
+  return out;
 }
 
 std::string RenderEntries(const google::protobuf::RepeatedPtrField<v1::HistoryEntry>& entries,
