@@ -83,6 +83,8 @@ struct WriterOptions {
   // partition if missing; empty: none), and how often (0: only when the writer stops).
   std::string checkpoint_topic;
   std::chrono::milliseconds checkpoint_interval{60000};
+  // How long results are remembered for retries with their request id.
+  DedupWindow dedup;
 };
 
 template <typename State>
@@ -104,10 +106,11 @@ class AggregateWriter {
     pipeline_.evolve_undoable = undoable;
     pipeline_.signer = options_.signer.get();
     pipeline_.keyring = options_.keyring.get();
+    pipeline_.dedup = options_.dedup;
     if (codec.encode != nullptr && codec.decode != nullptr && !options_.snapshot_dir.empty()) {
       snapshots_ = std::make_unique<SnapshotStore<State>>(
           SnapshotOptions{options_.snapshot_dir, options_.topic, options_.aggregate_type,
-                          options_.snapshot_every_events},
+                          options_.snapshot_every_events, options_.dedup},
           codec);
     }
   }

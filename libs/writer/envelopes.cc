@@ -1,5 +1,7 @@
 #include "writer/envelopes.h"
 
+#include <algorithm>
+
 #include "absl/strings/escaping.h"
 #include "base/ids.h"
 #include "base/strings.h"
@@ -66,15 +68,30 @@ v1::CommandResult Advance(Chain& chain, const SealedCommand& sealed,
   result.set_aggregate_id(last.aggregate_id());
   result.set_aggregate_version(chain.version);
   if (!positions.empty()) *result.mutable_position() = positions.back();
-  chain.results[last.client_request_id()] = result;
-  if (!last.request_fingerprint().empty()) {
-    chain.fingerprints[last.client_request_id()] = last.request_fingerprint();
-  }
+  chain.Remember(last.client_request_id(), result, last.request_fingerprint(),
+                 absl::FromUnixSeconds(last.recorded_at().seconds()) +
+                     absl::Nanoseconds(last.recorded_at().nanos()));
   return result;
 }
 
+void Chain::Remember(const std::string& request_id, const v1::CommandResult& result,
+                     const std::string& fingerprint, absl::Time recorded_at,
+                     const DedupWindow& window) {
+  auto [it, fresh] = results.insert_or_assign(request_id, result);
+  (void)it;
+  if (!fingerprint.empty()) fingerprints[request_id] = fingerprint;
+  if (fresh) remembered.emplace_back(recorded_at, request_id);
+  const absl::Time newest = std::max(recorded_at, remembered.back().first);
+  while (!remembered.empty() &&
+         (remembered.size() > window.max || remembered.front().first < newest - window.age)) {
+    results.erase(remembered.front().second);
+    fingerprints.erase(remembered.front().second);
+    remembered.pop_front();
+  }
+}
+
 absl::Status Replay(Chain& chain, const v1::EventEnvelope& env, bool hash_ok,
-                    const v1::LogPosition& position) {
+                    const v1::LogPosition& position, const DedupWindow& window) {
   if (!chain.broken.empty()) return absl::DataLossError(chain.broken);
   std::string problem;
   if (!hash_ok) {
@@ -95,14 +112,19 @@ absl::Status Replay(Chain& chain, const v1::EventEnvelope& env, bool hash_ok,
   }
   chain.version = env.aggregate_version();
   chain.last_hash = env.hash();
-  v1::CommandResult& r = chain.results[env.client_request_id()];
+  // A command's events share its request id: the result gathers them.
+  v1::CommandResult r;
+  if (auto known = chain.results.find(env.client_request_id()); known != chain.results.end()) {
+    r = known->second;
+  }
   r.set_aggregate_id(env.aggregate_id());
   r.add_event_ids(env.event_id());
   r.set_aggregate_version(env.aggregate_version());
   *r.mutable_position() = position;
-  if (!env.request_fingerprint().empty()) {
-    chain.fingerprints[env.client_request_id()] = env.request_fingerprint();
-  }
+  chain.Remember(env.client_request_id(), r, env.request_fingerprint(),
+                 absl::FromUnixSeconds(env.recorded_at().seconds()) +
+                     absl::Nanoseconds(env.recorded_at().nanos()),
+                 window);
   return absl::OkStatus();
 }
 

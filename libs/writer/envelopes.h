@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <string>
 #include <vector>
@@ -26,13 +27,30 @@ class Signer;
 namespace kam::writer {
 
 // The tip of one aggregate's history, as its writer knows it.
+// How long an aggregate remembers a command's result for retries with its request id: for
+// `age` of recorded time after the aggregate's newest command, and at most `max` of them.
+// Older ones are forgotten (a retry that late executes as a new command), so memory and
+// snapshots stay bounded. Measured on recorded time, so a replay forgets the same ones.
+struct DedupWindow {
+  absl::Duration age = absl::Hours(24 * 7);
+  std::size_t max = 100000;
+};
+
 struct Chain {
   uint64_t version = 0;
   std::string last_hash;
   // Results of the commands already applied, by client request id, and the fingerprints
-  // (EventEnvelope.request_fingerprint) of those that had one.
+  // (EventEnvelope.request_fingerprint) of those that had one; within the DedupWindow.
   absl::flat_hash_map<std::string, v1::CommandResult> results;
   absl::flat_hash_map<std::string, std::string> fingerprints;
+  // The remembered request ids, oldest first, with their recorded time.
+  std::deque<std::pair<absl::Time, std::string>> remembered;
+
+  // Remembers `result` (and `fingerprint`, if any) for `request_id`, recorded at
+  // `recorded_at`, then forgets what falls out of `window`.
+  void Remember(const std::string& request_id, const v1::CommandResult& result,
+                const std::string& fingerprint, absl::Time recorded_at,
+                const DedupWindow& window = {});
   // Set when the stored history does not continue the chain (a gap, a wrong previous
   // hash, or a record whose own hash is wrong): the writer refuses further commands.
   std::string broken;
@@ -68,7 +86,8 @@ v1::CommandResult Advance(Chain& chain, const SealedCommand& sealed,
 // Checks that `envelope` (read back from the log, hash_ok from the codec) continues
 // `chain` and advances it. A break is recorded in chain.broken and returned as
 // DATA_LOSS; the caller decides whether that stops the load.
+// `window`: how long results are remembered (DedupWindow).
 absl::Status Replay(Chain& chain, const v1::EventEnvelope& envelope, bool hash_ok,
-                    const v1::LogPosition& position);
+                    const v1::LogPosition& position, const DedupWindow& window = {});
 
 }  // namespace kam::writer

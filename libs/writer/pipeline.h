@@ -81,6 +81,8 @@ struct PipelineOptions {
   // With a keyring, replay accepts only events signed by one of its keys (null: the hash
   // alone is checked). Owned by the service.
   const eventlog::Keyring* keyring = nullptr;
+  // How long results are remembered for retries (DedupWindow).
+  DedupWindow dedup;
 };
 
 // Whether a failed command was refused for what it is (a field, a rule, a version) rather
@@ -131,7 +133,7 @@ struct Partition {
     }
     Aggregate& a = aggregates[r.key];
     const v1::EventEnvelope& env = opened->envelope;
-    if (writer::Replay(a.chain, env, true, pos).ok()) options.evolve(a.state, env);
+    if (writer::Replay(a.chain, env, true, pos, options.dedup).ok()) options.evolve(a.state, env);
   }
 
   // Records replay kept out, each with its position and reason.
@@ -193,11 +195,9 @@ class Group {
         *result.mutable_position() = positions[static_cast<std::size_t>(e.last_record)];
       }
       if (!e.event_ids.empty()) {
-        Chain& chain = part_.aggregates[e.command.aggregate_id].chain;
-        chain.results[e.command.metadata.client_request_id()] = result;
-        if (!e.command.fingerprint.empty()) {
-          chain.fingerprints[e.command.metadata.client_request_id()] = e.command.fingerprint;
-        }
+        part_.aggregates[e.command.aggregate_id].chain.Remember(
+            e.command.metadata.client_request_id(), result, e.command.fingerprint, recorded_at_,
+            options_.dedup);
       }
       out[i].result = std::move(result);
     }

@@ -34,6 +34,7 @@ struct SnapshotOptions {
   std::string topic;
   std::string aggregate_type;
   uint64_t every_events = 100000;
+  DedupWindow dedup;  // as the writer's: a loaded snapshot keeps what the window keeps
 };
 
 template <typename State>
@@ -60,13 +61,14 @@ class SnapshotStore {
       out->set_last_hash(a.chain.last_hash);
       out->set_broken(a.chain.broken);
       out->set_state(codec_.encode(a.state));
-      for (const auto& [request_id, result] : a.chain.results) {
+      for (const auto& [recorded_at, request_id] : a.chain.remembered) {  // oldest first
         auto* r = out->add_results();
         r->set_client_request_id(request_id);
-        *r->mutable_result() = result;
+        *r->mutable_result() = a.chain.results.at(request_id);
         if (auto fp = a.chain.fingerprints.find(request_id); fp != a.chain.fingerprints.end()) {
           r->set_fingerprint(fp->second);
         }
+        r->set_recorded_at_micros(absl::ToUnixMicros(recorded_at));
       }
     }
     return WriteFileAtomically(Path(p), snap.SerializeAsString());
@@ -96,9 +98,13 @@ class SnapshotStore {
       a.chain.version = in.version();
       a.chain.last_hash = in.last_hash();
       a.chain.broken = in.broken();
+      // Oldest first; a snapshot from before recorded times keeps its results one more window.
+      const absl::Time loaded = absl::Now();
       for (auto& r : *in.mutable_results()) {
-        a.chain.results[r.client_request_id()] = r.result();
-        if (!r.fingerprint().empty()) a.chain.fingerprints[r.client_request_id()] = r.fingerprint();
+        a.chain.Remember(
+            r.client_request_id(), r.result(), r.fingerprint(),
+            r.recorded_at_micros() > 0 ? absl::FromUnixMicros(r.recorded_at_micros()) : loaded,
+            options_.dedup);
       }
     }
     into.next_offset = snap.next_offset();

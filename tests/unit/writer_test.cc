@@ -264,7 +264,8 @@ TEST(PipelineRevert, AnAbortRevertsMetricsEventByEvent) {
 class GroupCommit : public ::testing::Test {
  protected:
   void Start(std::string checkpoint_topic = "",
-             std::chrono::milliseconds checkpoint_interval = std::chrono::milliseconds(0)) {
+             std::chrono::milliseconds checkpoint_interval = std::chrono::milliseconds(0),
+             DedupWindow dedup = {}) {
     auto log = std::make_unique<testing::MemoryEventLog>();
     log_ = log.get();
     WriterOptions o;
@@ -274,6 +275,7 @@ class GroupCommit : public ::testing::Test {
     o.transactional_id = "w";
     o.checkpoint_topic = std::move(checkpoint_topic);
     o.checkpoint_interval = checkpoint_interval;
+    o.dedup = dedup;
     writer_ = std::make_unique<AggregateWriter<Roster>>(std::move(log), o, &EvolveRoster,
                                                         SnapshotCodec<Roster>{}, nullptr, clock_);
     ASSERT_TRUE(writer_->Start().ok());
@@ -417,6 +419,25 @@ TEST_F(GroupCommit, ARequestIdReusedForAnotherCommandIsRefusedInAndAfterItsGroup
   // A command without a fingerprint (an older client) is taken as the same one.
   EXPECT_EQ(Render({writer_->Submit(Add("r1", "c", "req-a")).get()}), "r1@2(dup)");
   EXPECT_EQ(Logged(), (std::vector<std::string>{"lead", "a"}));
+}
+
+TEST_F(GroupCommit, ResultsAreRememberedForTheDedupWindowOnly) {
+  Start("", std::chrono::milliseconds(0), DedupWindow{absl::Hours(1), 3});
+  EXPECT_EQ(Render({writer_->Submit(Add("r1", "a", "req-a")).get()}), "r1@1");
+  clock_.now += absl::Minutes(30);
+  EXPECT_EQ(Render({writer_->Submit(Add("r1", "b", "req-b")).get()}), "r1@2");
+  EXPECT_EQ(Render({writer_->Submit(Add("r1", "a", "req-a")).get()}), "r1@1(dup)")
+      << "within the hour: the original result";
+  clock_.now += absl::Minutes(45);  // req-a is now 75 minutes older than the newest command
+  EXPECT_EQ(Render({writer_->Submit(Add("r1", "c", "req-c")).get()}), "r1@3");
+  // Forgotten: a retry that late is a new command (here refused by the rule, not replayed).
+  EXPECT_EQ(Render({writer_->Submit(Add("r1", "a", "req-a")).get()}), "ALREADY_EXISTS");
+  EXPECT_EQ(Render({writer_->Submit(Add("r1", "b", "req-b")).get()}), "r1@2(dup)");
+  // And at most three are kept, whatever their age.
+  for (const char* n : {"d", "e", "f"}) {
+    ASSERT_TRUE(writer_->Submit(Add("r1", n, std::string("req-") + n)).get().result.ok());
+  }
+  EXPECT_EQ(Render({writer_->Submit(Add("r1", "b", "req-b")).get()}), "ALREADY_EXISTS");
 }
 
 // "<aggregate>@<version>" per tip of each checkpoint on "cps", "*" after a complete one.
