@@ -32,6 +32,7 @@
 #include "support/kafka_broker.h"
 #include "support/prometheus.h"
 #include "support/run_binary.h"
+#include "unit/scenario.h"
 
 namespace kam {
 namespace {
@@ -205,11 +206,8 @@ TEST_F(MetricsScrape, EveryBinaryServesMetricsThatMoveAndLogsJsonLines) {
   // Commands: a charter and a nomination accepted, a second nomination rejected by its rule,
   // a retry of the first answered from what was recorded.
   auto commands = v1::ProgrammeCommandService::NewStub(ChannelTo(commands_port));
-  v1::CharterProgrammeRequest charter;
+  auto charter = testing::Charter();
   charter.mutable_metadata()->set_client_request_id(base::NewEventId());
-  charter.set_programme_id("emea-kam");
-  charter.set_name("EMEA key accounts");
-  charter.set_rationale("Grow profitable strategic customers");
   v1::CharterProgrammeResponse chartered;
   ASSERT_TRUE(
       commands->CharterProgramme(Context("tok-ana-champion").get(), charter, &chartered).ok());

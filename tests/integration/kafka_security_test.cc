@@ -51,6 +51,7 @@
 #include "server/writer_config.h"
 #include "support/kafka_broker.h"
 #include "support/run_binary.h"
+#include "unit/scenario.h"
 
 namespace kam {
 namespace {
@@ -484,11 +485,8 @@ TEST_F(KafkaSecurity, AServiceBinaryStartsAndWritesOverSaslSsl) {
 
   auto commands = v1::ProgrammeCommandService::NewStub(
       grpc::CreateChannel(base::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
-  v1::CharterProgrammeRequest charter;
+  auto charter = testing::Charter();
   charter.mutable_metadata()->set_client_request_id(base::NewEventId());
-  charter.set_programme_id("emea-kam");
-  charter.set_name("EMEA key accounts");
-  charter.set_rationale("Grow profitable strategic customers");
   v1::CharterProgrammeResponse chartered;
   grpc::ClientContext ctx;
   ctx.AddMetadata("authorization", "Bearer tok-ana-champion");
