@@ -1,6 +1,9 @@
 #include "server/auth.h"
 
 #include <grpcpp/server_context.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <sys/stat.h>
 
 #include <fstream>
 #include <sstream>
@@ -12,7 +15,29 @@
 #include "server/roles.h"
 
 namespace kam::server {
+namespace {
+
+std::array<unsigned char, 32> Sha256(std::string_view text) {
+  std::array<unsigned char, 32> out{};
+  unsigned int len = 0;
+  if (EVP_Digest(text.data(), text.size(), out.data(), &len, EVP_sha256(), nullptr) != 1 ||
+      len != out.size()) {
+    throw std::runtime_error("SHA-256 failed");
+  }
+  return out;
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<Authenticator>> Authenticator::FromFile(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    return absl::InvalidArgumentError(base::StrCat("--tokens: cannot read '", path, "'"));
+  }
+  if ((st.st_mode & 077) != 0) {
+    return absl::InvalidArgumentError(
+        base::StrCat("--tokens: ", path, " can be read by other users; chmod 600 ", path));
+  }
   std::ifstream in(path);
   if (!in) return absl::InvalidArgumentError(base::StrCat("--tokens: cannot read '", path, "'"));
   std::stringstream ss;
@@ -23,6 +48,7 @@ absl::StatusOr<std::unique_ptr<Authenticator>> Authenticator::FromFile(const std
 absl::StatusOr<std::unique_ptr<Authenticator>> Authenticator::FromText(const std::string& text,
                                                                        const std::string& origin) {
   auto self = std::make_unique<Authenticator>();
+  std::set<Digest> seen;
   int line_no = 0;
   for (absl::string_view line : absl::StrSplit(text, '\n')) {
     ++line_no;
@@ -48,9 +74,11 @@ absl::StatusOr<std::unique_ptr<Authenticator>> Authenticator::FromText(const std
       }
       p.roles.insert(role);
     }
-    if (!self->by_token_.emplace(parts[0], std::move(p)).second) {
+    const Digest hash = Sha256(parts[0]);
+    if (!seen.insert(hash).second) {
       return absl::InvalidArgumentError(base::StrCat(where, ": duplicate token"));
     }
+    self->tokens_.push_back(Entry{hash, std::move(p)});
   }
   return self;
 }
@@ -61,14 +89,27 @@ absl::StatusOr<Principal> Authenticator::Authenticate(const grpc::ServerContext&
   if (it == md.end()) {
     return absl::UnauthenticatedError("missing 'authorization: Bearer <token>' metadata");
   }
-  std::string_view value(it->second.data(), it->second.size());
+  return AuthenticateHeader(std::string_view(it->second.data(), it->second.size()));
+}
+
+absl::StatusOr<Principal> Authenticator::AuthenticateHeader(std::string_view value) const {
   constexpr std::string_view kBearer = "Bearer ";
   if (value.substr(0, kBearer.size()) != kBearer) {
     return absl::UnauthenticatedError("authorization metadata must be 'Bearer <token>'");
   }
-  auto found = by_token_.find(std::string(value.substr(kBearer.size())));
-  if (found == by_token_.end()) return absl::UnauthenticatedError("unknown bearer token");
-  return found->second;
+  const std::string_view token = value.substr(kBearer.size());
+  if (token.size() > kMaxBearerBytes) {
+    return absl::UnauthenticatedError(
+        base::StrCat("bearer token longer than ", kMaxBearerBytes, " bytes"));
+  }
+  // Every entry is compared, in constant time, whichever matches.
+  const Digest hash = Sha256(token);
+  const Entry* found = nullptr;
+  for (const Entry& e : tokens_) {
+    if (CRYPTO_memcmp(e.token_hash.data(), hash.data(), hash.size()) == 0) found = &e;
+  }
+  if (found == nullptr) return absl::UnauthenticatedError("unknown bearer token");
+  return found->principal;
 }
 
 absl::StatusOr<Principal> Authenticator::Authorize(const grpc::ServerContext& context,

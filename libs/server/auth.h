@@ -1,19 +1,24 @@
 // Bearer-token authentication: a tokens file maps each token to a principal and roles.
 //
-//   # tokens file: one "token principal role[,role...]" per line; '#' starts a comment
+//   # tokens file (chmod 600): one "token principal role[,role...]" per line; '#' comments
 //   s3cr3t-ana   ana@supplier.example   champion
 //
 //   auto auth = kam::server::Authenticator::FromFile("/etc/kam/tokens");
 //   absl::StatusOr<kam::server::Principal> who = (*auth)->Authenticate(context);
 //
+// Only the SHA-256 of each token is held, and a lookup compares the presented token's hash with
+// every one (CRYPTO_memcmp, no early exit), so neither memory nor timing gives a token away.
+//
 // Roles: board (read only), champion, sponsor, kam (key account manager), publisher
 // (enterprise system), admin. Thread-safe after construction.
 #pragma once
 
-#include <map>
+#include <array>
 #include <memory>
 #include <set>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
@@ -23,6 +28,9 @@ class ServerContext;
 
 namespace kam::server {
 
+// The largest bearer value looked at.
+inline constexpr std::size_t kMaxBearerBytes = 16 * 1024;
+
 struct Principal {
   std::string name;
   std::set<std::string> roles;
@@ -31,13 +39,16 @@ struct Principal {
 
 class Authenticator {
  public:
-  // INVALID_ARGUMENT naming the file and line on a malformed entry or unknown role.
+  // INVALID_ARGUMENT naming the file and line on a malformed entry or unknown role, or naming
+  // the file if group or others can read it (chmod 600).
   static absl::StatusOr<std::unique_ptr<Authenticator>> FromFile(const std::string& path);
   static absl::StatusOr<std::unique_ptr<Authenticator>> FromText(const std::string& text,
                                                                  const std::string& origin);
 
   // UNAUTHENTICATED if the call carries no "authorization: Bearer <token>" or an unknown token.
   absl::StatusOr<Principal> Authenticate(const grpc::ServerContext& context) const;
+  // The same for the value of an authorization header ("Bearer <token>").
+  absl::StatusOr<Principal> AuthenticateHeader(std::string_view authorization) const;
 
   // Authenticate, then Require: the principal if it may `what`.
   absl::StatusOr<Principal> Authorize(const grpc::ServerContext& context,
@@ -49,7 +60,12 @@ class Authenticator {
                               const std::string& what);
 
  private:
-  std::map<std::string, Principal> by_token_;
+  using Digest = std::array<unsigned char, 32>;  // SHA-256
+  struct Entry {
+    Digest token_hash;
+    Principal principal;
+  };
+  std::vector<Entry> tokens_;
 };
 
 }  // namespace kam::server

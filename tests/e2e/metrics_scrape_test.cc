@@ -132,6 +132,9 @@ class MetricsScrape : public ::testing::Test {
     dir_ = (std::filesystem::temp_directory_path() / ("kam-scrape-" + prefix_)).string();
     std::filesystem::create_directories(dir_);
     std::ofstream(dir_ + "/tokens") << kTokens;
+    // chmod 600: a service refuses a tokens file others can read.
+    std::filesystem::permissions(
+        dir_ + "/tokens", std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 

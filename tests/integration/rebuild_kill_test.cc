@@ -33,6 +33,9 @@ class RebuildUnderKill : public ::testing::Test {
     std::filesystem::remove_all(base_);
     std::filesystem::create_directories(base_);
     std::ofstream(base_ + "/tokens") << "tok-bob-board bob@supplier.example board\n";
+    // chmod 600: a service refuses a tokens file others can read.
+    std::filesystem::permissions(base_ + "/tokens", std::filesystem::perms::owner_read |
+                                                        std::filesystem::perms::owner_write);
   }
   void TearDown() override { std::filesystem::remove_all(base_); }
 
