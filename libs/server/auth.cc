@@ -30,24 +30,40 @@ std::array<unsigned char, 32> Sha256(std::string_view text) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Authenticator>> Authenticator::FromFile(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
-    return absl::InvalidArgumentError(base::StrCat("--tokens: cannot read '", path, "'"));
-  }
-  if ((st.st_mode & 077) != 0) {
-    return absl::InvalidArgumentError(
-        base::StrCat("--tokens: ", path, " can be read by other users; chmod 600 ", path));
-  }
-  std::ifstream in(path);
-  if (!in) return absl::InvalidArgumentError(base::StrCat("--tokens: cannot read '", path, "'"));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return FromText(ss.str(), path);
+  return Create(path, nullptr);
 }
 
-absl::StatusOr<std::unique_ptr<Authenticator>> Authenticator::FromText(const std::string& text,
-                                                                       const std::string& origin) {
+absl::StatusOr<std::unique_ptr<Authenticator>> Authenticator::Create(
+    const std::string& tokens_file, std::unique_ptr<const JwtVerifier> oidc) {
+  if (tokens_file.empty()) {
+    if (oidc == nullptr) {
+      return absl::InvalidArgumentError(
+          "--tokens or --oidc-jwks is required: every call is made by an authenticated "
+          "principal");
+    }
+    return FromText("", "", std::move(oidc));
+  }
+  struct stat st {};
+  if (::stat(tokens_file.c_str(), &st) != 0) {
+    return absl::InvalidArgumentError(base::StrCat("--tokens: cannot read '", tokens_file, "'"));
+  }
+  if ((st.st_mode & 077) != 0) {
+    return absl::InvalidArgumentError(base::StrCat(
+        "--tokens: ", tokens_file, " can be read by other users; chmod 600 ", tokens_file));
+  }
+  std::ifstream in(tokens_file);
+  if (!in) {
+    return absl::InvalidArgumentError(base::StrCat("--tokens: cannot read '", tokens_file, "'"));
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return FromText(ss.str(), tokens_file, std::move(oidc));
+}
+
+absl::StatusOr<std::unique_ptr<Authenticator>> Authenticator::FromText(
+    const std::string& text, const std::string& origin, std::unique_ptr<const JwtVerifier> oidc) {
   auto self = std::make_unique<Authenticator>();
+  self->oidc_ = std::move(oidc);
   std::set<Digest> seen;
   int line_no = 0;
   for (absl::string_view line : absl::StrSplit(text, '\n')) {
@@ -89,10 +105,11 @@ absl::StatusOr<Principal> Authenticator::Authenticate(const grpc::ServerContext&
   if (it == md.end()) {
     return absl::UnauthenticatedError("missing 'authorization: Bearer <token>' metadata");
   }
-  return AuthenticateHeader(std::string_view(it->second.data(), it->second.size()));
+  return AuthenticateHeader(std::string_view(it->second.data(), it->second.size()), absl::Now());
 }
 
-absl::StatusOr<Principal> Authenticator::AuthenticateHeader(std::string_view value) const {
+absl::StatusOr<Principal> Authenticator::AuthenticateHeader(std::string_view value,
+                                                            absl::Time now) const {
   constexpr std::string_view kBearer = "Bearer ";
   if (value.substr(0, kBearer.size()) != kBearer) {
     return absl::UnauthenticatedError("authorization metadata must be 'Bearer <token>'");
@@ -102,13 +119,19 @@ absl::StatusOr<Principal> Authenticator::AuthenticateHeader(std::string_view val
     return absl::UnauthenticatedError(
         base::StrCat("bearer token longer than ", kMaxBearerBytes, " bytes"));
   }
+  if (oidc_ != nullptr && JwtVerifier::LooksLikeJwt(token)) return oidc_->Verify(token, now);
   // Every entry is compared, in constant time, whichever matches.
   const Digest hash = Sha256(token);
   const Entry* found = nullptr;
   for (const Entry& e : tokens_) {
     if (CRYPTO_memcmp(e.token_hash.data(), hash.data(), hash.size()) == 0) found = &e;
   }
-  if (found == nullptr) return absl::UnauthenticatedError("unknown bearer token");
+  if (found == nullptr) {
+    return absl::UnauthenticatedError(oidc_ != nullptr
+                                          ? "unknown bearer token (neither a tokens-file token "
+                                            "nor a JWT)"
+                                          : "unknown bearer token");
+  }
   return found->principal;
 }
 

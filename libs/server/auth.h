@@ -1,13 +1,18 @@
-// Bearer-token authentication: a tokens file maps each token to a principal and roles.
+// Bearer-token authentication: a tokens file maps each token to a principal and roles, and,
+// when configured, OIDC access tokens (JWTs, server/jwt.h) from an identity provider are
+// verified against its published keys.
 //
 //   # tokens file (chmod 600): one "token principal role[,role...]" per line; '#' comments
 //   s3cr3t-ana   ana@supplier.example   champion
 //
 //   auto auth = kam::server::Authenticator::FromFile("/etc/kam/tokens");
+//   auto both = kam::server::Authenticator::Create("/etc/kam/tokens", std::move(verifier));
 //   absl::StatusOr<kam::server::Principal> who = (*auth)->Authenticate(context);
 //
-// Only the SHA-256 of each token is held, and a lookup compares the presented token's hash with
-// every one (CRYPTO_memcmp, no early exit), so neither memory nor timing gives a token away.
+// A bearer value that looks like a JWT (three dot-separated base64url parts) is verified as
+// one when OIDC is configured; any other is looked up in the tokens file. Only the SHA-256 of
+// each file token is held, and a lookup compares the presented token's hash with every one
+// (CRYPTO_memcmp, no early exit), so neither memory nor timing gives a token away.
 //
 // Roles: board (read only), champion, sponsor, kam (key account manager), publisher
 // (enterprise system), admin. Thread-safe after construction.
@@ -21,6 +26,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "server/jwt.h"
+#include "server/principal.h"
 
 namespace grpc {
 class ServerContext;
@@ -28,27 +35,25 @@ class ServerContext;
 
 namespace kam::server {
 
-// The largest bearer value looked at.
-inline constexpr std::size_t kMaxBearerBytes = 16 * 1024;
-
-struct Principal {
-  std::string name;
-  std::set<std::string> roles;
-  bool Has(const std::string& role) const { return roles.contains(role); }
-};
-
 class Authenticator {
  public:
   // INVALID_ARGUMENT naming the file and line on a malformed entry or unknown role, or naming
   // the file if group or others can read it (chmod 600).
   static absl::StatusOr<std::unique_ptr<Authenticator>> FromFile(const std::string& path);
-  static absl::StatusOr<std::unique_ptr<Authenticator>> FromText(const std::string& text,
-                                                                 const std::string& origin);
+  static absl::StatusOr<std::unique_ptr<Authenticator>> FromText(
+      const std::string& text, const std::string& origin,
+      std::unique_ptr<const JwtVerifier> oidc = nullptr);
+  // The tokens of `tokens_file` (empty: no tokens file) and the JWTs `oidc` verifies (null:
+  // none). INVALID_ARGUMENT if there is neither.
+  static absl::StatusOr<std::unique_ptr<Authenticator>> Create(
+      const std::string& tokens_file, std::unique_ptr<const JwtVerifier> oidc);
 
-  // UNAUTHENTICATED if the call carries no "authorization: Bearer <token>" or an unknown token.
+  // UNAUTHENTICATED if the call carries no "authorization: Bearer <token>", an unknown
+  // token, or a JWT that does not verify (the message says why, never the token).
   absl::StatusOr<Principal> Authenticate(const grpc::ServerContext& context) const;
-  // The same for the value of an authorization header ("Bearer <token>").
-  absl::StatusOr<Principal> AuthenticateHeader(std::string_view authorization) const;
+  // The same for the value of an authorization header ("Bearer <token>") at `now`.
+  absl::StatusOr<Principal> AuthenticateHeader(std::string_view authorization,
+                                               absl::Time now) const;
 
   // Authenticate, then Require: the principal if it may `what`.
   absl::StatusOr<Principal> Authorize(const grpc::ServerContext& context,
@@ -66,6 +71,7 @@ class Authenticator {
     Principal principal;
   };
   std::vector<Entry> tokens_;
+  std::unique_ptr<const JwtVerifier> oidc_;
 };
 
 }  // namespace kam::server

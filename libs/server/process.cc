@@ -7,6 +7,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "absl/strings/str_join.h"
 #include "base/errors.h"
 #include "base/log.h"
 #include "base/strings.h"
@@ -54,7 +55,22 @@ void DefineCommonFlags(Flags& flags, const std::string& default_listen,
   DefineMetricsFlag(flags, default_metrics_listen);
   flags.Define("brokers", "127.0.0.1:9092", "Kafka bootstrap servers");
   flags.Define("tokens", "",
-               "bearer tokens file: 'token principal role[,role]' per line (required)");
+               "bearer tokens file (chmod 600): 'token principal role[,role]' per line "
+               "(this or --oidc-jwks is required)");
+  flags.Define("oidc-jwks", "",
+               "JWKS file (JSON) of the identity provider's RS256 / ES256 keys: accept its "
+               "OIDC access tokens (JWTs) as bearer tokens; needs --oidc-issuer and "
+               "--oidc-audience");
+  flags.Define("oidc-issuer", "", "the 'iss' an OIDC access token must carry");
+  flags.Define("oidc-audience", "", "the 'aud' an OIDC access token must hold");
+  flags.Define("oidc-principal-claim", "sub",
+               "the claim of an OIDC access token that names the principal (sub, email, ...)");
+  flags.Define("oidc-roles-claim", "kam_roles",
+               "the claim of an OIDC access token that holds the principal's roles (a JSON "
+               "array or a space-separated string; roles the platform does not know are "
+               "ignored)");
+  flags.Define("oidc-clock-skew-s", "60",
+               "seconds an OIDC access token's exp, nbf and iat may be off by");
   flags.Define("topic-prefix", "", "prefix of every topic name (isolates environments)");
   flags.Define("tls-cert", "", "PEM certificate chain: serve TLS instead of plaintext");
   flags.Define("tls-key", "", "PEM private key of --tls-cert");
@@ -152,6 +168,49 @@ absl::Status ParseKafkaFlags(const Flags& flags, CommonFlags& out) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::unique_ptr<Authenticator>> AuthenticatorFromFlags(const Flags& flags) {
+  const std::string& tokens = flags.Get("tokens");
+  const std::string& jwks = flags.Get("oidc-jwks");
+  if (tokens.empty() && jwks.empty()) {
+    return absl::InvalidArgumentError(
+        "--tokens or --oidc-jwks is required: every call is made by an authenticated principal");
+  }
+  std::unique_ptr<const JwtVerifier> oidc;
+  if (jwks.empty()) {
+    for (const char* name : {"oidc-issuer", "oidc-audience"}) {
+      if (!flags.Get(name).empty()) {
+        return absl::InvalidArgumentError(base::StrCat("--", name, " needs --oidc-jwks"));
+      }
+    }
+  } else {
+    for (const char* name :
+         {"oidc-issuer", "oidc-audience", "oidc-principal-claim", "oidc-roles-claim"}) {
+      if (flags.Get(name).empty()) {
+        return absl::InvalidArgumentError(
+            base::StrCat("--oidc-jwks needs --", name,
+                         ": an OIDC access token is accepted only for this platform's issuer "
+                         "and audience"));
+      }
+    }
+    long skew_s = 60;
+    KAM_RETURN_IF_ERROR(flags.GetInt("oidc-clock-skew-s", 0, 600, skew_s));
+    auto verifier =
+        JwtVerifier::FromJwksFile(OidcOptions{.jwks_file = jwks,
+                                              .issuer = flags.Get("oidc-issuer"),
+                                              .audience = flags.Get("oidc-audience"),
+                                              .principal_claim = flags.Get("oidc-principal-claim"),
+                                              .roles_claim = flags.Get("oidc-roles-claim"),
+                                              .clock_skew = absl::Seconds(skew_s)});
+    if (!verifier.ok()) return verifier.status();
+    base::Log(base::LogLevel::kInfo,
+              base::StrCat("accepting OIDC access tokens of ", flags.Get("oidc-issuer"), " for ",
+                           flags.Get("oidc-audience"), " (keys ",
+                           absl::StrJoin((*verifier)->key_ids(), ", "), ")"));
+    oidc = std::move(*verifier);
+  }
+  return Authenticator::Create(tokens, std::move(oidc));
+}
+
 absl::StatusOr<CommonFlags> ParseCommonFlags(Flags& flags, int argc, char** argv) {
   RouteLibraryLogs();
   if (auto s = flags.Parse(argc, argv); !s.ok()) return s;
@@ -173,11 +232,7 @@ absl::StatusOr<CommonFlags> ParseCommonFlags(Flags& flags, int argc, char** argv
   KAM_RETURN_IF_ERROR(ParseKafkaFlags(flags, out));
   out.topic_prefix = flags.Get("topic-prefix");
   out.keyring_file = flags.Get("keyring");
-  if (flags.Get("tokens").empty()) {
-    return absl::InvalidArgumentError(
-        "--tokens is required: every call is made by an authenticated principal");
-  }
-  auto auth = Authenticator::FromFile(flags.Get("tokens"));
+  auto auth = AuthenticatorFromFlags(flags);
   if (!auth.ok()) return auth.status();
   out.auth = std::move(*auth);
   auto metrics = StartMetricsEndpoint(flags);

@@ -59,7 +59,8 @@ struct KafkaSecurity {
 absl::StatusOr<std::map<std::string, std::string>> KafkaSecurityProperties(
     const KafkaSecurity& security);
 
-// --listen, --brokers, --tokens, --topic-prefix, --tls-cert, --tls-key, --max-message-bytes,
+// --listen, --brokers, --tokens, --oidc-*, --topic-prefix, --tls-cert, --tls-key,
+// --max-message-bytes,
 // --metrics-listen, and Kafka's --kafka-replication-factor, --kafka-security-protocol,
 // --kafka-ssl-ca/-cert/-key, --kafka-sasl-mechanism/-username/-password-file.
 void DefineCommonFlags(Flags& flags, const std::string& default_listen,
@@ -69,6 +70,11 @@ void DefineCommonFlags(Flags& flags, const std::string& default_listen,
 // watched. CANCELLED after printing --help; INVALID_ARGUMENT naming the flag; UNAVAILABLE if
 // the metrics address cannot be bound.
 absl::StatusOr<CommonFlags> ParseCommonFlags(Flags& flags, int argc, char** argv);
+
+// The Authenticator of --tokens and --oidc-jwks (with --oidc-issuer, --oidc-audience,
+// --oidc-principal-claim, --oidc-roles-claim, --oidc-clock-skew-s): INVALID_ARGUMENT naming
+// the flag that is missing or wrong, or the file that cannot be used.
+absl::StatusOr<std::unique_ptr<Authenticator>> AuthenticatorFromFlags(const Flags& flags);
 
 // gRPC's own log lines (gpr_log) go through base::Log from now on, with field
 // "component":"grpc" (librdkafka's do through eventlog's configuration). ParseCommonFlags
