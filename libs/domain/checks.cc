@@ -20,13 +20,19 @@ absl::Status RequireProgramme(const ProgrammeState& state, std::string_view prog
 absl::Status RequireApprover(const ProgrammeState& state, const std::string& actor,
                              std::string_view what) {
   if (auto person = state.PersonByPrincipal(actor)) {
-    if (*person == state.champion && !state.champion.empty()) return absl::OkStatus();
+    if (state.champions.contains(*person)) return absl::OkStatus();
     if (state.people.at(*person).Has(v1::PERSON_FUNCTION_STEERING_BOARD)) return absl::OkStatus();
   }
   return FailedRule(rules::kApprovalChampionOrBoard,
                     base::StrCat(actor, " may not ", what,
-                                 ": only the programme's active champion or a registered "
+                                 ": only an active champion of the programme or a registered "
                                  "steering-board member approves"));
+}
+
+bool SamePerson(const ProgrammeState& state, const std::string& a, const std::string& b) {
+  if (a == b) return true;
+  auto pa = state.PersonByPrincipal(a);
+  return pa && pa == state.PersonByPrincipal(b);
 }
 
 absl::StatusOr<const AccountState*> FindAccount(const ProgrammeState& state,

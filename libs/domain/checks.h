@@ -22,6 +22,10 @@ absl::Status RequireProgramme(const ProgrammeState& state, std::string_view prog
 absl::Status RequireApprover(const ProgrammeState& state, const std::string& actor,
                              std::string_view what);
 
+// Whether two principals are one pair of eyes: the same principal, or principals of the same
+// registered person.
+bool SamePerson(const ProgrammeState& state, const std::string& a, const std::string& b);
+
 // account_id is well-formed and names an account of the programme.
 absl::StatusOr<const AccountState*> FindAccount(const ProgrammeState& state,
                                                 std::string_view account_id);

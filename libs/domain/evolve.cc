@@ -1,5 +1,7 @@
 // Evolve: folds one programme event into the state. Never fails: an event is a fact;
 // unknown or foreign kinds are ignored.
+#include <algorithm>
+
 #include "domain/dates.h"
 #include "domain/events.h"
 #include "domain/programme.h"
@@ -32,7 +34,10 @@ absl::CivilDay DateOr(std::string_view text, absl::CivilDay fallback) {
 
 void Evolve(ProgrammeState& s, const v1::EventEnvelope& env) {
   const v1::Event& event = env.event();
-  const absl::CivilDay day = DayOf(env.occurred_at());
+  // Rule clocks run on the programme's business time, which never goes back: a late entry
+  // (occurred_at before it) takes effect now, and only its record shows the claimed time.
+  s.business_time = std::max(s.business_time, TimeOf(env.occurred_at()));
+  const absl::CivilDay day = DayOf(s.business_time);
   switch (event.kind_case()) {
     case v1::Event::kProgrammeChartered: {
       const auto& e = event.programme_chartered();
@@ -40,6 +45,7 @@ void Evolve(ProgrammeState& s, const v1::EventEnvelope& env) {
       s.programme_id = e.programme_id();
       s.name = e.name();
       s.chartered_on = day;
+      s.chartered_at = s.business_time;
       s.min_key_accounts = e.min_key_accounts();
       s.max_key_accounts = e.max_key_accounts();
       s.parameters = e.has_parameters() ? e.parameters() : DefaultParameters();
@@ -57,6 +63,7 @@ void Evolve(ProgrammeState& s, const v1::EventEnvelope& env) {
       Person& p = s.people[e.person_id()];
       p.name = e.name();
       p.principal = e.principal();
+      p.other_principals.assign(e.other_principals().begin(), e.other_principals().end());
       for (int f : e.functions()) p.functions.insert(static_cast<v1::PersonFunction>(f));
       p.senior = e.senior();
       p.reports_to_top_management = e.reports_to_top_management();
@@ -64,10 +71,10 @@ void Evolve(ProgrammeState& s, const v1::EventEnvelope& env) {
       break;
     }
     case v1::Event::kChampionAppointed:
-      s.champion = event.champion_appointed().person_id();
+      s.champions.insert(event.champion_appointed().person_id());
       break;
     case v1::Event::kChampionStoodDown:
-      if (s.champion == event.champion_stood_down().person_id()) s.champion.clear();
+      s.champions.erase(event.champion_stood_down().person_id());
       break;
     case v1::Event::kSelectionCriteriaPublished: {
       const auto& e = event.selection_criteria_published();
@@ -80,6 +87,7 @@ void Evolve(ProgrammeState& s, const v1::EventEnvelope& env) {
       AccountState fresh;  // a re-nomination after rejection or retirement starts afresh
       fresh.name = e.account_name();
       fresh.nominated_by = e.nominated_by();
+      fresh.nominated_by_person = e.nominated_by_person();
       s.accounts[e.account_id()] = std::move(fresh);
       break;
     }
@@ -277,10 +285,12 @@ ProgrammeUndo EvolveUndoable(ProgrammeState& s, const v1::EventEnvelope& env) {
     std::string programme_id;
     std::string name;
     absl::CivilDay chartered_on;
+    absl::Time chartered_at;
+    absl::Time business_time;
     uint32_t min_key_accounts;
     uint32_t max_key_accounts;
     v1::ProgrammeParameters parameters;
-    std::string champion;
+    std::set<std::string> champions;
     std::optional<Criteria> criteria;
     std::optional<absl::CivilDay> last_programme_review;
     std::optional<SavedEntry<decltype(s.accounts)>> account;
@@ -292,8 +302,9 @@ ProgrammeUndo EvolveUndoable(ProgrammeState& s, const v1::EventEnvelope& env) {
     std::optional<SavedEntry<decltype(s.quarantine_acks)>> quarantine_ack;
   };
   auto saved = std::make_shared<Saved>(Saved{s.chartered, s.programme_id, s.name, s.chartered_on,
-                                             s.min_key_accounts, s.max_key_accounts, s.parameters,
-                                             s.champion, s.criteria, s.last_programme_review});
+                                             s.chartered_at, s.business_time, s.min_key_accounts,
+                                             s.max_key_accounts, s.parameters, s.champions,
+                                             s.criteria, s.last_programme_review});
   const v1::Event& e = env.event();
   if (auto account = AccountOf(e))
     saved->account = SavedEntry<decltype(s.accounts)>::Of(s.accounts, *account);
@@ -336,10 +347,12 @@ ProgrammeUndo EvolveUndoable(ProgrammeState& s, const v1::EventEnvelope& env) {
     st.programme_id = v.programme_id;
     st.name = v.name;
     st.chartered_on = v.chartered_on;
+    st.chartered_at = v.chartered_at;
+    st.business_time = v.business_time;
     st.min_key_accounts = v.min_key_accounts;
     st.max_key_accounts = v.max_key_accounts;
     st.parameters = v.parameters;
-    st.champion = v.champion;
+    st.champions = v.champions;
     st.criteria = v.criteria;
     st.last_programme_review = v.last_programme_review;
     if (v.account) v.account->RestoreInto(st.accounts);

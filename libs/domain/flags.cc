@@ -46,8 +46,8 @@ std::vector<Flag> ComputeFlags(const ProgrammeState& s, absl::CivilDay today) {
   };
   const auto& p = s.parameters;
 
-  // Step 3: a programme runs with exactly one active champion.
-  if (s.champion.empty()) flag(rules::kFlagNoChampion, 3, "programme", "no active champion");
+  // Step 3: a programme runs with at least one active champion.
+  if (s.champions.empty()) flag(rules::kFlagNoChampion, 3, "programme", "no active champion");
   // Step 4: criteria, bounds.
   if (!s.criteria) flag(rules::kFlagNoCriteria, 4, "programme", "no selection criteria published");
   if (s.AdmittedCount() < s.min_key_accounts) {

@@ -93,9 +93,12 @@ absl::StatusOr<Events> Decide(const ProgrammeState& state,
   }
   KAM_RETURN_IF_ERROR(
       internal::RequireApprover(state, ctx.actor, "approve acknowledging a quarantined record"));
-  if (ctx.actor == it->second.requested_by) {
+  if (internal::SamePerson(state, ctx.actor, it->second.requested_by)) {
     return FailedRule(rules::kQuarantineFourEyes,
                       base::StrCat(ctx.actor, " requested the acknowledgement of ", *place,
+                                   ctx.actor == it->second.requested_by
+                                       ? ""
+                                       : base::StrCat(" (as ", it->second.requested_by, ")"),
                                    " and cannot also approve it"));
   }
   v1::Event event;

@@ -30,10 +30,20 @@ absl::StatusOr<const Assessment*> CheckAdmissionDecision(const ProgrammeState& s
                                                          std::string_view what) {
   KAM_RETURN_IF_ERROR(
       internal::RequireApprover(state, ctx.actor, base::StrCat(what, " an account")));
-  if (ctx.actor == account.nominated_by) {
-    return FailedRule(rules::kAdmissionFourEyes,
-                      base::StrCat(ctx.actor, " nominated account '", account_id,
-                                   "' and cannot also approve it"));
+  // Four eyes are two persons, not two principals: one person's second principal is the
+  // same pair of eyes.
+  const auto approver = state.PersonByPrincipal(ctx.actor);
+  const std::string nominator = !account.nominated_by_person.empty()
+                                    ? account.nominated_by_person
+                                    : state.PersonByPrincipal(account.nominated_by).value_or("");
+  if (ctx.actor == account.nominated_by || (approver && *approver == nominator)) {
+    return FailedRule(
+        rules::kAdmissionFourEyes,
+        base::StrCat(
+            approver ? base::StrCat("person '", *approver, "' (", ctx.actor, ")") : ctx.actor,
+            " nominated account '", account_id, "'",
+            ctx.actor == account.nominated_by ? "" : base::StrCat(" as ", account.nominated_by),
+            " and cannot also approve it"));
   }
   if (!state.criteria) {
     return FailedRule(rules::kAdmissionRequiresAssessment,
@@ -77,6 +87,7 @@ absl::StatusOr<Events> Decide(const ProgrammeState& state, const v1::NominateAcc
   e->set_account_name(cmd.account_name());
   e->set_rationale(cmd.rationale());
   e->set_nominated_by(ctx.actor);
+  e->set_nominated_by_person(state.PersonByPrincipal(ctx.actor).value_or(""));
   return One(std::move(event));
 }
 

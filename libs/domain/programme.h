@@ -53,7 +53,8 @@ struct Assessment {
 
 struct AccountState {
   std::string name;
-  std::string nominated_by;
+  std::string nominated_by;         // principal
+  std::string nominated_by_person;  // person id (empty for nominations before membership)
   AccountStage stage = AccountStage::kNominated;
   std::optional<Assessment> assessment;  // the latest
   std::optional<absl::CivilDay> admitted_on;
@@ -79,11 +80,16 @@ struct AccountState {
 struct Person {
   std::string name;
   std::string principal;
+  std::vector<std::string> other_principals;
   std::set<v1::PersonFunction> functions;
   bool senior = false;
   bool reports_to_top_management = false;
   bool board_level = false;
   bool Has(v1::PersonFunction f) const { return functions.contains(f); }
+  bool Authenticates(std::string_view p) const;  // principal or one of other_principals
+  // Whether the membership allows commands: a function other than board observer or
+  // publisher.
+  bool Commands() const;
 };
 
 // A logged fact that can be retracted: a sponsor visit, a competency assessment, a
@@ -130,10 +136,15 @@ struct ProgrammeState {
   std::string programme_id;
   std::string name;
   absl::CivilDay chartered_on;
+  absl::Time chartered_at = absl::InfinitePast();  // business time of the charter
+  // The programme's business time: the latest business time of its events so far. A late
+  // entry (occurred_at before it, see CommandMetadata.late_reason) takes effect at this
+  // time; every rule clock reads it.
+  absl::Time business_time = absl::InfinitePast();
   uint32_t min_key_accounts = 0;
   uint32_t max_key_accounts = 0;
   v1::ProgrammeParameters parameters;
-  std::string champion;  // person id; empty: none
+  std::set<std::string> champions;  // active champions' person ids
   std::optional<Criteria> criteria;
   std::map<std::string, AccountState> accounts;  // by account id
   std::map<std::string, Person> people;          // by person id
@@ -151,7 +162,12 @@ struct ProgrammeState {
   // Derived views.
   uint32_t AdmittedCount() const;
   uint32_t SponsorLoad(const std::string& person_id) const;  // active accounts sponsored
+  // The person who authenticates as `principal` (by their principal or another of theirs).
   std::optional<std::string> PersonByPrincipal(const std::string& principal) const;
+  // Whether `principal` may read the programme: a registered person of it, of any function.
+  bool IsMember(const std::string& principal) const {
+    return PersonByPrincipal(principal).has_value();
+  }
   // Whether `person_id` has a non-retracted training or a latest competent assessment in `skill`.
   bool HasSkill(const std::string& person_id, v1::Skill skill) const;
   bool StaffTrained(const std::string& person_id) const;
@@ -169,7 +185,19 @@ struct ProgrammeState {
 struct CommandContext {
   std::string actor;
   absl::Time now;
+  // The actor holds the platform's admin role (operates the platform; member of no
+  // programme): it charters programmes, registers the members and the champion of a
+  // programme that has no champion yet, and requests quarantine acknowledgements.
+  bool platform_admin = false;
 };
+
+// What must hold before a command is decided, whatever the command (rules membership.* and
+// time.*): the actor acts in the programme through a registered person whose functions
+// allow `command` (the request message's name, e.g. "NominateAccountRequest"), and the
+// business time `ctx.now` is not before the charter nor, unless `metadata.late_reason`
+// explains it, before the programme's business time.
+absl::Status Admissible(const ProgrammeState& state, std::string_view command,
+                        const v1::CommandMetadata& metadata, const CommandContext& ctx);
 
 absl::StatusOr<Events> Decide(const ProgrammeState&, const v1::CharterProgrammeRequest&,
                               const CommandContext&);
@@ -247,6 +275,18 @@ absl::StatusOr<Events> Decide(const ProgrammeState&,
 // quarantine.must_be_quarantined otherwise.
 absl::Status CheckQuarantined(std::string_view programme_id, std::string_view place,
                               std::string_view key, std::string_view problem);
+
+// Admissible, then Decide: the whole write-side decision of one programme command.
+template <typename Request>
+absl::StatusOr<Events> Handle(const ProgrammeState& state, const Request& request,
+                              const CommandContext& ctx) {
+  if (auto s = Admissible(state, Request::descriptor()->name(), request.metadata(), ctx); !s.ok())
+    return s;
+  // A late entry is decided, like it takes effect, at the programme's business time.
+  CommandContext at = ctx;
+  if (state.business_time > at.now) at.now = state.business_time;
+  return Decide(state, request, at);
+}
 
 // Folds one event of this programme into the state. The envelope supplies the event id
 // (for retractions) and the business day (occurred_at).

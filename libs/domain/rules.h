@@ -27,6 +27,25 @@ inline constexpr std::string_view kParametersSponsorLoad = "parameters.sponsor_l
 // approved by the active champion or a steering-board member (step 3).
 inline constexpr std::string_view kApprovalChampionOrBoard = "approval.champion_or_board";
 
+// --- Who acts, and when (issue 12) ---------------------------------------------------------
+// Chartering a programme and requesting a quarantine acknowledgement are the platform admin's.
+inline constexpr std::string_view kPlatformAdminOnly = "platform.admin_only";
+// A principal acts in a programme only through a registered person of that programme (its
+// principal or one of its other principals): a role elsewhere gives nothing here.
+inline constexpr std::string_view kMembershipRequired = "membership.required";
+// Registering a person (granting a membership) and appointing or standing down a champion
+// are approved by an active champion or a steering-board member of the programme; a platform
+// admin registers people and appoints the first champion only while the programme has none.
+inline constexpr std::string_view kMembershipGrantedByApprover = "membership.granted_by_approver";
+// A board observer reads and never commands; a publisher (an enterprise system) only records
+// trainings.
+inline constexpr std::string_view kMembershipObserversReadOnly = "membership.observers_read_only";
+// A command's business time (metadata.occurred_at) is not before the programme's charter...
+inline constexpr std::string_view kTimeNotBeforeCharter = "time.not_before_charter";
+// ...nor before the programme's business time, unless metadata.late_reason makes it an
+// explicit late entry, which takes effect at the programme's business time.
+inline constexpr std::string_view kTimeInOrder = "time.in_order";
+
 // The stored history of an aggregate continues its hash chain without gaps: the writer
 // refuses to extend a broken history, and the scorecard vouches for nothing over one.
 inline constexpr std::string_view kHistoryIntact = "history.intact";
@@ -34,8 +53,9 @@ inline constexpr std::string_view kHistoryIntact = "history.intact";
 // --- People (steps 2, 3 and 5) ---------------------------------------------------------
 inline constexpr std::string_view kPersonUnique = "person.unique";
 inline constexpr std::string_view kPersonMustExist = "person.must_exist";
-// Exactly one active champion per programme.
-inline constexpr std::string_view kChampionExactlyOne = "champion.exactly_one";
+// A programme may have several active champions (Tetra Pak runs with two); a person is
+// appointed once while active.
+inline constexpr std::string_view kChampionAlreadyActive = "champion.already_active";
 // The champion is senior, with a reporting line to top management.
 inline constexpr std::string_view kChampionSenior = "champion.senior_with_top_line";
 inline constexpr std::string_view kChampionMustBeActive = "champion.must_be_active";

@@ -181,7 +181,7 @@ absl::StatusOr<Events> Decide(const ProgrammeState& state,
 }
 
 absl::StatusOr<Events> Decide(const ProgrammeState& state, const v1::RegisterPersonRequest& cmd,
-                              const CommandContext& /*ctx*/) {
+                              const CommandContext& ctx) {
   KAM_RETURN_IF_ERROR(internal::RequireProgramme(state, cmd.programme_id()));
   KAM_RETURN_IF_ERROR(base::ValidateId("person_id", cmd.person_id()));
   KAM_RETURN_IF_ERROR(base::ValidateText("name", cmd.name(), base::kMaxNameLength));
@@ -198,10 +198,27 @@ absl::StatusOr<Events> Decide(const ProgrammeState& state, const v1::RegisterPer
     return base::RuleViolated(absl::StatusCode::kAlreadyExists, rules::kPersonUnique,
                               base::StrCat("person '", cmd.person_id(), "' is already registered"));
   }
-  if (auto other = state.PersonByPrincipal(cmd.principal())) {
-    return base::RuleViolated(
-        absl::StatusCode::kAlreadyExists, rules::kPersonUnique,
-        base::StrCat("principal '", cmd.principal(), "' already belongs to person '", *other, "'"));
+  if (cmd.other_principals_size() > 4) {
+    return base::InvalidField("other_principals", "at most 4");
+  }
+  if (!cmd.other_principals().empty() && cmd.principal().empty()) {
+    return base::InvalidField("other_principals", "needs a principal first");
+  }
+  std::set<std::string> principals;
+  if (!cmd.principal().empty()) principals.insert(cmd.principal());
+  for (int i = 0; i < cmd.other_principals_size(); ++i) {
+    const std::string field = base::StrCat("other_principals[", i, "]");
+    KAM_RETURN_IF_ERROR(base::ValidateRequestId(field, cmd.other_principals(i)));
+    if (!principals.insert(cmd.other_principals(i)).second) {
+      return base::InvalidField(field, base::StrCat("repeats '", cmd.other_principals(i), "'"));
+    }
+  }
+  for (const std::string& principal : principals) {
+    if (auto other = state.PersonByPrincipal(principal)) {
+      return base::RuleViolated(
+          absl::StatusCode::kAlreadyExists, rules::kPersonUnique,
+          base::StrCat("principal '", principal, "' already belongs to person '", *other, "'"));
+    }
   }
   v1::Event event;
   auto* e = event.mutable_person_registered();
@@ -213,6 +230,8 @@ absl::StatusOr<Events> Decide(const ProgrammeState& state, const v1::RegisterPer
   e->set_senior(cmd.senior());
   e->set_reports_to_top_management(cmd.reports_to_top_management());
   e->set_board_level(cmd.board_level());
+  *e->mutable_other_principals() = cmd.other_principals();
+  e->set_registered_by(ctx.actor);
   return One(std::move(event));
 }
 
@@ -222,10 +241,9 @@ absl::StatusOr<Events> Decide(const ProgrammeState& state, const v1::AppointCham
   KAM_RETURN_IF_ERROR(base::ValidateText("rationale", cmd.rationale(), base::kMaxTextLength));
   auto person = internal::FindPerson(state, "person_id", cmd.person_id());
   if (!person.ok()) return person.status();
-  if (!state.champion.empty()) {
-    return FailedRule(
-        rules::kChampionExactlyOne,
-        base::StrCat("'", state.champion, "' is the active champion; they stand down first"));
+  if (state.champions.contains(cmd.person_id())) {
+    return FailedRule(rules::kChampionAlreadyActive,
+                      base::StrCat("'", cmd.person_id(), "' is already an active champion"));
   }
   if (!(*person)->senior || !(*person)->reports_to_top_management) {
     return FailedRule(rules::kChampionSenior,
@@ -246,9 +264,9 @@ absl::StatusOr<Events> Decide(const ProgrammeState& state, const v1::StandDownCh
   KAM_RETURN_IF_ERROR(internal::RequireProgramme(state, cmd.programme_id()));
   KAM_RETURN_IF_ERROR(base::ValidateId("person_id", cmd.person_id()));
   KAM_RETURN_IF_ERROR(base::ValidateText("reason", cmd.reason(), base::kMaxTextLength));
-  if (state.champion != cmd.person_id()) {
+  if (!state.champions.contains(cmd.person_id())) {
     return FailedRule(rules::kChampionMustBeActive,
-                      base::StrCat("'", cmd.person_id(), "' is not the active champion"));
+                      base::StrCat("'", cmd.person_id(), "' is not an active champion"));
   }
   v1::Event event;
   auto* e = event.mutable_champion_stood_down();

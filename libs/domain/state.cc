@@ -1,4 +1,6 @@
 // Derived views of the programme state.
+#include <algorithm>
+
 #include "domain/programme.h"
 
 namespace kam::domain {
@@ -47,10 +49,23 @@ uint32_t ProgrammeState::SponsorLoad(const std::string& person_id) const {
   return n;
 }
 
+bool Person::Authenticates(std::string_view p) const {
+  if (p.empty()) return false;
+  if (principal == p) return true;
+  return std::find(other_principals.begin(), other_principals.end(), p) != other_principals.end();
+}
+
+bool Person::Commands() const {
+  for (v1::PersonFunction f : functions) {
+    if (f != v1::PERSON_FUNCTION_BOARD_OBSERVER && f != v1::PERSON_FUNCTION_PUBLISHER) return true;
+  }
+  return false;
+}
+
 std::optional<std::string> ProgrammeState::PersonByPrincipal(const std::string& principal) const {
   if (principal.empty()) return std::nullopt;
   for (const auto& [id, p] : people) {
-    if (p.principal == principal) return id;
+    if (p.Authenticates(principal)) return id;
   }
   return std::nullopt;
 }

@@ -44,6 +44,7 @@ SealedCommand SealCommand(const Chain& chain, const CommandInfo& info, const dom
                                ? info.metadata.client_request_id()
                                : info.metadata.correlation_id());
     env.set_previous_hash(previous);
+    env.set_late_reason(info.metadata.late_reason());
     env.set_schema_version(1);
     *env.mutable_event() = events[i];
     env.set_command_event_index(i);

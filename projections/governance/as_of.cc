@@ -12,23 +12,31 @@ AsOfFold FoldEvents(const std::vector<const v1::EventEnvelope*>& events, const v
   const bool bounded = as_of.has_time() && as_of.axis() != v1::TIME_AXIS_UNSPECIFIED;
   out.at = bounded ? domain::TimeOf(as_of.time()) : now;
   if (start != nullptr) out.state = *start;
-  std::vector<const v1::EventEnvelope*> chosen;
+  // Both axes show a prefix of the log, so every state they show is one the write side
+  // decided on. An event is in the view once the running maximum of its axis's times up to
+  // it has passed: on the effective axis that is the programme's business time when the
+  // event was entered (its occurred_at, or for a late entry the business time then, as
+  // Evolve's rule clocks read it); on the recorded axis it absorbs a writer whose clock is
+  // behind its predecessor's.
+  const bool recorded = as_of.axis() == v1::TIME_AXIS_RECORDED;
+  auto time_of = [recorded](const v1::EventEnvelope& env) {
+    return domain::TimeOf(recorded ? env.recorded_at() : env.occurred_at());
+  };
+  absl::Time reached = absl::InfinitePast();
+  for (std::size_t i = 0; bounded && i < start_index && i < events.size(); ++i) {
+    reached = std::max(reached, time_of(*events[i]));
+  }
+  std::size_t folded = start_index;
   for (std::size_t i = start_index; i < events.size(); ++i) {
     const auto& env = *events[i];
     if (bounded) {
-      const auto& t =
-          as_of.axis() == v1::TIME_AXIS_RECORDED ? env.recorded_at() : env.occurred_at();
-      if (domain::TimeOf(t) > out.at) continue;
+      reached = std::max(reached, time_of(env));
+      if (reached > out.at) break;
     }
-    chosen.push_back(&env);
+    domain::Evolve(out.state, env);
+    ++folded;
   }
-  if (bounded && as_of.axis() == v1::TIME_AXIS_EFFECTIVE) {
-    std::stable_sort(chosen.begin(), chosen.end(), [](const auto* a, const auto* b) {
-      return domain::TimeOf(a->occurred_at()) < domain::TimeOf(b->occurred_at());
-    });
-  }
-  for (const auto* env : chosen) domain::Evolve(out.state, *env);
-  out.events_folded = start_index + chosen.size();
+  out.events_folded = folded;
   return out;
 }
 
@@ -46,7 +54,8 @@ v1::ProgrammeView ToView(const domain::ProgrammeState& s, uint64_t events_folded
   v.set_min_key_accounts(s.min_key_accounts);
   v.set_max_key_accounts(s.max_key_accounts);
   *v.mutable_parameters() = s.parameters;
-  v.set_champion(s.champion);
+  if (!s.champions.empty()) v.set_champion(*s.champions.begin());
+  for (const auto& c : s.champions) v.add_champions(c);
   v.set_criteria_version(s.criteria ? s.criteria->version : 0);
   v.set_admitted_key_accounts(s.AdmittedCount());
   v.set_events_folded(events_folded);
@@ -104,6 +113,7 @@ v1::ProgrammeView ToView(const domain::ProgrammeState& s, uint64_t events_folded
     }
     out->set_staff_trained(s.StaffTrained(id));
     out->set_principal(p.principal);
+    for (const auto& other : p.other_principals) out->add_other_principals(other);
   }
   return v;
 }

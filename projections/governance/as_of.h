@@ -18,9 +18,11 @@ struct AsOfFold {
   absl::Time at;  // the moment the view describes
 };
 
-// RECORDED: events recorded at or before the time, in version (log) order.
-// EFFECTIVE: events that occurred at or before the time, in occurred_at order (ties by
-// version), whenever they were recorded. Absent or zero time: now, everything.
+// RECORDED: the events recorded at or before the time, in version (log) order.
+// EFFECTIVE: the events in effect at the time, in log order: an event takes effect at its
+// occurred_at, or a late entry (CommandMetadata.late_reason) at the programme's business
+// time when it was entered. Both are prefixes of the log: states the write side decided on.
+// Absent or zero time: now, everything.
 AsOfFold FoldProgramme(const AggregateHistory& history, const v1::AsOf& as_of, absl::Time now);
 
 // The view a query answers with, of `state` at `at` (for overdue visits), folded from

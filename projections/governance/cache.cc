@@ -39,14 +39,13 @@ AsOfFold GovernanceCache::Programme::AsOf(const v1::AsOf& as_of, absl::Time now)
     out.at = now;
     return out;
   }
-  if (as_of.axis() == v1::TIME_AXIS_RECORDED) {
-    // The latest checkpoint all of whose events were recorded by then: every one of them is
-    // in the view, so the fold starts there (later events are still filtered one by one).
-    const absl::Time at = domain::TimeOf(as_of.time());
-    for (std::size_t i = checkpoints.size(); i-- > 0;) {
-      if (checkpoints[i].max_recorded <= at) {
-        return FoldEvents(all, as_of, now, &checkpoints[i].state, (i + 1) * kCheckpointEvery);
-      }
+  // Both axes show a prefix of the log: the latest checkpoint all of whose events are in the
+  // view (recorded by then, or in effect by then) is where the fold starts.
+  const absl::Time at = domain::TimeOf(as_of.time());
+  const bool recorded = as_of.axis() == v1::TIME_AXIS_RECORDED;
+  for (std::size_t i = checkpoints.size(); i-- > 0;) {
+    if ((recorded ? checkpoints[i].max_recorded : checkpoints[i].state.business_time) <= at) {
+      return FoldEvents(all, as_of, now, &checkpoints[i].state, (i + 1) * kCheckpointEvery);
     }
   }
   return FoldEvents(all, as_of, now);

@@ -11,8 +11,10 @@
 namespace kam::services {
 namespace {
 
-// The role sets of KAM_PROGRAMME_COMMANDS. Roles: admin, champion, sponsor, kam (key
-// account manager), publisher (enterprise system), board (read only: no command).
+// The role sets of KAM_PROGRAMME_COMMANDS: a first, coarse gate on the token's platform
+// roles. Roles: admin, champion, sponsor, kam (key account manager), publisher (enterprise
+// system), board (read only: no command). What a principal may do in a programme is decided
+// by its membership there (domain::Admissible: rules membership.*), not by these.
 using namespace server::roles;  // NOLINT: the role names below read as the table they are
 const std::set<std::string> kAdminOnly = {kAdmin};
 const std::set<std::string> kGovernance = {kAdmin, kChampion};
@@ -63,7 +65,10 @@ grpc::Status ProgrammeService::Run(grpc::ServerContext* context, const std::set<
   auto result = writer_.Execute(
       request.programme_id(), request.metadata(), who->name,
       [&](const domain::ProgrammeState& state, absl::Time now) {
-        return domain::Decide(state, request, domain::CommandContext{who->name, now});
+        return domain::Handle(
+            state, request,
+            domain::CommandContext{
+                .actor = who->name, .now = now, .platform_admin = who->Has(kAdmin)});
       },
       writer::RequestFingerprint(request));
   if (!result.ok()) return server::ToGrpc(result.status());

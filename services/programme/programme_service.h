@@ -22,13 +22,14 @@
 
 namespace kam::services {
 
-// Every RPC of ProgrammeCommandService with the roles allowed to call it.
+// Every RPC of ProgrammeCommandService with the token roles allowed to call it (a coarse
+// gate: membership in the programme decides the rest, see domain::Admissible).
 #define KAM_PROGRAMME_COMMANDS(X)                 \
-  X(CharterProgramme, kGovernance)                \
+  X(CharterProgramme, kAdminOnly)                 \
   X(ChangeProgrammeParameters, kGovernance)       \
-  X(RegisterPerson, kGovernance)                  \
-  X(AppointChampion, kAdminOnly)                  \
-  X(StandDownChampion, kGovernance)               \
+  X(RegisterPerson, kApprovers)                   \
+  X(AppointChampion, kApprovers)                  \
+  X(StandDownChampion, kApprovers)                \
   X(PublishSelectionCriteria, kGovernance)        \
   X(NominateAccount, kNominators)                 \
   X(AssessAccount, kAccountTeam)                  \

@@ -129,7 +129,7 @@ TEST(Flags, Step5AnOpenTrainingPlanIsFlaggedUntilDoneAndWhenOverdue) {
   Scenario s;
   WithStandardCast(s);
   WithKeyAccount(s, "acme");
-  s.Given(Person("max", "max@supplier.example", {v1::PERSON_FUNCTION_KEY_ACCOUNT_MANAGER}), kAdmin);
+  s.Given(Person("max", "max@supplier.example", {v1::PERSON_FUNCTION_KEY_ACCOUNT_MANAGER}), kAna);
   auto assign = ForAccount<v1::AssignManagerRequest>("acme");
   assign.set_person_id("max");
   for (v1::Skill skill : {v1::SKILL_FINANCE, v1::SKILL_CONSULTING, v1::SKILL_PLANNING,

@@ -94,7 +94,7 @@ TEST_F(People, AManagerIsARegisteredKeyAccountManager) {
 }
 
 TEST_F(People, AManagerIsTrainedOrAssessedInEveryRequiredSkillOrHasADatedPlan) {
-  s.Given(Person("max", "max@supplier.example", {v1::PERSON_FUNCTION_KEY_ACCOUNT_MANAGER}), kAdmin);
+  s.Given(Person("max", "max@supplier.example", {v1::PERSON_FUNCTION_KEY_ACCOUNT_MANAGER}), kAna);
   auto finance = WithProgramme(v1::RecordManagerTrainingRequest{});
   finance.set_person_id("max");
   finance.set_skill(v1::SKILL_FINANCE);
@@ -130,7 +130,7 @@ TEST_F(People, AManagerIsTrainedOrAssessedInEveryRequiredSkillOrHasADatedPlan) {
 }
 
 TEST_F(People, ACompetencyAssessedAsNotCompetentDoesNotCount) {
-  s.Given(Person("max", "max@supplier.example", {v1::PERSON_FUNCTION_KEY_ACCOUNT_MANAGER}), kAdmin);
+  s.Given(Person("max", "max@supplier.example", {v1::PERSON_FUNCTION_KEY_ACCOUNT_MANAGER}), kAna);
   for (v1::Skill skill : {v1::SKILL_FINANCE, v1::SKILL_CONSULTING, v1::SKILL_PLANNING,
                           v1::SKILL_INTERPERSONAL, v1::SKILL_INFLUENCE}) {
     auto a = WithProgramme(v1::AssessCompetencyRequest{});

@@ -14,7 +14,7 @@ TEST_F(Portfolio, NominationRecordsTheAuthenticatedNominator) {
   EXPECT_EQ(Render(s.When(Nominate("acme"), kKim)),
             "AccountNominated{programme_id: \"emea-kam\" account_id: \"acme\" account_name: \"ACME "
             "Industries\" rationale: \"Top-5 by contribution, multi-site\" nominated_by: "
-            "\"kim@supplier.example\"}");
+            "\"kim@supplier.example\" nominated_by_person: \"kim\"}");
 }
 
 TEST_F(Portfolio, NominationRejectsMalformedFieldsAndDuplicates) {
@@ -121,8 +121,8 @@ TEST_F(Portfolio, TheNominatorCannotApproveTheirOwnNomination) {
   s.Given(Nominate("acme"), kAna);  // the champion nominates
   s.Given(Assess("acme", 5, 5), kKim);
   EXPECT_EQ(Render(s.When(Admit("acme"), kAna)),
-            "FAILED_PRECONDITION: rule admission.four_eyes: ana@supplier.example nominated account "
-            "'acme' and cannot also approve it");
+            "FAILED_PRECONDITION: rule admission.four_eyes: person 'ana' (ana@supplier.example) "
+            "nominated account 'acme' and cannot also approve it");
   EXPECT_TRUE(s.When(Admit("acme"), kSam).ok());  // another approver may
 }
 
@@ -131,8 +131,8 @@ TEST_F(Portfolio, OnlyTheChampionOrTheSteeringBoardApproves) {
   s.Given(Assess("acme", 5, 5), kKim);
   EXPECT_EQ(Render(s.When(Admit("acme"), kEve)),
             "FAILED_PRECONDITION: rule approval.champion_or_board: eve@supplier.example may not "
-            "admit an account: only the programme's active champion or a registered steering-board "
-            "member approves");
+            "admit an account: only an active champion of the programme or a registered "
+            "steering-board member approves");
 }
 
 TEST_F(Portfolio, AdmissionBelowThresholdIsAnExceptionWithAJustification) {

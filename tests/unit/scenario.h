@@ -34,7 +34,9 @@ class Scenario {
 
   template <typename Cmd>
   absl::StatusOr<domain::Events> When(const Cmd& cmd, const std::string& actor) const {
-    return domain::Decide(state, cmd, domain::CommandContext{actor, now});
+    return domain::Handle(
+        state, cmd,
+        domain::CommandContext{.actor = actor, .now = now, .platform_admin = actor == kAdmin});
   }
 
   template <typename Cmd>

@@ -101,10 +101,12 @@ TEST(ChangeProgrammeParameters, NeedsTheChampionOrTheSteeringBoard) {
   WithStandardCast(s);
   EXPECT_EQ(Render(s.When(MaxAccounts(20), kKim)),
             "FAILED_PRECONDITION: rule approval.champion_or_board: kim@supplier.example may not "
-            "change programme parameters: only the programme's active champion or a registered "
-            "steering-board member approves");
-  EXPECT_EQ(s.When(MaxAccounts(20), "stranger@else.example").status().code(),
-            absl::StatusCode::kFailedPrecondition);
+            "change programme parameters: only an active champion of the programme or a "
+            "registered steering-board member approves");
+  EXPECT_EQ(Render(s.When(MaxAccounts(20), "stranger@else.example")),
+            "PERMISSION_DENIED: rule membership.required: stranger@else.example may not "
+            "ChangeProgrammeParameters in programme 'emea-kam': it is not the principal of a "
+            "registered person of that programme");
 }
 
 TEST(ChangeProgrammeParameters, NeedsARationaleAndAChange) {
@@ -156,7 +158,8 @@ TEST(RegisterPerson, RecordsThePersonOnce) {
   auto p = Person("kim", kKim, {v1::PERSON_FUNCTION_KEY_ACCOUNT_MANAGER});
   EXPECT_EQ(Render(s.Given(p, kAdmin)),
             "PersonRegistered{programme_id: \"emea-kam\" person_id: \"kim\" name: \"Person kim\" "
-            "principal: \"kim@supplier.example\" functions: PERSON_FUNCTION_KEY_ACCOUNT_MANAGER}");
+            "principal: \"kim@supplier.example\" functions: PERSON_FUNCTION_KEY_ACCOUNT_MANAGER "
+            "registered_by: \"admin@supplier.example\"}");
   EXPECT_EQ(Render(s.When(p, kAdmin)),
             "ALREADY_EXISTS: rule person.unique: person 'kim' is already registered");
   auto same_login = Person("kim2", kKim, {v1::PERSON_FUNCTION_SALES});
@@ -168,22 +171,42 @@ TEST(RegisterPerson, RecordsThePersonOnce) {
   EXPECT_EQ(Render(s.When(no_function, kAdmin)), "INVALID_ARGUMENT: functions: is required");
 }
 
-TEST(AppointChampion, ExactlyOneActiveChampion) {
+TEST(AppointChampion, AProgrammeMayHaveSeveralChampionsAndEachApproves) {
   Scenario s;
   WithStandardCast(s);  // ana is champion
-  s.Given(Person("bo", "bo@supplier.example", {v1::PERSON_FUNCTION_EXECUTIVE}, true), kAdmin);
+  const std::string kBo = "bo@supplier.example";
+  s.Given(Person("bo", kBo, {v1::PERSON_FUNCTION_EXECUTIVE}, true), kAna);
+  // Once the programme has a champion, the platform admin appoints no more.
   EXPECT_EQ(Render(s.When(AppointChampion("bo"), kAdmin)),
-            "FAILED_PRECONDITION: rule champion.exactly_one: 'ana' is the active champion; they "
-            "stand down first");
+            "PERMISSION_DENIED: rule membership.required: admin@supplier.example may not "
+            "AppointChampion in programme 'emea-kam': it is not the principal of a registered "
+            "person of that programme (a platform admin registers people only while the "
+            "programme has no champion)");
+  s.Given(AppointChampion("bo"), kAna);  // Tetra Pak runs its programme with two
+  EXPECT_EQ(s.state.champions, (std::set<std::string>{"ana", "bo"}));
+  EXPECT_EQ(
+      Render(s.When(AppointChampion("bo"), kAna)),
+      "FAILED_PRECONDITION: rule champion.already_active: 'bo' is already an active champion");
+  // Both approve admissions.
+  s.Given(Nominate("acme"), kKim);
+  s.Given(Assess("acme", 5, 5), kKim);
+  s.Given(Nominate("globex"), kKim);
+  s.Given(Assess("globex", 5, 5), kKim);
+  EXPECT_TRUE(s.Apply(Admit("acme"), kAna).ok());
+  EXPECT_TRUE(s.Apply(Admit("globex"), kBo).ok());
+
   auto down = WithProgramme(v1::StandDownChampionRequest{});
-  down.set_person_id("bo");
+  down.set_person_id("eve");
   down.set_reason("rotation");
-  EXPECT_EQ(Render(s.When(down, kAdmin)),
-            "FAILED_PRECONDITION: rule champion.must_be_active: 'bo' is not the active champion");
+  EXPECT_EQ(Render(s.When(down, kAna)),
+            "FAILED_PRECONDITION: rule champion.must_be_active: 'eve' is not an active champion");
   down.set_person_id("ana");
-  s.Given(down, kAdmin);
-  EXPECT_TRUE(s.state.champion.empty());
-  EXPECT_TRUE(s.When(AppointChampion("bo"), kAdmin).ok());
+  EXPECT_EQ(Render(s.When(down, kKim)),
+            "PERMISSION_DENIED: rule membership.granted_by_approver: person 'kim' "
+            "(kim@supplier.example) may not StandDownChampion: only an active champion or a "
+            "steering-board member of programme 'emea-kam' does");
+  s.Given(down, kBo);
+  EXPECT_EQ(s.state.champions, (std::set<std::string>{"bo"}));
 }
 
 TEST(AppointChampion, MustBeSeniorWithAReportingLineToTopManagement) {

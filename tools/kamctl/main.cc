@@ -63,6 +63,7 @@ struct Bound {
   std::string request_id;
   std::string correlation_id;
   std::string occurred_at;
+  std::string late_reason;
   uint64_t expected_version = 0;
   CLI::Option* expected_version_option = nullptr;
   bool dry_run = false;
@@ -148,6 +149,10 @@ void Define(CLI::App& app, Bound& b) {
                           "refuse (ABORTED) unless the aggregate is at exactly this version");
     b.app->add_option("--occurred-at", b.occurred_at,
                       "business time of the fact: RFC 3339 or YYYY-MM-DD (default: now)");
+    b.app->add_option("--late-reason", b.late_reason,
+                      "why a fact older than the programme's latest business time is entered "
+                      "only now (an explicit late entry: it takes effect now, claiming "
+                      "--occurred-at)");
     b.app->add_flag("--dry-run", b.dry_run, "decide the command, write nothing");
   }
   b.app->add_option("--from-json", b.from_json,
@@ -227,6 +232,7 @@ absl::StatusOr<std::unique_ptr<Message>> BuildRequest(const Bound& b, const Sett
       leaf.chain = {v1::CommandMetadata::descriptor()->FindFieldByName("occurred_at")};
       KAM_RETURN_IF_ERROR(SetLeaf(*meta, leaf, {b.occurred_at}));
     }
+    if (!b.late_reason.empty()) meta->set_late_reason(b.late_reason);
     if (b.dry_run) meta->set_dry_run(true);
   }
   return request;

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "base/strings.h"
 #include "domain/metrics.h"
@@ -160,7 +161,9 @@ std::string RenderBatch(const v1::RecordMetricBatchResponse& r, const Style& s) 
 std::string RenderProgramme(const v1::ProgrammeView& p, const Style& s) {
   Colours c(s);
   std::string out = base::StrCat(c.bold, p.name(), c.reset, " (", p.programme_id(), ")\n");
-  base::StrAppend(&out, "  champion            ", OrDash(p.champion()), "\n");
+  base::StrAppend(&out,
+                  p.champions_size() > 1 ? "  champions           " : "  champion            ",
+                  OrDash(absl::StrJoin(p.champions(), ", ")), "\n");
   base::StrAppend(&out, "  key accounts        ", p.admitted_key_accounts(), " admitted (bounds ",
                   p.min_key_accounts(), "-", p.max_key_accounts(), ")\n");
   base::StrAppend(&out, "  criteria version    ", p.criteria_version(), "\n");
@@ -362,9 +365,15 @@ std::string RenderEntries(const google::protobuf::RepeatedPtrField<v1::HistoryEn
   Table t({"recorded", "occurred", "version", "event", "by", "what"});
   for (const auto& e : entries) {
     const auto& env = e.envelope();
-    t.Row({LocalTime(env.recorded_at()), LocalTime(env.occurred_at()),
+    // A late entry shows its claimed time as a claim, with the reason it came late.
+    t.Row({LocalTime(env.recorded_at()),
+           env.late_reason().empty() ? LocalTime(env.occurred_at())
+                                     : base::StrCat("late: ", LocalTime(env.occurred_at())),
            base::StrCat(env.aggregate_id(), " v", env.aggregate_version()), EventName(env),
-           env.actor(), EventSummary(env)});
+           env.actor(),
+           env.late_reason().empty()
+               ? EventSummary(env)
+               : base::StrCat(EventSummary(env), " (entered late: ", env.late_reason(), ")")});
   }
   std::string out = entries.empty() ? std::string("no events\n") : t.Render(s, 70);
   if (!next.empty()) {

@@ -1,0 +1,129 @@
+// Who may act in a programme, and when (rules membership.*, platform.*, time.*): the checks
+// every programme command passes before its own Decide.
+#include "domain/checks.h"
+
+namespace kam::domain {
+namespace {
+
+using Code = absl::StatusCode;
+
+// What a command needs of its actor.
+enum class Access {
+  kPlatform,  // the platform admin role; no membership (the programme may not exist yet)
+  kGrant,     // an approver of the programme; the platform admin while it has no champion
+  kApprover,  // an active champion or a steering-board member of the programme
+  kRecorder,  // a commanding member, or a member with the publisher function (an LMS)
+  kMember,    // a commanding member: a function other than board observer or publisher
+};
+
+Access AccessOf(std::string_view command) {
+  if (command == "CharterProgrammeRequest" || command == "RequestQuarantineAcknowledgementRequest")
+    return Access::kPlatform;
+  if (command == "RegisterPersonRequest" || command == "AppointChampionRequest")
+    return Access::kGrant;
+  if (command == "StandDownChampionRequest") return Access::kApprover;
+  if (command == "RecordManagerTrainingRequest" || command == "RecordStaffTrainingRequest")
+    return Access::kRecorder;
+  return Access::kMember;
+}
+
+bool IsApprover(const ProgrammeState& state, const std::string& person_id) {
+  return state.champions.contains(person_id) ||
+         state.people.at(person_id).Has(v1::PERSON_FUNCTION_STEERING_BOARD);
+}
+
+absl::Status CheckAccess(const ProgrammeState& state, Access access, std::string_view command,
+                         const CommandContext& ctx) {
+  const std::string_view what =
+      command.substr(0, command.size() - std::string_view("Request").size());
+  if (access == Access::kPlatform) {
+    if (ctx.platform_admin) return absl::OkStatus();
+    return base::RuleViolated(
+        Code::kPermissionDenied, rules::kPlatformAdminOnly,
+        base::StrCat(ctx.actor, " may not ", what, ": only a platform admin does"));
+  }
+  const auto person = state.PersonByPrincipal(ctx.actor);
+  if (access == Access::kGrant && ctx.platform_admin && state.champions.empty() &&
+      (!person || !IsApprover(state, *person))) {
+    return absl::OkStatus();  // setting up a programme that has no champion yet
+  }
+  if (!person) {
+    return base::RuleViolated(
+        Code::kPermissionDenied, rules::kMembershipRequired,
+        base::StrCat(ctx.actor, " may not ", what, " in programme '", state.programme_id,
+                     "': it is not the principal of a registered person of that programme",
+                     ctx.platform_admin && access == Access::kGrant
+                         ? " (a platform admin registers people only while the programme has "
+                           "no champion)"
+                         : ""));
+  }
+  const Person& p = state.people.at(*person);
+  switch (access) {
+    case Access::kGrant:
+    case Access::kApprover:
+      if (IsApprover(state, *person)) return absl::OkStatus();
+      return base::RuleViolated(
+          Code::kPermissionDenied, rules::kMembershipGrantedByApprover,
+          base::StrCat("person '", *person, "' (", ctx.actor, ") may not ", what,
+                       ": only an active champion or a steering-board member of programme '",
+                       state.programme_id, "' does"));
+    case Access::kRecorder:
+      if (p.Commands() || p.Has(v1::PERSON_FUNCTION_PUBLISHER)) return absl::OkStatus();
+      break;
+    case Access::kMember:
+      if (p.Commands()) return absl::OkStatus();
+      break;
+    case Access::kPlatform:
+      break;
+  }
+  return base::RuleViolated(
+      Code::kPermissionDenied, rules::kMembershipObserversReadOnly,
+      base::StrCat("person '", *person, "' (", ctx.actor, ") is a ",
+                   p.Has(v1::PERSON_FUNCTION_PUBLISHER) ? "publisher" : "board observer",
+                   " of programme '", state.programme_id, "' and may not ", what));
+}
+
+std::string Timestamp(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
+}
+
+absl::Status CheckBusinessTime(const ProgrammeState& state, const v1::CommandMetadata& metadata,
+                               const CommandContext& ctx) {
+  if (!state.chartered) return absl::OkStatus();  // a charter may be dated in the past
+  KAM_RETURN_IF_ERROR(
+      internal::OptionalText("metadata.late_reason", metadata.late_reason(), base::kMaxTextLength));
+  if (ctx.now < state.chartered_at) {
+    return base::RuleViolated(
+        Code::kInvalidArgument, rules::kTimeNotBeforeCharter,
+        base::StrCat("metadata.occurred_at ", Timestamp(ctx.now), " is before programme '",
+                     state.programme_id, "' was chartered (", Timestamp(state.chartered_at), ")"));
+  }
+  if (ctx.now < state.business_time && metadata.late_reason().empty()) {
+    return base::RuleViolated(
+        Code::kInvalidArgument, rules::kTimeInOrder,
+        base::StrCat("metadata.occurred_at ", Timestamp(ctx.now),
+                     " is before the programme's business time ", Timestamp(state.business_time),
+                     ": a fact that reaches the platform late is entered with "
+                     "metadata.late_reason, and takes effect now"));
+  }
+  if (!metadata.late_reason().empty() && ctx.now >= state.business_time) {
+    return base::InvalidField("metadata.late_reason",
+                              "is only for a fact whose occurred_at precedes the programme's "
+                              "business time; this one does not");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status Admissible(const ProgrammeState& state, std::string_view command,
+                        const v1::CommandMetadata& metadata, const CommandContext& ctx) {
+  const Access access = AccessOf(command);
+  // Of a programme not chartered yet, Decide answers that it does not exist; only the
+  // charter is decided.
+  if (!state.chartered && access != Access::kPlatform) return absl::OkStatus();
+  KAM_RETURN_IF_ERROR(CheckAccess(state, access, command, ctx));
+  return CheckBusinessTime(state, metadata, ctx);
+}
+
+}  // namespace kam::domain

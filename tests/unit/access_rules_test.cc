@@ -1,0 +1,118 @@
+// Who may act in a programme (rules platform.*, membership.*): a principal acts only through a
+// registered person of that programme, and four eyes are two persons.
+#include <gtest/gtest.h>
+
+#include "unit/scenario.h"
+
+namespace kam::testing {
+namespace {
+
+const std::string kMallory = "mallory@supplier.example";  // champion of another programme
+
+TEST(Membership, OnlyThePlatformAdminChartersAProgramme) {
+  Scenario s;
+  EXPECT_EQ(Render(s.When(Charter(), kAna)),
+            "PERMISSION_DENIED: rule platform.admin_only: ana@supplier.example may not "
+            "CharterProgramme: only a platform admin does");
+  auto ack = WithProgramme(v1::RequestQuarantineAcknowledgementRequest{});
+  s.Given(Charter(), kAdmin);
+  EXPECT_EQ(Render(s.When(ack, kAna)),
+            "PERMISSION_DENIED: rule platform.admin_only: ana@supplier.example may not "
+            "RequestQuarantineAcknowledgement: only a platform admin does");
+}
+
+TEST(Membership, AChampionOfAnotherProgrammeIsNobodyHere) {
+  Scenario s;
+  WithStandardCast(s);
+  // mallory holds the champion role in some other programme: here it is no member, so it can
+  // neither register itself onto the steering board nor stand ana down nor approve.
+  auto self = Person("mallory", kMallory, {v1::PERSON_FUNCTION_STEERING_BOARD});
+  EXPECT_EQ(Render(s.When(self, kMallory)),
+            "PERMISSION_DENIED: rule membership.required: mallory@supplier.example may not "
+            "RegisterPerson in programme 'emea-kam': it is not the principal of a registered "
+            "person of that programme");
+  auto down = WithProgramme(v1::StandDownChampionRequest{});
+  down.set_person_id("ana");
+  down.set_reason("hostile");
+  EXPECT_EQ(s.When(down, kMallory).status().code(), absl::StatusCode::kPermissionDenied);
+  s.Given(Nominate("acme"), kKim);
+  s.Given(Assess("acme", 5, 5), kKim);
+  EXPECT_EQ(s.When(Admit("acme"), kMallory).status().code(), absl::StatusCode::kPermissionDenied);
+  // The platform admin set the programme up, but once it has a champion it grants nothing.
+  EXPECT_EQ(s.When(self, kAdmin).status().code(), absl::StatusCode::kPermissionDenied);
+}
+
+TEST(Membership, AMemberWhoIsNoApproverCannotGrantMembership) {
+  Scenario s;
+  WithStandardCast(s);
+  auto board = Person("kim2", "kim-other@supplier.example", {v1::PERSON_FUNCTION_STEERING_BOARD});
+  EXPECT_EQ(Render(s.When(board, kKim)),
+            "PERMISSION_DENIED: rule membership.granted_by_approver: person 'kim' "
+            "(kim@supplier.example) may not RegisterPerson: only an active champion or a "
+            "steering-board member of programme 'emea-kam' does");
+  auto registered = s.Given(board, kSam);  // the steering board grants it
+  ASSERT_EQ(registered.size(), 1u);
+  EXPECT_EQ(registered[0].person_registered().registered_by(), kSam);
+}
+
+TEST(Membership, ObserversReadAndPublishersOnlyRecordTrainings) {
+  Scenario s;
+  WithStandardCast(s);
+  const std::string kBob = "bob@board.example";
+  const std::string kLms = "lms@systems.example";
+  s.Given(Person("bob", kBob, {v1::PERSON_FUNCTION_BOARD_OBSERVER}), kAna);
+  s.Given(Person("lms", kLms, {v1::PERSON_FUNCTION_PUBLISHER}), kAna);
+  EXPECT_EQ(Render(s.When(Nominate("acme"), kBob)),
+            "PERMISSION_DENIED: rule membership.observers_read_only: person 'bob' "
+            "(bob@board.example) is a board observer of programme 'emea-kam' and may not "
+            "NominateAccount");
+  EXPECT_EQ(s.When(Nominate("acme"), kLms).status().code(), absl::StatusCode::kPermissionDenied);
+  auto t = WithProgramme(v1::RecordManagerTrainingRequest{});
+  t.set_person_id("kim");
+  t.set_skill(v1::SKILL_FINANCE);
+  t.set_course("KAM academy");
+  t.set_completed_on(s.Date(0));
+  EXPECT_TRUE(s.When(t, kLms).ok());
+  EXPECT_EQ(s.When(t, kBob).status().code(), absl::StatusCode::kPermissionDenied);
+}
+
+TEST(Membership, OneHumanWithTwoPrincipalsIsOnePairOfEyes) {
+  Scenario s;
+  WithStandardCast(s);
+  auto carl = Person("carl", "carl@supplier.example", {v1::PERSON_FUNCTION_STEERING_BOARD});
+  carl.add_other_principals("carl.sso@idp.example");
+  s.Given(carl, kAna);
+  // carl nominates with one principal and approves with the other: refused, by person.
+  s.Given(Nominate("acme"), "carl.sso@idp.example");
+  s.Given(Assess("acme", 5, 5), kKim);
+  EXPECT_EQ(Render(s.When(Admit("acme"), "carl@supplier.example")),
+            "FAILED_PRECONDITION: rule admission.four_eyes: person 'carl' "
+            "(carl@supplier.example) nominated account 'acme' as carl.sso@idp.example and cannot "
+            "also approve it");
+  EXPECT_TRUE(s.When(Admit("acme"), kSam).ok());
+  // A principal belongs to one person: registering it again, or twice, is refused.
+  auto again = Person("sam2", kKim, {v1::PERSON_FUNCTION_SALES});
+  EXPECT_EQ(Render(s.When(again, kAna)),
+            "ALREADY_EXISTS: rule person.unique: principal 'kim@supplier.example' already belongs "
+            "to person 'kim'");
+  auto twice = Person("dan", "dan@supplier.example", {v1::PERSON_FUNCTION_SALES});
+  twice.add_other_principals("carl.sso@idp.example");
+  EXPECT_EQ(Render(s.When(twice, kAna)),
+            "ALREADY_EXISTS: rule person.unique: principal 'carl.sso@idp.example' already belongs "
+            "to person 'carl'");
+  twice.set_other_principals(0, "dan@supplier.example");
+  EXPECT_EQ(Render(s.When(twice, kAna)),
+            "INVALID_ARGUMENT: other_principals[0]: repeats 'dan@supplier.example'");
+}
+
+TEST(Membership, AnUnregisteredPrincipalCannotNominate) {
+  Scenario s;
+  WithStandardCast(s);
+  EXPECT_EQ(Render(s.When(Nominate("acme"), "ghost@supplier.example")),
+            "PERMISSION_DENIED: rule membership.required: ghost@supplier.example may not "
+            "NominateAccount in programme 'emea-kam': it is not the principal of a registered "
+            "person of that programme");
+}
+
+}  // namespace
+}  // namespace kam::testing
