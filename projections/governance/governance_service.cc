@@ -10,7 +10,6 @@
 #include "domain/steps.h"
 #include "projections/governance/as_of.h"
 #include "projections/governance/verify.h"
-#include "server/roles.h"
 #include "server/status.h"
 
 namespace kam::projections {
@@ -63,19 +62,30 @@ void ToResponse(const domain::MetricsState& m, const domain::Economics& econ,
 GovernanceService::GovernanceService(const HistoryIndex& index,
                                      const readmodel::ProjectionRuntime& runtime,
                                      const readmodel::ProjectionRuntime& metrics_runtime,
-                                     const server::Authenticator& auth)
+                                     const ReadScope& scope, GovernanceCache& cache)
     : index_(index),
       runtime_(runtime),
       metrics_runtime_(metrics_runtime),
-      auth_(auth),
-      cache_(index) {}
+      scope_(scope),
+      cache_(cache) {}
 
-absl::StatusOr<server::Principal> GovernanceService::Prepare(grpc::ServerContext* context,
-                                                             const v1::Consistency& c) const {
-  auto who = auth_.Authorize(*context, server::roles::Readers(), "read governance views");
-  if (!who.ok()) return who.status();
+absl::StatusOr<Reader> GovernanceService::Prepare(grpc::ServerContext* context,
+                                                  const v1::Consistency& c) const {
+  auto reader = scope_.Authorize(*context, "read governance views");
+  if (!reader.ok()) return reader.status();
   KAM_RETURN_IF_ERROR(readmodel::AwaitConsistency(c, {&runtime_, &metrics_runtime_}));
-  return who;
+  return reader;
+}
+
+absl::Status GovernanceService::PrepareFor(grpc::ServerContext* context, const v1::Consistency& c,
+                                           std::string_view field,
+                                           const std::string& programme_id) const {
+  // Membership after the wait: a caller who waits for the event that registers them reads.
+  auto reader = scope_.Authorize(*context, "read governance views");
+  if (!reader.ok()) return reader.status();
+  KAM_RETURN_IF_ERROR(base::ValidateId(field, programme_id));
+  KAM_RETURN_IF_ERROR(readmodel::AwaitConsistency(c, {&runtime_, &metrics_runtime_}));
+  return scope_.MayRead(*reader, programme_id);
 }
 
 double GovernanceService::DiscountRate(const std::string& programme_id) {
@@ -90,13 +100,14 @@ grpc::Status GovernanceService::ListProgrammes(grpc::ServerContext* context,
                                                const v1::ListProgrammesRequest* request,
                                                v1::ListProgrammesResponse* response) {
   auto status = [&]() -> absl::Status {
-    auto who = Prepare(context, request->consistency());
-    if (!who.ok()) return who.status();
-    response->set_principal(who->name);
-    for (const auto& role : who->roles) response->add_roles(role);
+    auto reader = Prepare(context, request->consistency());
+    if (!reader.ok()) return reader.status();
+    response->set_principal(reader->who.name);
+    for (const auto& role : reader->who.roles) response->add_roles(role);
     for (const std::string& id : index_.ProgrammeIds()) {
       (void)cache_.WithProgramme(id, [&](const GovernanceCache::Programme& p) {
         if (!p.state.chartered) return;
+        if (!reader->reads_everything && !ReadsProgramme(p.state, reader->who.name)) return;
         auto* out = response->add_programmes();
         out->set_programme_id(id);
         out->set_name(p.state.name);
@@ -115,8 +126,8 @@ grpc::Status GovernanceService::GetProgramme(grpc::ServerContext* context,
                                              const v1::GetProgrammeRequest* request,
                                              v1::GetProgrammeResponse* response) {
   auto status = [&]() -> absl::Status {
-    KAM_RETURN_IF_ERROR(Prepare(context, request->consistency()).status());
-    KAM_RETURN_IF_ERROR(base::ValidateId("programme_id", request->programme_id()));
+    KAM_RETURN_IF_ERROR(
+        PrepareFor(context, request->consistency(), "programme_id", request->programme_id()));
     KAM_RETURN_IF_ERROR(CheckAsOf(request->as_of()));
     absl::Status found = absl::OkStatus();
     KAM_RETURN_IF_ERROR(
@@ -149,8 +160,8 @@ grpc::Status GovernanceService::GetScorecard(grpc::ServerContext* context,
                                              const v1::GetScorecardRequest* request,
                                              v1::GetScorecardResponse* response) {
   auto status = [&]() -> absl::Status {
-    KAM_RETURN_IF_ERROR(Prepare(context, request->consistency()).status());
-    KAM_RETURN_IF_ERROR(base::ValidateId("programme_id", request->programme_id()));
+    KAM_RETURN_IF_ERROR(
+        PrepareFor(context, request->consistency(), "programme_id", request->programme_id()));
     KAM_RETURN_IF_ERROR(CheckAsOf(request->as_of()));
     Verification verification;
     std::vector<domain::Flag> flags;
@@ -206,22 +217,29 @@ grpc::Status GovernanceService::VerifyHistory(grpc::ServerContext* context,
                                               const v1::VerifyHistoryRequest* request,
                                               v1::VerifyHistoryResponse* response) {
   auto status = [&]() -> absl::Status {
-    KAM_RETURN_IF_ERROR(Prepare(context, request->consistency()).status());
     const bool metrics = request->aggregate_type() == domain::kMetricsAggregateType;
+    // The programme the aggregate belongs to: itself, or the part before ':' of
+    // "<programme_id>:<account_id>".
+    const auto colon = request->aggregate_id().find(':');
+    const std::string programme_id = request->aggregate_id().substr(0, colon);
+    auto reader = scope_.Authorize(*context, "read governance views");
+    if (!reader.ok()) return reader.status();
     if (request->aggregate_type() != domain::kProgrammeAggregateType && !metrics) {
       return base::InvalidField("aggregate_type", "must be \"programme\" or \"account-metrics\"");
     }
-    Verification v;
+    if (metrics && colon == std::string::npos) {
+      return base::InvalidField("aggregate_id", "must be <programme_id>:<account_id>");
+    }
+    KAM_RETURN_IF_ERROR(base::ValidateId("aggregate_id", programme_id));
     if (metrics) {
-      // "<programme_id>:<account_id>"
-      const auto colon = request->aggregate_id().find(':');
-      if (colon == std::string::npos) {
-        return base::InvalidField("aggregate_id", "must be <programme_id>:<account_id>");
-      }
-      KAM_RETURN_IF_ERROR(
-          base::ValidateId("aggregate_id", request->aggregate_id().substr(0, colon)));
       KAM_RETURN_IF_ERROR(
           base::ValidateId("aggregate_id", request->aggregate_id().substr(colon + 1)));
+    }
+    KAM_RETURN_IF_ERROR(
+        readmodel::AwaitConsistency(request->consistency(), {&runtime_, &metrics_runtime_}));
+    KAM_RETURN_IF_ERROR(scope_.MayRead(*reader, programme_id));
+    Verification v;
+    if (metrics) {
       auto history = index_.Load(request->aggregate_type(), request->aggregate_id());
       if (history.events.empty() && history.duplicates.empty()) {
         return absl::NotFoundError(base::StrCat(request->aggregate_type(), " '",
@@ -234,7 +252,6 @@ grpc::Status GovernanceService::VerifyHistory(grpc::ServerContext* context,
           [&](const GovernanceCache::Programme& p) { acknowledged = AcknowledgedPlaces(p.state); });
       v = Verify(history, acknowledged);
     } else {
-      KAM_RETURN_IF_ERROR(base::ValidateId("aggregate_id", request->aggregate_id()));
       KAM_RETURN_IF_ERROR(
           cache_.WithProgramme(request->aggregate_id(),
                                [&](const GovernanceCache::Programme& p) { v = p.verification; }));
@@ -288,8 +305,8 @@ grpc::Status GovernanceService::GetRegister(grpc::ServerContext* context,
                                             const v1::GetRegisterRequest* request,
                                             v1::GetRegisterResponse* response) {
   auto status = [&]() -> absl::Status {
-    KAM_RETURN_IF_ERROR(Prepare(context, request->consistency()).status());
-    KAM_RETURN_IF_ERROR(base::ValidateId("programme_id", request->programme_id()));
+    KAM_RETURN_IF_ERROR(
+        PrepareFor(context, request->consistency(), "programme_id", request->programme_id()));
     return cache_.WithProgramme(request->programme_id(), [&](const GovernanceCache::Programme& p) {
       // Nominations and assessments are remembered per account until a decision cites them;
       // thresholds per criteria version.
@@ -390,8 +407,8 @@ grpc::Status GovernanceService::GetEconomics(grpc::ServerContext* context,
                                              const v1::GetEconomicsRequest* request,
                                              v1::GetEconomicsResponse* response) {
   auto status = [&]() -> absl::Status {
-    KAM_RETURN_IF_ERROR(Prepare(context, request->consistency()).status());
-    KAM_RETURN_IF_ERROR(base::ValidateId("programme_id", request->programme_id()));
+    KAM_RETURN_IF_ERROR(
+        PrepareFor(context, request->consistency(), "programme_id", request->programme_id()));
     KAM_RETURN_IF_ERROR(base::ValidateId("account_id", request->account_id()));
     // The discount rate is the programme's parameter (the default if the programme is
     // unknown here).
@@ -408,8 +425,8 @@ grpc::Status GovernanceService::GetPortfolioEconomics(
     grpc::ServerContext* context, const v1::GetPortfolioEconomicsRequest* request,
     v1::GetPortfolioEconomicsResponse* response) {
   auto status = [&]() -> absl::Status {
-    KAM_RETURN_IF_ERROR(Prepare(context, request->consistency()).status());
-    KAM_RETURN_IF_ERROR(base::ValidateId("programme_id", request->programme_id()));
+    KAM_RETURN_IF_ERROR(
+        PrepareFor(context, request->consistency(), "programme_id", request->programme_id()));
     std::vector<std::tuple<std::string, std::string, std::string>> accounts;
     double d = 0;
     KAM_RETURN_IF_ERROR(

@@ -1,7 +1,9 @@
 // GovernanceQueryService over the history read model. Views are answered from a
-// GovernanceCache (cache.h): each query folds only what was stored since the last one.
+// GovernanceCache (cache.h): each query folds only what was stored since the last one. Every
+// view is of one programme and needs the caller to read it (ReadScope, read_scope.h);
+// ListProgrammes lists only those the caller reads.
 //
-//   kam::projections::GovernanceService svc(index, runtime, metrics_runtime, auth);
+//   kam::projections::GovernanceService svc(index, runtime, metrics_runtime, scope, cache);
 //   server.Add(&svc);
 //
 // `runtime` folds index.programme_topic() and `metrics_runtime` index.metrics_topic() into
@@ -13,16 +15,16 @@
 #include "kam/v1/governance_service.grpc.pb.h"
 #include "projections/governance/cache.h"
 #include "projections/history/history_index.h"
+#include "projections/history/read_scope.h"
 #include "readmodel/projection_runtime.h"
-#include "server/auth.h"
 
 namespace kam::projections {
 
 class GovernanceService final : public v1::GovernanceQueryService::Service {
  public:
   GovernanceService(const HistoryIndex& index, const readmodel::ProjectionRuntime& runtime,
-                    const readmodel::ProjectionRuntime& metrics_runtime,
-                    const server::Authenticator& auth);
+                    const readmodel::ProjectionRuntime& metrics_runtime, const ReadScope& scope,
+                    GovernanceCache& cache);
 
   grpc::Status ListProgrammes(grpc::ServerContext* context,
                               const v1::ListProgrammesRequest* request,
@@ -42,9 +44,12 @@ class GovernanceService final : public v1::GovernanceQueryService::Service {
                                      v1::GetPortfolioEconomicsResponse* response) override;
 
  private:
-  // Authenticates (any role may read) and waits for the requested consistency.
-  absl::StatusOr<server::Principal> Prepare(grpc::ServerContext* context,
-                                            const v1::Consistency& consistency) const;
+  // Authorizes the caller (ReadScope::Authorize) and waits for the requested consistency.
+  absl::StatusOr<Reader> Prepare(grpc::ServerContext* context,
+                                 const v1::Consistency& consistency) const;
+  // Prepare, then the programme: its id is valid and the caller reads it.
+  absl::Status PrepareFor(grpc::ServerContext* context, const v1::Consistency& consistency,
+                          std::string_view field, const std::string& programme_id) const;
 
   const HistoryIndex& index_;
   const readmodel::ProjectionRuntime& runtime_;
@@ -52,8 +57,8 @@ class GovernanceService final : public v1::GovernanceQueryService::Service {
   double DiscountRate(const std::string& programme_id);
 
   const readmodel::ProjectionRuntime& metrics_runtime_;
-  const server::Authenticator& auth_;
-  GovernanceCache cache_;
+  const ReadScope& scope_;
+  GovernanceCache& cache_;  // shared with the read side's Membership
 };
 
 }  // namespace kam::projections

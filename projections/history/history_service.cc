@@ -8,7 +8,6 @@
 #include "base/strings.h"
 #include "domain/dates.h"
 #include "domain/events.h"
-#include "server/roles.h"
 #include "server/status.h"
 
 namespace kam::projections {
@@ -22,11 +21,11 @@ constexpr uint32_t kMaxPageSize = 1000;
 HistoryService::HistoryService(const HistoryIndex& index,
                                const readmodel::ProjectionRuntime& runtime,
                                std::vector<const readmodel::ProjectionRuntime*> all,
-                               const server::Authenticator& auth, int max_subscriptions)
+                               const ReadScope& scope, int max_subscriptions)
     : index_(index),
       runtime_(runtime),
       all_(std::move(all)),
-      auth_(auth),
+      scope_(scope),
       subscriptions_("Subscribe", max_subscriptions) {}
 
 grpc::Status HistoryService::GetAccountHistory(grpc::ServerContext* context,
@@ -58,8 +57,8 @@ grpc::Status HistoryService::GetHistory(grpc::ServerContext* context,
                                         const v1::GetHistoryRequest* request,
                                         v1::GetHistoryResponse* response) {
   auto status = [&]() -> absl::Status {
-    KAM_RETURN_IF_ERROR(
-        auth_.Authorize(*context, server::roles::Readers(), "read history").status());
+    auto reader = scope_.Authorize(*context, "read history");
+    if (!reader.ok()) return reader.status();
     KAM_RETURN_IF_ERROR(base::ValidateId("programme_id", request->programme_id()));
     if (!request->account_id().empty() && !request->person_id().empty()) {
       return base::InvalidField("person_id", "give account_id or person_id, not both");
@@ -98,6 +97,8 @@ grpc::Status HistoryService::GetHistory(grpc::ServerContext* context,
     }
     const std::set<std::string> types(request->event_types().begin(), request->event_types().end());
     KAM_RETURN_IF_ERROR(readmodel::AwaitConsistency(request->consistency(), {&runtime_}));
+    // After the wait: a caller who waits for the event that registers them reads.
+    KAM_RETURN_IF_ERROR(scope_.MayRead(*reader, request->programme_id()));
     query.keep = [&](const v1::EventEnvelope& env) {
       const auto at = domain::TimeOf(env.recorded_at());
       return (!has_from || at >= from) && (!has_to || at <= to) &&
@@ -112,11 +113,16 @@ grpc::Status HistoryService::GetHistory(grpc::ServerContext* context,
 grpc::Status HistoryService::Subscribe(grpc::ServerContext* context,
                                        const v1::SubscribeRequest* request,
                                        grpc::ServerWriter<v1::SubscribeResponse>* writer) {
-  if (auto who = auth_.Authorize(*context, server::roles::Readers(), "subscribe"); !who.ok()) {
-    return server::ToGrpc(who.status());
-  }
-  if (!request->aggregate_id().empty() && request->aggregate_id().size() > 2 * base::kMaxIdLength) {
-    return server::ToGrpc(base::InvalidField("aggregate_id", "is too long"));
+  auto reader = scope_.Authorize(*context, "subscribe");
+  if (!reader.ok()) return server::ToGrpc(reader.status());
+  if (!request->aggregate_id().empty()) {
+    // The stream is of the programme topic: an aggregate is a programme.
+    if (auto s = base::ValidateId("aggregate_id", request->aggregate_id()); !s.ok()) {
+      return server::ToGrpc(s);
+    }
+    if (auto s = scope_.MayRead(*reader, request->aggregate_id()); !s.ok()) {
+      return server::ToGrpc(s);
+    }
   }
   if (!request->account_id().empty()) {
     if (auto s = base::ValidateId("account_id", request->account_id()); !s.ok()) {
@@ -143,6 +149,8 @@ grpc::Status HistoryService::Subscribe(grpc::ServerContext* context,
   }
   auto slot = subscriptions_.TryAcquire();  // held until the stream ends
   if (!slot.ok()) return server::ToGrpc(slot.status());
+  // Without a programme filter, the events of the caller's programmes only.
+  ReadScope::StreamFilter readable = scope_.Filter(std::move(*reader));
   uint64_t seen = 0;
   while (!context->IsCancelled()) {
     seen = runtime_.progress().records_applied;
@@ -152,7 +160,8 @@ grpc::Status HistoryService::Subscribe(grpc::ServerContext* context,
           (request->aggregate_id().empty() || env.aggregate_id() == request->aggregate_id()) &&
           (request->account_id().empty() ||
            domain::AccountOf(env.event()) == request->account_id()) &&
-          (types.empty() || types.contains(std::string(domain::EventName(env.event()))));
+          (types.empty() || types.contains(std::string(domain::EventName(env.event())))) &&
+          readable.Passes(env);
       if (!match) return true;
       v1::SubscribeResponse out;
       *out.mutable_entry() = std::move(entry);
@@ -167,9 +176,9 @@ grpc::Status HistoryService::Subscribe(grpc::ServerContext* context,
 grpc::Status HistoryService::GetProjectionStatus(grpc::ServerContext* context,
                                                  const v1::GetProjectionStatusRequest* /*request*/,
                                                  v1::GetProjectionStatusResponse* response) {
-  if (auto who = auth_.Authorize(*context, server::roles::Readers(), "read the projection status");
-      !who.ok()) {
-    return server::ToGrpc(who.status());
+  // Positions, lags and digests, no programme's data: every caller that reads at all.
+  if (auto reader = scope_.Authorize(*context, "read the projection status"); !reader.ok()) {
+    return server::ToGrpc(reader.status());
   }
   response->set_topic(index_.programme_topic());
   response->set_caught_up(true);

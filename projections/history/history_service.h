@@ -1,7 +1,8 @@
-// HistoryQueryService over the history read model.
+// HistoryQueryService over the history read model, scoped by a ReadScope (read_scope.h):
+// histories of the programmes the caller reads; a change stream of their events only.
 //
-//   kam::projections::HistoryService svc(index, runtime, auth);   // runtime folds
-//   index.programme_topic() server.Add(&svc);
+//   kam::projections::HistoryService svc(index, runtime, {&runtime}, scope);  // runtime folds
+//   server.Add(&svc);                                     // index.programme_topic()
 #pragma once
 
 #include <string>
@@ -9,19 +10,20 @@
 
 #include "kam/v1/history_service.grpc.pb.h"
 #include "projections/history/history_index.h"
+#include "projections/history/read_scope.h"
 #include "readmodel/projection_runtime.h"
-#include "server/auth.h"
 #include "server/stream_slots.h"
 
 namespace kam::projections {
 
 class HistoryService final : public v1::HistoryQueryService::Service {
  public:
-  // `runtime` folds the programme topic; GetProjectionStatus reports every one of `all`.
+  // `runtime` folds the programme topic; GetProjectionStatus reports every one of `all` (to
+  // every caller allowed to read at all: it holds positions and lags, no programme's data).
   // At most `max_subscriptions` Subscribe streams are open at once (server::StreamSlots).
   HistoryService(const HistoryIndex& index, const readmodel::ProjectionRuntime& runtime,
-                 std::vector<const readmodel::ProjectionRuntime*> all,
-                 const server::Authenticator& auth, int max_subscriptions = 32);
+                 std::vector<const readmodel::ProjectionRuntime*> all, const ReadScope& scope,
+                 int max_subscriptions = 32);
 
   grpc::Status GetAccountHistory(grpc::ServerContext* context,
                                  const v1::GetAccountHistoryRequest* request,
@@ -38,7 +40,7 @@ class HistoryService final : public v1::HistoryQueryService::Service {
   const HistoryIndex& index_;
   const readmodel::ProjectionRuntime& runtime_;
   const std::vector<const readmodel::ProjectionRuntime*> all_;
-  const server::Authenticator& auth_;
+  const ReadScope& scope_;
   server::StreamSlots subscriptions_;
 };
 

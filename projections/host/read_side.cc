@@ -48,10 +48,13 @@ absl::StatusOr<std::unique_ptr<ReadSide>> ReadSide::Create(const ReadSideConfig&
   for (auto* runtime : {self->programmes_.get(), self->metrics_.get(), self->checkpoints_.get()}) {
     if (auto s = runtime->Start(); !s.ok()) return s;
   }
+  self->cache_ = std::make_unique<GovernanceCache>(*self->index_);
+  self->membership_ = std::make_unique<CacheMembership>(*self->cache_);
+  self->scope_ = std::make_unique<ReadScope>(auth, *self->membership_);
   self->history_service_ = std::make_unique<HistoryService>(
-      *self->index_, *self->programmes_, self->runtimes(), auth, config.max_subscriptions);
-  self->governance_service_ =
-      std::make_unique<GovernanceService>(*self->index_, *self->programmes_, *self->metrics_, auth);
+      *self->index_, *self->programmes_, self->runtimes(), *self->scope_, config.max_subscriptions);
+  self->governance_service_ = std::make_unique<GovernanceService>(
+      *self->index_, *self->programmes_, *self->metrics_, *self->scope_, *self->cache_);
   return self;
 }
 

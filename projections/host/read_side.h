@@ -1,6 +1,7 @@
 // The read side as one object: the RocksDB store, the history fold of the programme and
 // account-metrics topics and the fold of the writers' checkpoints (one runtime each), the
-// history index and the query services over them. The kam-history-projection binary, the HTTP
+// history index, the query services over them and the scope both read through (who reads
+// which programme: read_scope.h). The kam-history-projection binary, the HTTP
 // gateway's tests and the end-to-end tests all start the read side through Create(), so its wiring
 // exists once.
 //
@@ -22,10 +23,13 @@
 #include "absl/status/statusor.h"
 #include "eventlog/kafka.h"
 #include "eventlog/signing.h"
+#include "projections/governance/cache.h"
 #include "projections/governance/governance_service.h"
+#include "projections/governance/membership.h"
 #include "projections/history/history_fold.h"
 #include "projections/history/history_index.h"
 #include "projections/history/history_service.h"
+#include "projections/history/read_scope.h"
 #include "readmodel/projection_runtime.h"
 #include "readmodel/store.h"
 #include "server/auth.h"
@@ -94,6 +98,11 @@ class ReadSide {
   std::unique_ptr<readmodel::ProjectionRuntime> programmes_;
   std::unique_ptr<readmodel::ProjectionRuntime> metrics_;
   std::unique_ptr<readmodel::ProjectionRuntime> checkpoints_;
+  // Who reads what (read_scope.h): membership from the governance cache's folded programmes,
+  // one cache for the views and the checks alike.
+  std::unique_ptr<GovernanceCache> cache_;
+  std::unique_ptr<CacheMembership> membership_;
+  std::unique_ptr<ReadScope> scope_;
   std::unique_ptr<HistoryService> history_service_;
   std::unique_ptr<GovernanceService> governance_service_;
 };
