@@ -12,6 +12,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "absl/status/statusor.h"
+#include "base/ids.h"
 #include "kam/v1/history_service.grpc.pb.h"
 #include "kam/v1/metrics_service.grpc.pb.h"
 #include "kam/v1/programme_service.grpc.pb.h"
@@ -25,7 +27,9 @@
 namespace kam::testing {
 
 // One principal per role (and the standard cast of tests/unit/scenario.h for champion,
-// steering board, manager and sponsor).
+// steering board, manager and sponsor), and zoe, a second key account manager for a second
+// programme. A role grants no reads: reading a programme needs a registered person of it
+// (RegisterBoardObserver), except for the admin.
 inline constexpr char kTestTokens[] =
     "tok-admin-000    admin@supplier.example admin\n"
     "tok-ana-champion ana@supplier.example   champion\n"
@@ -33,7 +37,33 @@ inline constexpr char kTestTokens[] =
     "tok-kim-kam      kim@supplier.example   kam\n"
     "tok-eve-sponsor  eve@supplier.example   sponsor\n"
     "tok-bob-board    bob@supplier.example   board\n"
+    "tok-zoe-kam      zoe@supplier.example   kam\n"
     "tok-erp-publish  erp@supplier.example   publisher\n";
+
+// Registers `principal` as a board observer of `programme` (person `person_id`), so that it
+// reads the programme and commands nothing. The platform admin grants it while the programme
+// has no champion; after that its champion does (`token`). Returns the command's position
+// (for read-your-writes) or the error.
+inline absl::StatusOr<v1::LogPosition> RegisterBoardObserver(
+    v1::ProgrammeCommandService::Stub& stub, const std::string& programme,
+    const std::string& person_id = "bob", const std::string& principal = "bob@supplier.example",
+    const std::string& token = "tok-admin-000") {
+  v1::RegisterPersonRequest r;
+  r.mutable_metadata()->set_client_request_id(base::NewEventId());
+  r.set_programme_id(programme);
+  r.set_person_id(person_id);
+  r.set_name("Board observer " + person_id);
+  r.set_principal(principal);
+  r.add_functions(v1::PERSON_FUNCTION_BOARD_OBSERVER);
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", "Bearer " + token);
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  v1::RegisterPersonResponse resp;
+  const grpc::Status s = stub.RegisterPerson(&ctx, r, &resp);
+  if (!s.ok())
+    return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+  return resp.result().position();
+}
 
 inline std::unique_ptr<server::Authenticator> TestAuth() {
   return std::move(*server::Authenticator::FromText(kTestTokens, "test-tokens"));
