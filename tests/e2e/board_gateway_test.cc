@@ -76,7 +76,24 @@ class BoardGateway : public ::testing::Test {
     v1::CharterProgrammeResponse resp;
     auto ctx = testing::Context("tok-admin-000");
     EXPECT_TRUE(commands_->Stub()->CharterProgramme(ctx.get(), req, &resp).ok());
-    return resp.result();
+    // Its members, registered by the platform admin: kim nominates, and bob - whose token the
+    // board logs in with - is a board observer (reads are scoped to a caller's programmes).
+    auto stub = commands_->Stub();
+    v1::RegisterPersonRequest kim;
+    kim.mutable_metadata()->set_client_request_id(base::NewEventId());
+    kim.set_programme_id("emea-kam");
+    kim.set_person_id("kim");
+    kim.set_name("Kim");
+    kim.set_principal("kim@supplier.example");
+    kim.add_functions(v1::PERSON_FUNCTION_KEY_ACCOUNT_MANAGER);
+    v1::RegisterPersonResponse registered;
+    EXPECT_TRUE(
+        stub->RegisterPerson(testing::Context("tok-admin-000").get(), kim, &registered).ok());
+    auto bob = testing::RegisterBoardObserver(*stub, "emea-kam");
+    EXPECT_TRUE(bob.ok()) << bob.status();
+    v1::CommandResult last = resp.result();
+    if (bob.ok()) *last.mutable_position() = *bob;
+    return last;
   }
 
   v1::CommandResult Nominate(const std::string& account) {
@@ -241,9 +258,11 @@ TEST_F(BoardGateway, ErrorsAreJsonNamingTheFieldOrTheCause) {
   auto bad_size =
       Client().Get("/api/programmes/emea-kam/history?pageSize=5000", {{"Cookie", cookie}});
   EXPECT_EQ(Error(bad_size)["field"], "pageSize");
+  // A programme the board member is not a member of - existing or not - is refused alike.
   auto unknown = Client().Get("/api/programmes/apac-kam", {{"Cookie", cookie}});
-  EXPECT_EQ(unknown->status, 404);
-  EXPECT_EQ(Error(unknown)["code"], "NOT_FOUND");
+  EXPECT_EQ(unknown->status, 403);
+  EXPECT_EQ(Error(unknown)["code"], "PERMISSION_DENIED");
+  EXPECT_EQ(Error(unknown)["rule"], "membership.required");
   // A field error of the query service itself comes through with its field.
   auto token = Client().Get("/api/programmes/emea-kam/history?pageToken=abc", {{"Cookie", cookie}});
   EXPECT_EQ(token->status, 400);

@@ -111,6 +111,9 @@ TEST_F(Kamctl, AWholeProgrammeFromCharterToRetirement) {
               "key-account-manager"});
   Ok(kAdmin, {"person", p, "eve", "Eve Adams", "--principal", "eve@supplier.example", "--functions",
               "EXECUTIVE"});
+  // The board reads through a membership of its own: a board observer, who commands nothing.
+  Ok(kAdmin, {"person", p, "bob", "Bob Gray", "--principal", "bob@supplier.example", "--functions",
+              "board-observer"});
   Ok(kAdmin, {"appoint-champion", p, "ana", "--rationale", "Board mandate"});
   Ok(kAna, {"publish-criteria", p, "--criteria",
             "criterion_id=profit-potential,name=Profit potential,weight_percent=60,scale_min=1,"
@@ -217,7 +220,13 @@ TEST_F(Kamctl, AWholeProgrammeFromCharterToRetirement) {
 
 TEST_F(Kamctl, TheLiveTailFollowsNewEventsAsLinesOrJson) {
   const std::string p = "tailing";
-  const std::string first = PositionIn(Ok(kAdmin, {"charter", p, "Tail", "Follow it"}));
+  Ok(kAdmin, {"charter", p, "Tail", "Follow it"});
+  Ok(kAdmin, {"person", p, "kim", "Kim Park", "--principal", "kim@supplier.example", "--functions",
+              "key-account-manager"});
+  // The board follows the programme as a board observer of it.
+  const std::string first =
+      PositionIn(Ok(kAdmin, {"person", p, "bob", "Bob Gray", "--principal", "bob@supplier.example",
+                             "--functions", "board-observer"}));
   // In the background: two more events.
   std::thread writer([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
@@ -279,13 +288,15 @@ TEST_F(Kamctl, ARetryWithTheSameRequestIdAndADryRunWriteNothingTwice) {
       Ok(kAdmin, {"charter", p, "Retries", "Why", "--request-id", "charter-retries"});
   EXPECT_NE(again.find("already done by an earlier call with this request id"), std::string::npos)
       << again;
+  Ok(kAdmin, {"person", p, "kim", "Kim Park", "--principal", "kim@supplier.example", "--functions",
+              "key-account-manager"});
   const std::string dry = Ok(kKim, {"nominate", p, "acme", "ACME", "Why", "--dry-run"});
   EXPECT_NE(dry.find("would be accepted (dry run, nothing written); 'retries' would be at "
-                     "version 2"),
+                     "version 3"),
             std::string::npos)
       << dry;
   const std::string real = Ok(kKim, {"nominate", p, "acme", "ACME", "Why"});
-  EXPECT_NE(real.find("'retries' is now at version 2"), std::string::npos) << real;
+  EXPECT_NE(real.find("'retries' is now at version 3"), std::string::npos) << real;
 }
 
 TEST_F(Kamctl, SettingsComeFromAConfigFileProfileAndAPrivateTokenFile) {
@@ -459,6 +470,8 @@ TEST_F(Kamctl, ImportPeopleFromCsvAndTrainingsFromJsonLines) {
 TEST_F(Kamctl, EnterpriseFeedsArriveByKafkaAndDeadLettersAreReDrivenAfterAFix) {
   const std::string p = "feeds";
   Ok(kAdmin, {"charter", p, "Feeds", "Why"});
+  Ok(kAdmin, {"person", p, "bob", "Bob Gray", "--principal", "bob@supplier.example", "--functions",
+              "board-observer"});  // the board reads what the feeds wrote
   services::ProgrammeIngesters ingesters(testing::SharedKafka(), commands_->service(),
                                          {.topic_prefix = prefix_, .group_id = prefix_ + "pi"});
   ASSERT_TRUE(ingesters.Start().ok());
