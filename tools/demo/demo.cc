@@ -267,6 +267,12 @@ absl::Status Loader::People() {
       Person("raj-patel", "Raj Patel", "", {v1::PERSON_FUNCTION_SUPPLY_CHAIN}),
       Person("nina-kowalski", "Nina Kowalski", "", {v1::PERSON_FUNCTION_OPERATIONS}),
       Person("oscar-lund", "Oscar Lund", "", {v1::PERSON_FUNCTION_FINANCE}),
+      // Members without a business role: the governance board reads the dashboard, the
+      // enterprise system records trainings (neither commands anything else).
+      Person("governance-board", "Governance board", Principal("board"),
+             {v1::PERSON_FUNCTION_BOARD_OBSERVER}),
+      Person("erp", "ERP and learning systems", Principal("publisher"),
+             {v1::PERSON_FUNCTION_PUBLISHER}),
   };
   for (const auto& p : people) DEMO_SEND(RegisterPerson, "admin", 1, p);
   v1::AppointChampionRequest champion;
@@ -755,7 +761,7 @@ absl::Status Loader::Economics() {
 }
 
 absl::StatusOr<Summary> Loader::Run() {
-  for (const char* role : {"admin", "champion", "kam", "sponsor", "publisher"}) {
+  for (const char* role : {"admin", "champion", "kam", "sponsor", "board", "publisher"}) {
     if (!tokens_.contains(role)) {
       return absl::InvalidArgumentError(
           base::StrCat("tokens: the demo needs a token with the role '", role, "'"));

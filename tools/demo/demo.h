@@ -49,7 +49,9 @@ struct Summary {
   int metrics = 0;
 };
 
-// Needs tokens for the roles admin, champion, kam, sponsor and publisher. `today` anchors
+// Needs tokens for the roles admin, champion, kam, sponsor, board and publisher; the board's
+// principal becomes a board observer of the programme (it reads, never commands), the
+// publisher's its enterprise system. `today` anchors
 // the two years of business time (it is the last day of the story).
 absl::StatusOr<Summary> Load(const Channels& channels, const Tokens& tokens,
                              absl::Time today = absl::Now());
