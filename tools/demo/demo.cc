@@ -180,22 +180,49 @@ class Loader {
  private:
   // Day n of the story (0 = charter, kStoryDays = today).
   absl::CivilDay Day(int n) const { return today_ - (kStoryDays - n); }
-  google::protobuf::Timestamp At(int day, int hour) const {
-    const absl::Time t =
-        absl::FromCivil(absl::CivilSecond(Day(day)) + hour * 3600, absl::UTCTimeZone());
-    return google::protobuf::util::TimeUtil::SecondsToTimestamp(absl::ToUnixSeconds(t));
+  static absl::Time Morning(absl::CivilDay day) {
+    return absl::FromCivil(absl::CivilHour(day) + 9, absl::UTCTimeZone());
   }
   const std::string& Principal(const std::string& role) const { return tokens_.at(role).principal; }
 
-  // Sends one programme command as `role` at business time (day, hour).
+  // The story's business time for the next command, on day `day`: the programme's business
+  // time only moves forward (rule time.in_order), so the first command of a day happens at
+  // 09:00 and each further one a few minutes after the one before. A step dated before the
+  // clock is a mistake in the story, reported before anything is sent.
+  absl::StatusOr<absl::Time> Advance(int day) {
+    const absl::CivilDay civil = Day(day);
+    if (clock_ != absl::InfinitePast() && civil < absl::ToCivilDay(clock_, absl::UTCTimeZone())) {
+      return absl::InternalError(
+          base::StrCat("demo step ", step_ + 1, " is dated day ", day, " (", Date(civil),
+                       "), before the story's business time ",
+                       absl::FormatTime("%Y-%m-%d %H:%M UTC", clock_, absl::UTCTimeZone())));
+    }
+    clock_ = std::max(Morning(civil), clock_ + absl::Minutes(7));
+    return clock_;
+  }
+
+  // Sends one programme command as `role` on day `day` of the story. With `late_reason`, a
+  // fact of day `day` that reaches the platform late: it keeps its own business time, which
+  // lies before the story's clock, and takes effect at the clock (an explicit late entry).
   template <typename Req, typename Resp>
   absl::StatusOr<v1::CommandResult> Send(
       grpc::Status (ProgrammeCommandService::Stub::*rpc)(grpc::ClientContext*, const Req&, Resp*),
-      const std::string& role, int day, Req req) {
+      const std::string& role, int day, Req req, const std::string& late_reason = "") {
+    absl::Time at = Morning(Day(day));
+    if (late_reason.empty()) {
+      auto advanced = Advance(day);
+      if (!advanced.ok()) return advanced.status();
+      at = *advanced;
+    } else if (at >= clock_) {
+      return absl::InternalError(base::StrCat("demo step ", step_ + 1, " is a late entry of day ",
+                                              day, ", which is not before the story's clock"));
+    }
     req.set_programme_id(kProgrammeId);
     auto* m = req.mutable_metadata();
     m->set_client_request_id(base::StrCat("demo/", kProgrammeId, "/", ++step_));
-    *m->mutable_occurred_at() = At(day, 9 + step_ % 8);
+    *m->mutable_occurred_at() =
+        google::protobuf::util::TimeUtil::SecondsToTimestamp(absl::ToUnixSeconds(at));
+    m->set_late_reason(late_reason);
     grpc::ClientContext ctx;
     ctx.AddMetadata("authorization", "Bearer " + tokens_.at(role).token);
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
@@ -222,6 +249,7 @@ class Loader {
   const Tokens& tokens_;
   const absl::CivilDay today_;
   int step_ = 0;
+  absl::Time clock_ = absl::InfinitePast();  // the story's business time so far
   Summary summary_;
   std::map<std::string, std::string> assessment_events_;  // account -> latest assessment
   std::map<std::string, std::string> metric_events_;      // client request id -> event id
@@ -599,7 +627,8 @@ absl::Status Loader::Portfolio() {
   aegean_manager.set_person_id("lars-nilsson");
   DEMO_SEND(AssignManager, "champion", 425, aegean_manager);
 
-  // Year two: visits go on (not to Iberia), Tom Becker's finance training is late.
+  // Year two: visits go on (not to Iberia), Tom Becker's finance training is late; the
+  // year closes with the reviews.
   for (const auto& [account, d] :
        std::vector<std::pair<std::string, int>>{{"nordic-foods", 560},
                                                 {"alpine-dairy", 600},
@@ -609,8 +638,7 @@ absl::Status Loader::Portfolio() {
                                                 {"alpine-dairy", 700},
                                                 {"celtic-pharma", 710},
                                                 {"baltic-packaging", 715},
-                                                {"aegean-shipping", 720},
-                                                {"danube-logistics", 722}}) {
+                                                {"aegean-shipping", 720}}) {
     v1::LogSponsorVisitRequest r;
     r.set_account_id(account);
     r.set_visit_date(Date(Day(d)));
@@ -631,12 +659,24 @@ absl::Status Loader::Portfolio() {
     r.set_notes(outcome == v1::REVIEW_OUTCOME_WATCH
                     ? "Negative contribution after cost-to-serve: renegotiate expedited logistics"
                     : "On plan");
-    DEMO_SEND(ReviewAccount, "sponsor", 705, r);
+    DEMO_SEND(ReviewAccount, "sponsor", 722, r);
   }
   v1::ReviewProgrammeRequest review2;
   review2.set_summary("Year two: criteria v2 in force; cost-to-serve now reviewed quarterly");
   review2.add_findings("Vistula Steel still has no executive sponsor");
-  DEMO_SEND(ReviewProgramme, "champion", 712, review2);
+  DEMO_SEND(ReviewProgramme, "champion", 724, review2);
+  // A fact that reaches the platform late: Claire Dubois's visit to Danube Logistics on day
+  // 718 is reported only with her expense claim, after the programme review. It is entered
+  // with its own date and a late reason, and shows in the history as a late entry.
+  v1::LogSponsorVisitRequest danube;
+  danube.set_account_id("danube-logistics");
+  danube.set_visit_date(Date(Day(718)));
+  danube.set_notes("Executive visit to the Budapest hub; agreed to trial a second product line");
+  {
+    auto sent = Send(&ProgrammeCommandService::Stub::LogSponsorVisit, "sponsor", 718, danube,
+                     "Reported with the sponsor's expense claim after the programme review");
+    if (!sent.ok()) return sent.status();
+  }
   return absl::OkStatus();
 }
 

@@ -4,8 +4,9 @@
 // admitted as an exception, one retired inside its minimum tenure), trained and untrained
 // managers with training plans, operations staff, commitments, a criteria revision, two
 // years of monthly economics with cost-to-serve by activity (one account profitable on
-// revenue but not after cost-to-serve), reviews, a benchmark and one late correction -
-// so every view of the dashboard, flags included, has something true to show.
+// revenue but not after cost-to-serve), reviews, a benchmark, one correction of a metric
+// and one sponsor visit entered late (metadata.late_reason) - so every view of the
+// dashboard, flags included, has something true to show.
 //
 //   kam::demo::Tokens tokens = *kam::demo::TokensByRole(".run/tokens");
 //   auto summary = kam::demo::Load({.commands = ch1, .metrics = ch2, .queries = ch3}, tokens);
@@ -13,7 +14,9 @@
 // Every command carries a client request id derived from its step ("demo/<programme>/...")
 // and business times anchored on the day of loading, so a load interrupted part-way can be
 // run again the same day and finishes without writing anything twice. Load() does nothing
-// when the programme already exists.
+// when the programme already exists. The story's business time only moves forward (rule
+// time.in_order): each command is dated a few minutes after the one before, and a step
+// dated before an earlier one fails before it is sent.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
