@@ -40,6 +40,8 @@
 #include <thread>
 #include <vector>
 
+#include "absl/time/civil_time.h"
+#include "absl/time/clock.h"
 #include "base/ids.h"
 #include "base/strings.h"
 #include "domain/metrics.h"
@@ -639,8 +641,10 @@ class Bench {
 
   // --- Programme commands --------------------------------------------------------------
 
-  // A programme with a champion, a key account manager and one criterion, so nominations
-  // (by kam) and admissions (by the champion) are real commands.
+  // A programme with a champion, a key account manager, a sponsor, a board observer and one
+  // criterion, so nominations (by kam), admissions (by the champion) and visits (by the
+  // sponsor) are real commands of members. No command names its business time: each takes
+  // its time of recording, so the programme's business time only moves forward.
   void Charter(const std::string& id, uint32_t max_accounts = 100) {
     v1::CharterProgrammeRequest c;
     c.mutable_metadata()->set_client_request_id(base::NewEventId());
@@ -666,9 +670,12 @@ class Bench {
       v1::RegisterPersonResponse rr;
       Check(commands_->RegisterPerson(Ctx(platform_->token("admin")).get(), r, &rr), "person");
     };
+    // Every principal the benchmark calls with is a person of the programme (rule
+    // membership.required); the board's reads only (its queries are scoped to members).
     person("champ", "champion@supplier.example", {v1::PERSON_FUNCTION_EXECUTIVE});
     person("kam", "kam@supplier.example", {v1::PERSON_FUNCTION_KEY_ACCOUNT_MANAGER});
-    person("sponsor", "", {v1::PERSON_FUNCTION_EXECUTIVE});
+    person("sponsor", "sponsor@supplier.example", {v1::PERSON_FUNCTION_EXECUTIVE});
+    person("board", "board@supplier.example", {v1::PERSON_FUNCTION_BOARD_OBSERVER});
     v1::AppointChampionRequest a;
     a.mutable_metadata()->set_client_request_id(base::NewEventId());
     a.set_programme_id(id);
@@ -820,6 +827,9 @@ class Bench {
     std::atomic<long> next{0};
     std::vector<std::thread> callers;
     std::mutex mu;
+    // Visits of today: a date before the programme's charter would be a story no one tells.
+    const std::string today =
+        absl::FormatCivilTime(absl::ToCivilDay(absl::Now(), absl::UTCTimeZone()));
     for (int c = 0; c < 16; ++c) {
       callers.emplace_back([&] {
         while (true) {
@@ -829,7 +839,7 @@ class Bench {
           v.mutable_metadata()->set_client_request_id(base::NewEventId());
           v.set_programme_id(id);
           v.set_account_id(account(i));
-          v.set_visit_date("2026-01-15");
+          v.set_visit_date(today);
           v.set_notes("benchmark visit");
           v1::LogSponsorVisitResponse r;
           Check(commands_->LogSponsorVisit(Ctx(platform_->token("sponsor")).get(), v, &r), "visit");
