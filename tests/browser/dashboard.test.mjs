@@ -147,6 +147,21 @@ test('the account story lists the nomination with its rationale, and the as-of s
   assert.equal(later, 'admitted');
 });
 
+test('the demo\'s late fact is in the history as a late entry, with its reason', async () => {
+  phase = 'late-entry';
+  await go('#/account/danube-logistics');
+  const history = await apiGet('/api/programmes/emea-kam/history?account=danube-logistics');
+  const late = history.entries.filter((e) => e.envelope.lateReason);
+  assert.equal(late.length, 1, 'one late entry: the sponsor visit reported with an expense claim');
+  assert.ok(late[0].envelope.event.sponsorVisitLogged);
+  assert.match(late[0].envelope.lateReason, /expense claim/);
+  // Every other command of the story came in business-time order.
+  const occurred = history.entries.filter((e) => !e.envelope.lateReason)
+    .map((e) => Date.parse(e.envelope.occurredAt));
+  assert.deepEqual(occurred, [...occurred].sort((a, b) => a - b));
+  await shot('account-late-entry');
+});
+
 test('the economics chart has a point for every year of published economics', async () => {
   phase = 'economics';
   await go('#/economics/nordic-foods');
