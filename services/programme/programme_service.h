@@ -26,11 +26,11 @@ namespace kam::services {
 // gate: membership in the programme decides the rest, see domain::Admissible).
 #define KAM_PROGRAMME_COMMANDS(X)                 \
   X(CharterProgramme, kAdminOnly)                 \
-  X(ChangeProgrammeParameters, kGovernance)       \
+  X(ChangeProgrammeParameters, kApprovers)        \
   X(RegisterPerson, kApprovers)                   \
   X(AppointChampion, kApprovers)                  \
   X(StandDownChampion, kApprovers)                \
-  X(PublishSelectionCriteria, kGovernance)        \
+  X(PublishSelectionCriteria, kApprovers)         \
   X(NominateAccount, kNominators)                 \
   X(AssessAccount, kAccountTeam)                  \
   X(AdmitAccount, kApprovers)                     \

@@ -130,7 +130,8 @@ TEST_F(Governance, AsOfAnswersBothTimeAxesWithALateRecordedFact) {
   v1::NominateAccountResponse refused;
   auto refusal = stub_->NominateAccount(Context("tok-kim-kam").get(), late, &refused);
   EXPECT_EQ(refusal.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_NE(refusal.error_message().find("rule time.in_order"), std::string::npos) << refusal.error_message();
+  EXPECT_NE(refusal.error_message().find("rule time.in_order"), std::string::npos)
+      << refusal.error_message();
   auto ancient = late;
   ancient.mutable_metadata()->mutable_occurred_at()->set_seconds(86400);  // 1970-01-02
   refusal = stub_->NominateAccount(Context("tok-kim-kam").get(), ancient, &refused);

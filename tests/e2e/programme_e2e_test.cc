@@ -52,6 +52,10 @@ class Platform {
     v1::CharterProgrammeResponse resp;
     auto s = command_stub_->CharterProgramme(testing::Context(token).get(), req, &resp);
     if (out != nullptr) *out = resp.result();
+    if (!s.ok()) return s;
+    // kim nominates and bob reads: members of the programme (versions 2 and 3).
+    auto members = testing::RegisterKimAndBob(*command_stub_, programme);
+    if (!members.ok()) return grpc::Status(grpc::StatusCode::INTERNAL, members.status().ToString());
     return s;
   }
 
@@ -105,7 +109,7 @@ class ProgrammeE2E : public ::testing::Test {
     dir_ = std::filesystem::temp_directory_path() / ("kam-e2e-" + prefix_);
     std::filesystem::remove_all(dir_);
     platform_ = std::make_unique<Platform>(testing::SharedKafka(), prefix_, dir_);
-    ASSERT_TRUE(platform_->Charter("emea-kam", "tok-ana-champion").ok());
+    ASSERT_TRUE(platform_->Charter("emea-kam", "tok-admin-000").ok());
   }
   void TearDown() override {
     platform_.reset();
@@ -120,7 +124,7 @@ TEST_F(ProgrammeE2E, NominatesOverGrpcAndReadsTheHistoryBack) {
   v1::CommandResult result;
   ASSERT_TRUE(platform_->Nominate(Nomination("acme"), "tok-kim-kam", &result).ok());
   EXPECT_EQ(result.aggregate_id(), "emea-kam");
-  EXPECT_EQ(result.aggregate_version(), 2u);  // charter, then this nomination
+  EXPECT_EQ(result.aggregate_version(), 4u);  // charter, kim, bob, then this nomination
   EXPECT_EQ(result.position().topic(), prefix_ + "kam.programme.v1");
   EXPECT_FALSE(result.deduplicated());
 
@@ -132,8 +136,8 @@ TEST_F(ProgrammeE2E, NominatesOverGrpcAndReadsTheHistoryBack) {
   EXPECT_EQ(env.event().account_nominated().account_id(), "acme");
   EXPECT_EQ(env.event().account_nominated().nominated_by(), "kim@supplier.example");
   EXPECT_EQ(env.actor(), "kim@supplier.example");
-  EXPECT_EQ(env.aggregate_version(), 2u);
-  EXPECT_EQ(env.previous_hash().size(), 32u);  // chained to the charter event
+  EXPECT_EQ(env.aggregate_version(), 4u);
+  EXPECT_EQ(env.previous_hash().size(), 32u);  // chained to the event before
   EXPECT_EQ(env.event_id(), result.event_ids(0));
   EXPECT_EQ(history.entries(0).position().offset(), result.position().offset());
 }
@@ -172,21 +176,25 @@ TEST_F(ProgrammeE2E, BadInputIsRejectedNamingTheFieldOrRuleAndWritesNothing) {
   auto stale = Nomination("acme");
   stale.mutable_metadata()->set_expected_version(7);
   cases.push_back({"stale expected version", stale, "tok-kim-kam", grpc::StatusCode::ABORTED,
-                   "is at version 1, not 7"});
+                   "is at version 3, not 7"});
+  cases.push_back({"not a member of the programme", Nomination("acme"), "tok-zoe-kam",
+                   grpc::StatusCode::PERMISSION_DENIED,
+                   "rule membership.required: zoe@supplier.example may not NominateAccount in "
+                   "programme 'emea-kam'"});
   for (const auto& c : cases) {
     auto s = platform_->Nominate(c.req, c.token);
     EXPECT_EQ(s.error_code(), c.code) << c.name << ": " << s.error_message();
     EXPECT_NE(s.error_message().find(c.mentions), std::string::npos)
         << c.name << ": " << s.error_message();
   }
-  // Nothing was written: the programme is still at version 1.
+  // Nothing was written: the programme is still at version 3.
   auto ok = Nomination("acme");
-  ok.mutable_metadata()->set_expected_version(1);
+  ok.mutable_metadata()->set_expected_version(3);
   v1::CommandResult result;
   ASSERT_TRUE(platform_->Nominate(ok, "tok-kim-kam", &result).ok());
-  EXPECT_EQ(result.aggregate_version(), 2u);
+  EXPECT_EQ(result.aggregate_version(), 4u);
 
-  auto dup = platform_->Nominate(Nomination("acme"), "tok-ana-champion");
+  auto dup = platform_->Nominate(Nomination("acme"), "tok-kim-kam");
   EXPECT_EQ(dup.error_code(), grpc::StatusCode::ALREADY_EXISTS);
   EXPECT_NE(dup.error_message().find("rule nomination.unique"), std::string::npos)
       << dup.error_message();
@@ -217,7 +225,7 @@ TEST_F(ProgrammeE2E, ARetryReturnsTheOriginalResultAlsoAfterARestart) {
   ASSERT_TRUE(platform_->Nominate(req, "tok-kim-kam", &after_restart).ok());
   EXPECT_TRUE(after_restart.deduplicated());
   EXPECT_EQ(after_restart.event_ids(0), first.event_ids(0));
-  EXPECT_EQ(after_restart.aggregate_version(), 2u);
+  EXPECT_EQ(after_restart.aggregate_version(), 4u);
   EXPECT_EQ(after_restart.position().offset(), first.position().offset());
 
   v1::GetAccountHistoryResponse history;
@@ -232,7 +240,7 @@ TEST_F(ProgrammeE2E, ARetryReturnsTheOriginalResultAlsoAfterARestart) {
   EXPECT_EQ(reused.error_code(), grpc::StatusCode::ALREADY_EXISTS) << reused.error_message();
   EXPECT_NE(reused.error_message().find("metadata.client_request_id: 'retry-me-1' was already "
                                         "used for a different command on programme 'emea-kam' "
-                                        "(it wrote version 2)"),
+                                        "(it wrote version 4)"),
             std::string::npos)
       << reused.error_message();
   auto changed = req;  // the same account, another rationale: another command too
@@ -268,7 +276,7 @@ TEST(ProgrammeOutage, ACommandDuringAnOutageIsUnavailableAndWritesNothing) {
   std::filesystem::remove_all(dir);
   {
     Platform platform(kafka, "outage-", dir, milliseconds(3000));
-    ASSERT_TRUE(platform.Charter("emea-kam", "tok-ana-champion").ok());
+    ASSERT_TRUE(platform.Charter("emea-kam", "tok-admin-000").ok());
 
     broker.Stop();
     // Several commands at once: they queue behind each other and fail as groups.
@@ -294,13 +302,13 @@ TEST(ProgrammeOutage, ACommandDuringAnOutageIsUnavailableAndWritesNothing) {
       if (after.error_code() != grpc::StatusCode::UNAVAILABLE) break;
     }
     ASSERT_TRUE(after.ok()) << after.error_message();
-    EXPECT_EQ(later.aggregate_version(), 2u);  // the failed command left no event behind
+    EXPECT_EQ(later.aggregate_version(), 4u);  // the failed command left no event behind
 
     v1::GetAccountHistoryResponse history;
     ASSERT_TRUE(platform.History("emea-kam", "globex", &later.position(), &history).ok());
     auto missing = platform.History("emea-kam", "lost-0", nullptr, &history);
     EXPECT_EQ(missing.error_code(), grpc::StatusCode::NOT_FOUND) << missing.error_message();
-    EXPECT_EQ(platform.folded(), 2u);  // the charter and globex, nothing else
+    EXPECT_EQ(platform.folded(), 4u);  // the charter, kim, bob and globex, nothing else
 
     // The clients' retries of the failed commands now succeed, each once.
     std::set<uint64_t> versions;
@@ -312,7 +320,7 @@ TEST(ProgrammeOutage, ACommandDuringAnOutageIsUnavailableAndWritesNothing) {
         versions.insert(retried.aggregate_version());
       }
     }
-    EXPECT_EQ(versions, (std::set<uint64_t>{3, 4, 5, 6, 7}));
+    EXPECT_EQ(versions, (std::set<uint64_t>{5, 6, 7, 8, 9}));
   }
   std::filesystem::remove_all(dir);
 }

@@ -61,7 +61,7 @@ class Signatures : public ::testing::Test {
                                                          std::vector<int32_t>{}, integrity_);
   }
 
-  // Charters emea-kam as the platform admin.
+  // Charters emea-kam as the platform admin, with kim and bob as members (versions 1..3).
   v1::CommandResult Charter() {
     auto charter = testing::Charter();
     charter.mutable_metadata()->set_client_request_id(base::NewEventId());
@@ -69,6 +69,9 @@ class Signatures : public ::testing::Test {
     auto s =
         commands_->Stub()->CharterProgramme(Context("tok-admin-000").get(), charter, &chartered);
     EXPECT_TRUE(s.ok()) << s.error_message();
+    // kim nominates, bob reads: versions 2 and 3.
+    auto members = testing::RegisterKimAndBob(*commands_->Stub(), "emea-kam");
+    EXPECT_TRUE(members.ok()) << members.status();
     return chartered.result();
   }
 
@@ -147,13 +150,13 @@ TEST_F(Signatures, AForgedEventWithARecomputedHashIsQuarantinedAndTheProgrammeKe
   const v1::CommandResult acme = Nominate("acme");
   auto verified = Verify({acme.position()});
   ASSERT_TRUE(verified.intact()) << verified.first_break();
-  ASSERT_EQ(verified.tip_version(), 2u);
+  ASSERT_EQ(verified.tip_version(), 4u);
 
   // An unsigned forgery, and one signed with a key the keyring does not hold.
-  const v1::LogPosition unsigned_at = Forge(2, verified.tip_hash(), nullptr, "shell-co");
+  const v1::LogPosition unsigned_at = Forge(4, verified.tip_hash(), nullptr, "shell-co");
   auto mallory = eventlog::Signer::FromPemFile(mallory_key_.private_pem);
   ASSERT_TRUE(mallory.ok());
-  const v1::LogPosition foreign_at = Forge(2, verified.tip_hash(), mallory->get(), "shell-two");
+  const v1::LogPosition foreign_at = Forge(4, verified.tip_hash(), mallory->get(), "shell-two");
 
   // The read model folds neither; verification reports the first, naming why and where.
   verified = Verify({unsigned_at, foreign_at});
@@ -162,21 +165,21 @@ TEST_F(Signatures, AForgedEventWithARecomputedHashIsQuarantinedAndTheProgrammeKe
       << verified.first_break();
   EXPECT_NE(verified.first_break().find(base::StrCat("@", unsigned_at.offset())), std::string::npos)
       << verified.first_break();
-  EXPECT_EQ(verified.tip_version(), 2u);
+  EXPECT_EQ(verified.tip_version(), 4u);
   EXPECT_EQ(Accounts(foreign_at), std::vector<std::string>{"acme"});
 
-  // The writer still works: its next event is version 3, signed; the forgeries never
+  // The writer still works: its next event is version 5, signed; the forgeries never
   // become part of the programme.
   const v1::CommandResult beta = Nominate("beta");
-  EXPECT_EQ(beta.aggregate_version(), 3u);
+  EXPECT_EQ(beta.aggregate_version(), 5u);
   // Restarted, it replays the partition, quarantines both forgeries and carries on.
   StartWriter();
   const v1::CommandResult gamma = Nominate("gamma");
-  EXPECT_EQ(gamma.aggregate_version(), 4u);
+  EXPECT_EQ(gamma.aggregate_version(), 6u);
   EXPECT_EQ(Accounts(gamma.position()), (std::vector<std::string>{"acme", "beta", "gamma"}));
   verified = Verify({gamma.position()});
-  EXPECT_EQ(verified.events_checked(), 4u);
-  EXPECT_EQ(verified.tip_version(), 4u);
+  EXPECT_EQ(verified.events_checked(), 6u);
+  EXPECT_EQ(verified.tip_version(), 6u);
 
   // The restarted writer and the read model keep the same records out, for the same reasons.
   std::set<std::string> read_model_says;
@@ -188,7 +191,7 @@ TEST_F(Signatures, AForgedEventWithARecomputedHashIsQuarantinedAndTheProgrammeKe
   EXPECT_EQ(std::set<std::string>(writer_list.begin(), writer_list.end()), read_model_says);
   EXPECT_EQ(read_model_says.size(), 2u);
 
-  // An auditor's own check, straight from Kafka with only the public keys, agrees: four
+  // An auditor's own check, straight from Kafka with only the public keys, agrees: six
   // authentic events in an unbroken chain, two records quarantined, the same tip.
   auto audit = testing::RunBinary(
       std::string(KAM_BINARY_DIR) + "/kamctl",
@@ -199,9 +202,9 @@ TEST_F(Signatures, AForgedEventWithARecomputedHashIsQuarantinedAndTheProgrammeKe
   EXPECT_EQ(audit.exit_code, 1) << audit.err << audit.out;
   auto report = nlohmann::json::parse(audit.out, nullptr, false);
   ASSERT_TRUE(report.is_array() && report.size() == 1) << audit.out << audit.err;
-  EXPECT_EQ(report[0]["events"], 4);
+  EXPECT_EQ(report[0]["events"], 6);
   EXPECT_EQ(report[0]["intact"], true);
-  EXPECT_EQ(report[0]["tip_version"], 4);
+  EXPECT_EQ(report[0]["tip_version"], 6);
   EXPECT_EQ(report[0]["tip_hash"], verified.tip_hash());
   ASSERT_EQ(report[0]["quarantined"].size(), 2u) << audit.out;
   EXPECT_NE(report[0]["quarantined"][0].get<std::string>().find("it is not signed"),
@@ -262,8 +265,8 @@ TEST_F(Signatures, AForgedEventWithARecomputedHashIsQuarantinedAndTheProgrammeKe
       << "only a platform admin requests";
   ASSERT_TRUE(request_ack(unsigned_at, "tok-admin-000").ok());
   EXPECT_EQ(approve_ack(unsigned_at, "tok-admin-000").error_code(),
-            grpc::StatusCode::FAILED_PRECONDITION)
-      << "the requester does not approve";
+            grpc::StatusCode::PERMISSION_DENIED)
+      << "the requester, no member of the programme, does not approve";
   ASSERT_TRUE(approve_ack(unsigned_at, "tok-ana-champion").ok());
   verified = Verify({last_position_});
   EXPECT_FALSE(verified.intact()) << "the second record is not acknowledged yet";
@@ -377,7 +380,7 @@ TEST_F(Signatures, ALogThatLostCheckpointedEventsIsReportedByTheReadModelAndTheA
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     verified = Verify({last});
   }
-  EXPECT_EQ(verified.anchored_version(), 5u) << "the live read model folded the checkpoint";
+  EXPECT_EQ(verified.anchored_version(), 7u) << "the live read model folded the checkpoint";
   EXPECT_TRUE(verified.intact()) << verified.first_break();
 
   // The board exports the checkpoints and keeps them outside the platform.
@@ -394,11 +397,11 @@ TEST_F(Signatures, ALogThatLostCheckpointedEventsIsReportedByTheReadModelAndTheA
   EXPECT_EQ(list[0]["complete"], true);
   ASSERT_EQ(list[0]["tips"].size(), 1u);
   EXPECT_EQ(list[0]["tips"][0]["aggregate_id"], "emea-kam");
-  EXPECT_EQ(list[0]["tips"][0]["version"], 5);
+  EXPECT_EQ(list[0]["tips"][0]["version"], 7);
   EXPECT_EQ(list[0]["tips"][0]["hash"], verified.tip_hash());
   std::ofstream(dir_ + "/board.json") << exported.out;
 
-  // Someone recreates the topics without the two newest events (versions 4 and 5).
+  // Someone recreates the topics without the two newest events (versions 6 and 7).
   const int32_t partition = eventlog::PartitionFor("emea-kam", 3);
   const std::string cut = prefix_ + "cut-";
   const auto copied = CopyLog(prefix_, cut, partition, 2, /*with_checkpoints=*/true);
@@ -415,9 +418,9 @@ TEST_F(Signatures, ALogThatLostCheckpointedEventsIsReportedByTheReadModelAndTheA
   v1::VerifyHistoryResponse cut_verified;
   ASSERT_TRUE(gov->VerifyHistory(Context("tok-bob-board").get(), req, &cut_verified).ok());
   EXPECT_FALSE(cut_verified.intact());
-  EXPECT_EQ(cut_verified.tip_version(), 3u);
-  EXPECT_EQ(cut_verified.anchored_version(), 5u);
-  EXPECT_NE(cut_verified.first_break().find("missing tail: the log ends at version 3"),
+  EXPECT_EQ(cut_verified.tip_version(), 5u);
+  EXPECT_EQ(cut_verified.anchored_version(), 7u);
+  EXPECT_NE(cut_verified.first_break().find("missing tail: the log ends at version 5"),
             std::string::npos)
       << cut_verified.first_break();
 
@@ -435,8 +438,8 @@ TEST_F(Signatures, ALogThatLostCheckpointedEventsIsReportedByTheReadModelAndTheA
   auto json = nlohmann::json::parse(report.out, nullptr, false);
   ASSERT_TRUE(json.is_array() && json.size() == 1) << report.out << report.err;
   EXPECT_EQ(json[0]["intact"], false);
-  EXPECT_EQ(json[0]["tip_version"], 3);
-  EXPECT_EQ(json[0]["anchored_version"], 5);
+  EXPECT_EQ(json[0]["tip_version"], 5);
+  EXPECT_EQ(json[0]["anchored_version"], 7);
   EXPECT_NE(json[0]["checkpoint_problem"].get<std::string>().find("missing tail"),
             std::string::npos);
 
@@ -448,7 +451,7 @@ TEST_F(Signatures, ALogThatLostCheckpointedEventsIsReportedByTheReadModelAndTheA
   EXPECT_EQ(report.exit_code, 0) << report.out << report.err;
   report = audit(cut_all, {"--checkpoints", dir_ + "/board.json"});
   EXPECT_EQ(report.exit_code, 1) << report.out << report.err;
-  EXPECT_NE(report.out.find("missing tail: the log ends at version 3"), std::string::npos)
+  EXPECT_NE(report.out.find("missing tail: the log ends at version 5"), std::string::npos)
       << report.out;
 
   // A checkpoint forged into the topic (unsigned) is not believed, and is reported.
@@ -470,7 +473,7 @@ TEST_F(Signatures, ALogThatLostCheckpointedEventsIsReportedByTheReadModelAndTheA
   EXPECT_NE(report.err.find("is not authentic and was not used"), std::string::npos) << report.err;
   json = nlohmann::json::parse(report.out, nullptr, false);
   ASSERT_TRUE(json.is_array() && json.size() == 1) << report.out;
-  EXPECT_EQ(json[0]["anchored_version"], 5) << "the forged checkpoint's v99 is not believed";
+  EXPECT_EQ(json[0]["anchored_version"], 7) << "the forged checkpoint's v99 is not believed";
 }
 
 TEST_F(Signatures, AWriterWhoseKeyIsNotInTheKeyringRefusesToStart) {

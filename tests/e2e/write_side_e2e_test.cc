@@ -71,6 +71,7 @@ TEST(WriteSide, ASecondInstanceFencesTheFirstAndNoWriteInterleaves) {
   auto a = first->Stub();
   ASSERT_TRUE(
       a->CharterProgramme(Context("tok-admin-000").get(), Meta(testing::Charter()), Sink{}).ok());
+  ASSERT_TRUE(testing::RegisterKimAndBob(*a, "emea-kam").ok());
   v1::NominateAccountResponse r1;
   ASSERT_TRUE(
       a->NominateAccount(Context("tok-kim-kam").get(), Meta(testing::Nominate("acme")), &r1).ok());
@@ -88,12 +89,12 @@ TEST(WriteSide, ASecondInstanceFencesTheFirstAndNoWriteInterleaves) {
   ASSERT_TRUE(
       b->NominateAccount(Context("tok-kim-kam").get(), Meta(testing::Nominate("globex")), &r2)
           .ok());
-  EXPECT_EQ(r2.result().aggregate_version(), 3u);  // the second saw the first's two events
+  EXPECT_EQ(r2.result().aggregate_version(), 5u);  // the second saw the first's four events
 
   const auto events = EventsOf(second.service().topic(), "emea-kam");
-  ASSERT_EQ(events.size(), 3u);
+  ASSERT_EQ(events.size(), 5u);
   ExpectUnbrokenChain(events);
-  EXPECT_EQ(events[2].event().account_nominated().account_id(), "globex");
+  EXPECT_EQ(events[4].event().account_nominated().account_id(), "globex");
 }
 
 TEST(WriteSide, AnInstanceWritesOnlyThePartitionsItOwns) {
@@ -151,12 +152,12 @@ TEST(WriteSide, TheAuthorisationMatrixHoldsForEveryRpcAndRole) {
   const std::set<std::string> training = {"admin", "champion", "publisher"};
   // The specification, written out independently of the services' own tables.
   const std::map<std::string, std::set<std::string>> allowed = {
-      {"CharterProgramme", governance},
-      {"ChangeProgrammeParameters", governance},
-      {"RegisterPerson", governance},
-      {"AppointChampion", {"admin"}},
-      {"StandDownChampion", governance},
-      {"PublishSelectionCriteria", governance},
+      {"CharterProgramme", {"admin"}},
+      {"ChangeProgrammeParameters", approvers},
+      {"RegisterPerson", approvers},
+      {"AppointChampion", approvers},
+      {"StandDownChampion", approvers},
+      {"PublishSelectionCriteria", approvers},
       {"NominateAccount", people},
       {"AssessAccount", team},
       {"AdmitAccount", approvers},
@@ -249,11 +250,18 @@ TEST(WriteSide, TheRulesHoldThroughTheApiWithTheAuthenticatedPrincipal) {
   ASSERT_EQ(ok(stub->AppointChampion(Context("tok-admin-000").get(),
                                      Meta(testing::AppointChampion("ana")), Sink{})),
             "OK");
-  // Criteria are approved by the champion; the admin is no steering-board member.
+  // Criteria are approved by the champion; the platform admin is no member of the programme.
   auto denied = stub->PublishSelectionCriteria(Context("tok-admin-000").get(),
                                                Meta(testing::Criteria()), Sink{});
-  EXPECT_EQ(denied.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_NE(denied.error_message().find("rule approval.champion_or_board"), std::string::npos);
+  EXPECT_EQ(denied.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_NE(denied.error_message().find("rule membership.required"), std::string::npos)
+      << denied.error_message();
+  // kim is a member, but no approver.
+  denied = stub->PublishSelectionCriteria(Context("tok-kim-kam").get(), Meta(testing::Criteria()),
+                                          Sink{});
+  EXPECT_EQ(denied.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_NE(denied.error_message().find("may not call PublishSelectionCriteria"), std::string::npos)
+      << denied.error_message();
   ASSERT_EQ(ok(stub->PublishSelectionCriteria(Context("tok-ana-champion").get(),
                                               Meta(testing::Criteria()), Sink{})),
             "OK");
@@ -288,6 +296,147 @@ TEST(WriteSide, TheRulesHoldThroughTheApiWithTheAuthenticatedPrincipal) {
   EXPECT_EQ(last.nominated_by(), testing::kAna);
   EXPECT_EQ(events.back().actor(), testing::kSam);
   ExpectUnbrokenChain(events);
+}
+
+// Each way around the programme's authority that a hostile insider could try, over gRPC,
+// refused with the rule named: a role held in one programme gives nothing in another, a
+// member grants no membership unless an approver, four eyes are two persons, business time
+// is not free input - and a programme with two champions works with either.
+TEST(WriteSide, EveryAuthorityBypassIsRefusedNamingTheRule) {
+  const std::string prefix = testing::UniqueTopicPrefix();
+  testing::CommandServer commands(testing::SharedKafka(), prefix);
+  auto stub = commands.Stub();
+  auto ok = [](const grpc::Status& s) { return s.ok() ? std::string("OK") : s.error_message(); };
+  auto refused = [](const grpc::Status& s, grpc::StatusCode code, const std::string& rule) {
+    EXPECT_EQ(s.error_code(), code) << s.error_message();
+    EXPECT_NE(s.error_message().find("rule " + rule), std::string::npos) << s.error_message();
+  };
+  auto in = [](auto request, const std::string& programme) {
+    request.set_programme_id(programme);
+    return Meta(std::move(request));
+  };
+  const std::string kEmea = "emea-kam", kApac = "apac-kam";
+  // emea-kam, chartered an hour ago: ana champion, sam steering board, kim manager, eve
+  // executive.
+  auto charter = in(testing::Charter(), kEmea);
+  charter.mutable_metadata()->mutable_occurred_at()->set_seconds(
+      absl::ToUnixSeconds(absl::Now() - absl::Hours(1)));
+  ASSERT_EQ(ok(stub->CharterProgramme(Context("tok-admin-000").get(), charter, Sink{})), "OK");
+  for (auto person :
+       {testing::Person("ana", testing::kAna, {v1::PERSON_FUNCTION_EXECUTIVE}, true),
+        testing::Person("sam", testing::kSam, {v1::PERSON_FUNCTION_STEERING_BOARD}, true),
+        testing::Person("kim", testing::kKim, {v1::PERSON_FUNCTION_KEY_ACCOUNT_MANAGER}),
+        testing::Person("eve", testing::kEve, {v1::PERSON_FUNCTION_EXECUTIVE})}) {
+    ASSERT_EQ(ok(stub->RegisterPerson(Context("tok-admin-000").get(), in(person, kEmea), Sink{})),
+              "OK");
+  }
+  ASSERT_EQ(ok(stub->AppointChampion(Context("tok-admin-000").get(),
+                                     in(testing::AppointChampion("ana"), kEmea), Sink{})),
+            "OK");
+  // apac-kam: a programme ana has no part in. One human holds both sam's and eve's tokens
+  // there: person "sam" with eve's principal as a second one.
+  ASSERT_EQ(ok(stub->CharterProgramme(Context("tok-admin-000").get(), in(testing::Charter(), kApac),
+                                      Sink{})),
+            "OK");
+  auto sam = testing::Person("sam", testing::kSam, {v1::PERSON_FUNCTION_STEERING_BOARD}, true);
+  sam.add_other_principals(testing::kEve);
+  for (auto person :
+       {sam, testing::Person("kim", testing::kKim, {v1::PERSON_FUNCTION_KEY_ACCOUNT_MANAGER})}) {
+    ASSERT_EQ(ok(stub->RegisterPerson(Context("tok-admin-000").get(), in(person, kApac), Sink{})),
+              "OK");
+  }
+  ASSERT_EQ(ok(stub->AppointChampion(Context("tok-admin-000").get(),
+                                     in(testing::AppointChampion("sam"), kApac), Sink{})),
+            "OK");
+  ASSERT_EQ(ok(stub->PublishSelectionCriteria(Context("tok-sam-board").get(),
+                                              in(testing::Criteria(), kApac), Sink{})),
+            "OK");
+
+  // 1. Cross-programme champion: ana is champion of emea-kam, nobody in apac-kam.
+  auto self = testing::Person("ana", testing::kAna, {v1::PERSON_FUNCTION_STEERING_BOARD}, true);
+  refused(stub->RegisterPerson(Context("tok-ana-champion").get(), in(self, kApac), Sink{}),
+          grpc::StatusCode::PERMISSION_DENIED, "membership.required");
+  auto down = in(v1::StandDownChampionRequest{}, kApac);
+  down.set_person_id("sam");
+  down.set_reason("hostile take-over");
+  refused(stub->StandDownChampion(Context("tok-ana-champion").get(), down, Sink{}),
+          grpc::StatusCode::PERMISSION_DENIED, "membership.required");
+  ASSERT_EQ(ok(stub->NominateAccount(Context("tok-kim-kam").get(),
+                                     in(testing::Nominate("acme"), kApac), Sink{})),
+            "OK");
+  ASSERT_EQ(ok(stub->AssessAccount(Context("tok-kim-kam").get(),
+                                   in(testing::Assess("acme", 5, 5), kApac), Sink{})),
+            "OK");
+  refused(stub->AdmitAccount(Context("tok-ana-champion").get(), in(testing::Admit("acme"), kApac),
+                             Sink{}),
+          grpc::StatusCode::PERMISSION_DENIED, "membership.required");
+  // ... and the platform admin, who set apac-kam up, grants nothing once it has a champion.
+  refused(stub->RegisterPerson(Context("tok-admin-000").get(), in(self, kApac), Sink{}),
+          grpc::StatusCode::PERMISSION_DENIED, "membership.required");
+
+  // 2. A member who is no approver registers a steering-board member (here: a second self).
+  auto board = testing::Person("eve-board", "eve.board@supplier.example",
+                               {v1::PERSON_FUNCTION_STEERING_BOARD});
+  refused(stub->RegisterPerson(Context("tok-eve-sponsor").get(), in(board, kEmea), Sink{}),
+          grpc::StatusCode::PERMISSION_DENIED, "membership.granted_by_approver");
+
+  // 3. One human with two principals: nominates as eve, approves as sam - one person.
+  ASSERT_EQ(ok(stub->NominateAccount(Context("tok-eve-sponsor").get(),
+                                     in(testing::Nominate("globex"), kApac), Sink{})),
+            "OK");
+  ASSERT_EQ(ok(stub->AssessAccount(Context("tok-kim-kam").get(),
+                                   in(testing::Assess("globex", 5, 5), kApac), Sink{})),
+            "OK");
+  auto four_eyes = stub->AdmitAccount(Context("tok-sam-board").get(),
+                                      in(testing::Admit("globex"), kApac), Sink{});
+  refused(four_eyes, grpc::StatusCode::FAILED_PRECONDITION, "admission.four_eyes");
+  EXPECT_NE(four_eyes.error_message().find("person 'sam'"), std::string::npos);
+
+  // 4. Business time: nothing before the charter (a 1970 nomination), and an admission
+  // backdated before its nomination is refused unless it is an explicit late entry.
+  auto ancient = in(testing::Nominate("initech"), kEmea);
+  ancient.mutable_metadata()->mutable_occurred_at()->set_seconds(86400);
+  refused(stub->NominateAccount(Context("tok-kim-kam").get(), ancient, Sink{}),
+          grpc::StatusCode::INVALID_ARGUMENT, "time.not_before_charter");
+  ASSERT_EQ(ok(stub->PublishSelectionCriteria(Context("tok-ana-champion").get(),
+                                              in(testing::Criteria(), kEmea), Sink{})),
+            "OK");
+  ASSERT_EQ(ok(stub->NominateAccount(Context("tok-kim-kam").get(),
+                                     in(testing::Nominate("acme"), kEmea), Sink{})),
+            "OK");
+  ASSERT_EQ(ok(stub->AssessAccount(Context("tok-kim-kam").get(),
+                                   in(testing::Assess("acme", 5, 5), kEmea), Sink{})),
+            "OK");
+  auto backdated = in(testing::Admit("acme"), kEmea);
+  backdated.mutable_metadata()->mutable_occurred_at()->set_seconds(absl::ToUnixSeconds(
+      absl::Now() - absl::Minutes(30)));  // after the charter, before the nomination
+  refused(stub->AdmitAccount(Context("tok-ana-champion").get(), backdated, Sink{}),
+          grpc::StatusCode::INVALID_ARGUMENT, "time.in_order");
+
+  // 5. Two champions: ana appoints sam as the second; each approves an admission.
+  ASSERT_EQ(ok(stub->AppointChampion(Context("tok-ana-champion").get(),
+                                     in(testing::AppointChampion("sam"), kEmea), Sink{})),
+            "OK");
+  ASSERT_EQ(ok(stub->NominateAccount(Context("tok-kim-kam").get(),
+                                     in(testing::Nominate("globex"), kEmea), Sink{})),
+            "OK");
+  ASSERT_EQ(ok(stub->AssessAccount(Context("tok-kim-kam").get(),
+                                   in(testing::Assess("globex", 5, 5), kEmea), Sink{})),
+            "OK");
+  EXPECT_EQ(ok(stub->AdmitAccount(Context("tok-ana-champion").get(),
+                                  in(testing::Admit("acme"), kEmea), Sink{})),
+            "OK");
+  EXPECT_EQ(ok(stub->AdmitAccount(Context("tok-sam-board").get(),
+                                  in(testing::Admit("globex"), kEmea), Sink{})),
+            "OK");
+  // Every refusal above wrote nothing: each log holds exactly the accepted commands.
+  const auto emea = EventsOf(commands.service().topic(), kEmea);
+  const auto apac = EventsOf(commands.service().topic(), kApac);
+  EXPECT_EQ(emea.size(), 14u);  // charter, 4 people, champion, criteria, 2x(nominate, assess),
+                                // champion, 2 admissions
+  EXPECT_EQ(apac.size(), 9u);   // charter, 2 people, champion, criteria, 2x(nominate, assess)
+  ExpectUnbrokenChain(emea);
+  ExpectUnbrokenChain(apac);
 }
 
 TEST(WriteSide, ServesTlsWhenConfigured) {

@@ -65,6 +65,28 @@ inline absl::StatusOr<v1::LogPosition> RegisterBoardObserver(
   return resp.result().position();
 }
 
+// Registers the members most tests act as, by the platform admin while `programme` has no
+// champion: kim (key account manager: nominates, assesses) and bob (board observer: reads).
+// Two events. Returns the position of the last, or the error.
+inline absl::StatusOr<v1::LogPosition> RegisterKimAndBob(v1::ProgrammeCommandService::Stub& stub,
+                                                         const std::string& programme) {
+  v1::RegisterPersonRequest r;
+  r.mutable_metadata()->set_client_request_id(base::NewEventId());
+  r.set_programme_id(programme);
+  r.set_person_id("kim");
+  r.set_name("Kim, key account manager");
+  r.set_principal("kim@supplier.example");
+  r.add_functions(v1::PERSON_FUNCTION_KEY_ACCOUNT_MANAGER);
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", "Bearer tok-admin-000");
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  v1::RegisterPersonResponse resp;
+  if (const grpc::Status s = stub.RegisterPerson(&ctx, r, &resp); !s.ok()) {
+    return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+  }
+  return RegisterBoardObserver(stub, programme);
+}
+
 inline std::unique_ptr<server::Authenticator> TestAuth() {
   return std::move(*server::Authenticator::FromText(kTestTokens, "test-tokens"));
 }
