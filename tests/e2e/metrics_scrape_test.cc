@@ -42,6 +42,7 @@ using std::chrono::seconds;
 using testing::Samples;
 
 constexpr char kTokens[] =
+    "tok-admin-000    admin@supplier.example admin\n"
     "tok-ana-champion ana@supplier.example champion\n"
     "tok-kim-kam      kim@supplier.example kam\n"
     "tok-bob-board    bob@supplier.example board\n"
@@ -206,14 +207,19 @@ TEST_F(MetricsScrape, EveryBinaryServesMetricsThatMoveAndLogsJsonLines) {
     ASSERT_GT(port, 0);
   }
 
-  // Commands: a charter and a nomination accepted, a second nomination rejected by its rule,
-  // a retry of the first answered from what was recorded.
+  // Commands: a charter (the platform admin's), kim registered as its key account manager
+  // (by the admin, while it has no champion) and kim's nomination accepted, a second
+  // nomination rejected by its rule, a retry of the first answered from what was recorded.
   auto commands = v1::ProgrammeCommandService::NewStub(ChannelTo(commands_port));
   auto charter = testing::Charter();
   charter.mutable_metadata()->set_client_request_id(base::NewEventId());
   v1::CharterProgrammeResponse chartered;
-  ASSERT_TRUE(
-      commands->CharterProgramme(Context("tok-ana-champion").get(), charter, &chartered).ok());
+  ASSERT_TRUE(commands->CharterProgramme(Context("tok-admin-000").get(), charter, &chartered).ok());
+  auto kim =
+      testing::Person("kim", "kim@supplier.example", {v1::PERSON_FUNCTION_KEY_ACCOUNT_MANAGER});
+  kim.mutable_metadata()->set_client_request_id(base::NewEventId());
+  v1::RegisterPersonResponse registered;
+  ASSERT_TRUE(commands->RegisterPerson(Context("tok-admin-000").get(), kim, &registered).ok());
   const std::string first_id = base::NewEventId();
   v1::NominateAccountResponse nominated;
   ASSERT_TRUE(
@@ -244,19 +250,19 @@ TEST_F(MetricsScrape, EveryBinaryServesMetricsThatMoveAndLogsJsonLines) {
       return s.Sum("kam_commands_total",
                    {{"aggregate_type", "programme"}, {"outcome", outcome}, {"rule", rule}});
     };
-    EXPECT_EQ(commanded("accepted", ""), 2);
+    EXPECT_EQ(commanded("accepted", ""), 3);  // the charter, kim's registration, the nomination
     EXPECT_EQ(commanded("rejected", "nomination.unique"), 1);
     EXPECT_EQ(commanded("deduplicated", ""), 1);
     EXPECT_EQ(commanded("unavailable", ""), 0);
     EXPECT_EQ(s.Sum("kam_kafka_transactions_total",
                     {{"topic", programme_topic}, {"outcome", "committed"}}),
-              2);
+              3);
     EXPECT_EQ(s.Sum("kam_kafka_transactions_total", {{"outcome", "aborted"}}), 0);
-    EXPECT_EQ(s.Sum("kam_kafka_produce_duration_seconds_count", {{"topic", programme_topic}}), 2);
-    EXPECT_EQ(s.Sum("kam_kafka_commit_duration_seconds_count", {{"topic", programme_topic}}), 2);
-    EXPECT_EQ(s.Sum("kam_writer_group_commands_count", {{"aggregate_type", "programme"}}), 4);
+    EXPECT_EQ(s.Sum("kam_kafka_produce_duration_seconds_count", {{"topic", programme_topic}}), 3);
+    EXPECT_EQ(s.Sum("kam_kafka_commit_duration_seconds_count", {{"topic", programme_topic}}), 3);
+    EXPECT_EQ(s.Sum("kam_writer_group_commands_count", {{"aggregate_type", "programme"}}), 5);
     EXPECT_EQ(s.Sum("kam_writer_append_duration_seconds_count", {{"aggregate_type", "programme"}}),
-              2);
+              3);
     EXPECT_EQ(s.Sum("kam_transaction_aborts_total", {{"aggregate_type", "programme"}}), 0);
   }
 
@@ -290,15 +296,15 @@ TEST_F(MetricsScrape, EveryBinaryServesMetricsThatMoveAndLogsJsonLines) {
         1);
   }
 
-  // The read side folds the three events; its lag per partition of both topics reaches 0.
+  // The read side folds the four events; its lag per partition of both topics reaches 0.
   const std::string metrics_topic = prefix_ + "kam.account-metrics.v1";
   Samples folded;
   ASSERT_TRUE(Eventually([&] {
     folded = testing::Scrape(history_metrics);
-    return folded.Sum("kam_fold_records_total", {{"topic", programme_topic}}) == 2 &&
+    return folded.Sum("kam_fold_records_total", {{"topic", programme_topic}}) == 3 &&
            folded.Sum("kam_fold_records_total", {{"topic", metrics_topic}}) == 1 &&
            folded.Sum("kam_projection_caught_up") == 3;
-  })) << "the read side did not fold the three events";
+  })) << "the read side did not fold the four events";
   for (const std::string& topic : {programme_topic, metrics_topic}) {
     for (const char* partition : {"0", "1", "2"}) {
       EXPECT_TRUE(folded.Has("kam_consumer_lag", {{"topic", topic}, {"partition", partition}}))
