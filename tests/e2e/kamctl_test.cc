@@ -227,6 +227,9 @@ TEST_F(Kamctl, TheLiveTailFollowsNewEventsAsLinesOrJson) {
   const std::string first =
       PositionIn(Ok(kAdmin, {"person", p, "bob", "Bob Gray", "--principal", "bob@supplier.example",
                              "--functions", "board-observer"}));
+  // Reads are scoped by what the read side has folded, and a tail's --after is where to start,
+  // not a position to wait for: wait until bob's registration is read before bob tails.
+  Ok(kBoard, {"programme", p, "--at-least", first});
   // In the background: two more events.
   std::thread writer([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
@@ -400,6 +403,11 @@ TEST_F(Kamctl, ImportReportsEveryBadLineAndAReimportWritesNothingTwice) {
 TEST_F(Kamctl, ADryRunImportChecksEveryLineAndWritesNothing) {
   const std::string p = "dry-imports";
   Ok(kAdmin, {"charter", p, "Dry", "Why"});
+  // kim nominates, so kim is a member; the board reads as a board observer.
+  Ok(kAdmin, {"person", p, "kim", "Kim Park", "--principal", "kim@supplier.example", "--functions",
+              "key-account-manager"});
+  Ok(kAdmin, {"person", p, "bob", "Bob Gray", "--principal", "bob@supplier.example", "--functions",
+              "board-observer"});
   const std::string file = WriteFile(dir_ + "/accounts.csv",
                                      "account_id,account_name,rationale\n"
                                      "acme,ACME Industries,Top-5\n"
@@ -447,7 +455,14 @@ TEST_F(Kamctl, ImportPeopleFromCsvAndTrainingsFromJsonLines) {
       R"({"type":"staff","person_id":"olga","course":"KAM for operations","completed_on":"2026-10-03"})"
       "\n"
       "not json\n");
-  r = Run(kAdmin, {"import", "trainings", lms, "--programme", p, "-o", "json"});
+  // The LMS records trainings: a publisher member of the programme (it commands nothing
+  // else), registered by the platform admin while the programme has no champion, as is bob,
+  // the board observer who reads the result.
+  Ok(kAdmin, {"person", p, "lms", "Learning system", "--principal", "erp@supplier.example",
+              "--functions", "publisher"});
+  Ok(kAdmin, {"person", p, "bob", "Bob Gray", "--principal", "bob@supplier.example", "--functions",
+              "board-observer"});
+  r = Run(kErp, {"import", "trainings", lms, "--programme", p, "-o", "json"});
   EXPECT_EQ(r.exit_code, 3) << r.err;
   json s = json::parse(r.out);
   EXPECT_EQ(s["accepted"], 3) << r.out;
