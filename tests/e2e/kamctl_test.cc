@@ -455,6 +455,16 @@ TEST_F(Kamctl, ImportPeopleFromCsvAndTrainingsFromJsonLines) {
       R"({"type":"staff","person_id":"olga","course":"KAM for operations","completed_on":"2026-10-03"})"
       "\n"
       "not json\n");
+  // Until the LMS is a member of the programme its import stops, naming the rule, and says
+  // that running it again waits on that, not on a retry.
+  r = Run(kErp, {"import", "trainings", lms, "--programme", p});
+  EXPECT_EQ(r.exit_code, 4) << r.err << r.out;
+  EXPECT_NE(r.err.find("import stopped: rule membership.required: erp@supplier.example may not "),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("once the caller is allowed to do this, run the same import again"),
+            std::string::npos)
+      << r.err;
   // The LMS records trainings: a publisher member of the programme (it commands nothing
   // else), registered by the platform admin while the programme has no champion, as is bob,
   // the board observer who reads the result.

@@ -520,10 +520,24 @@ absl::StatusOr<ImportSummary> Import(Client& client, const ImportOptions& o_in) 
   progress.Finish();
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (fatal_set) {
+    // A refusal of the caller (not a member of the programme, a role that may not do this)
+    // comes back the same on every run until someone grants it: say so rather than advise a
+    // plain retry.
+    const bool refused = ExitCodeOf(fatal) == kExitUnauthorised;
+    std::string_view advice;
+    if (o.dry_run) {
+      advice = refused ? "; nothing was written (dry run), and the import would stop the same way "
+                         "until the caller is allowed to do this"
+                       : "; nothing was written (dry run): run it again to check every line";
+    } else {
+      advice = refused
+                   ? "; once the caller is allowed to do this, run the same import again (lines "
+                     "already imported are skipped)"
+                   : "; run the same import again to finish it (lines already imported are "
+                     "skipped)";
+    }
     return absl::Status(static_cast<absl::StatusCode>(fatal.error_code()),
-                        base::StrCat("import stopped: ", fatal.error_message(),
-                                     "; run the same import again to finish it (lines already "
-                                     "imported are skipped)"));
+                        base::StrCat("import stopped: ", fatal.error_message(), advice));
   }
   for (const auto& [tp, offset] : last) {
     summary.positions.push_back(base::StrCat(tp.first, "/", tp.second, "@", offset));
