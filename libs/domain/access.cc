@@ -21,7 +21,8 @@ Access AccessOf(std::string_view command) {
     return Access::kPlatform;
   if (command == "RegisterPersonRequest" || command == "AppointChampionRequest")
     return Access::kGrant;
-  if (command == "StandDownChampionRequest") return Access::kApprover;
+  if (command == "StandDownChampionRequest" || command == "ChangeMembershipRequest")
+    return Access::kApprover;
   if (command == "RecordManagerTrainingRequest" || command == "RecordStaffTrainingRequest")
     return Access::kRecorder;
   return Access::kMember;

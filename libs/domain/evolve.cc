@@ -70,6 +70,15 @@ void Evolve(ProgrammeState& s, const v1::EventEnvelope& env) {
       p.board_level = e.board_level();
       break;
     }
+    case v1::Event::kMembershipChanged: {
+      const auto& e = event.membership_changed();
+      Person& p = s.people[e.person_id()];
+      p.functions.clear();
+      for (int f : e.functions()) p.functions.insert(static_cast<v1::PersonFunction>(f));
+      p.other_principals.assign(e.other_principals().begin(), e.other_principals().end());
+      p.ended = e.ended();
+      break;
+    }
     case v1::Event::kChampionAppointed:
       s.champions.insert(event.champion_appointed().person_id());
       break;

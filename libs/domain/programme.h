@@ -85,6 +85,7 @@ struct Person {
   bool senior = false;
   bool reports_to_top_management = false;
   bool board_level = false;
+  bool ended = false;  // the membership ended: the person no longer acts or reads
   bool Has(v1::PersonFunction f) const { return functions.contains(f); }
   bool Authenticates(std::string_view p) const;  // principal or one of other_principals
   // Whether the membership allows commands: a function other than board observer or
@@ -204,6 +205,8 @@ absl::StatusOr<Events> Decide(const ProgrammeState&, const v1::CharterProgrammeR
 absl::StatusOr<Events> Decide(const ProgrammeState&, const v1::ChangeProgrammeParametersRequest&,
                               const CommandContext&);
 absl::StatusOr<Events> Decide(const ProgrammeState&, const v1::RegisterPersonRequest&,
+                              const CommandContext&);
+absl::StatusOr<Events> Decide(const ProgrammeState&, const v1::ChangeMembershipRequest&,
                               const CommandContext&);
 absl::StatusOr<Events> Decide(const ProgrammeState&, const v1::AppointChampionRequest&,
                               const CommandContext&);

@@ -37,6 +37,10 @@ inline constexpr std::string_view kMembershipRequired = "membership.required";
 // are approved by an active champion or a steering-board member of the programme; a platform
 // admin registers people and appoints the first champion only while the programme has none.
 inline constexpr std::string_view kMembershipGrantedByApprover = "membership.granted_by_approver";
+// A membership changes by someone else's approval, never the person's own; it ends only
+// after the person holds no champion, sponsor or manager role; an ended membership is
+// not changed again.
+inline constexpr std::string_view kMembershipChange = "membership.change";
 // A board observer reads and never commands; a publisher (an enterprise system) only records
 // trainings.
 inline constexpr std::string_view kMembershipObserversReadOnly = "membership.observers_read_only";

@@ -103,6 +103,40 @@ bool MentionsTenureOrRelationship(std::string text) {
   return false;
 }
 
+absl::Status CheckFunctions(const google::protobuf::RepeatedField<int>& functions) {
+  for (int f : functions) {
+    if (f == v1::PERSON_FUNCTION_UNSPECIFIED || !v1::PersonFunction_IsValid(f)) {
+      return base::InvalidField("functions", base::StrCat("has an unknown function ", f));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// A person's principals: at most 4 others, well-formed, none repeated, none another
+// person's.
+absl::Status CheckPrincipals(const ProgrammeState& state, const std::string& person_id,
+                             const std::string& principal,
+                             const google::protobuf::RepeatedPtrField<std::string>& others) {
+  if (others.size() > 4) return base::InvalidField("other_principals", "at most 4");
+  std::set<std::string> principals;
+  if (!principal.empty()) principals.insert(principal);
+  for (int i = 0; i < others.size(); ++i) {
+    const std::string field = base::StrCat("other_principals[", i, "]");
+    KAM_RETURN_IF_ERROR(base::ValidateRequestId(field, others[i]));
+    if (!principals.insert(others[i]).second) {
+      return base::InvalidField(field, base::StrCat("repeats '", others[i], "'"));
+    }
+  }
+  for (const std::string& p : principals) {
+    if (auto other = state.PersonByPrincipal(p); other && *other != person_id) {
+      return base::RuleViolated(
+          absl::StatusCode::kAlreadyExists, rules::kPersonUnique,
+          base::StrCat("principal '", p, "' already belongs to person '", *other, "'"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<Events> Decide(const ProgrammeState& state, const v1::CharterProgrammeRequest& cmd,
@@ -189,37 +223,16 @@ absl::StatusOr<Events> Decide(const ProgrammeState& state, const v1::RegisterPer
     KAM_RETURN_IF_ERROR(base::ValidateRequestId("principal", cmd.principal()));
   }
   if (cmd.functions_size() == 0) return base::InvalidField("functions", "is required");
-  for (int f : cmd.functions()) {
-    if (f == v1::PERSON_FUNCTION_UNSPECIFIED || !v1::PersonFunction_IsValid(f)) {
-      return base::InvalidField("functions", base::StrCat("has an unknown function ", f));
-    }
-  }
+  KAM_RETURN_IF_ERROR(CheckFunctions(cmd.functions()));
   if (state.people.contains(cmd.person_id())) {
     return base::RuleViolated(absl::StatusCode::kAlreadyExists, rules::kPersonUnique,
                               base::StrCat("person '", cmd.person_id(), "' is already registered"));
   }
-  if (cmd.other_principals_size() > 4) {
-    return base::InvalidField("other_principals", "at most 4");
-  }
   if (!cmd.other_principals().empty() && cmd.principal().empty()) {
     return base::InvalidField("other_principals", "needs a principal first");
   }
-  std::set<std::string> principals;
-  if (!cmd.principal().empty()) principals.insert(cmd.principal());
-  for (int i = 0; i < cmd.other_principals_size(); ++i) {
-    const std::string field = base::StrCat("other_principals[", i, "]");
-    KAM_RETURN_IF_ERROR(base::ValidateRequestId(field, cmd.other_principals(i)));
-    if (!principals.insert(cmd.other_principals(i)).second) {
-      return base::InvalidField(field, base::StrCat("repeats '", cmd.other_principals(i), "'"));
-    }
-  }
-  for (const std::string& principal : principals) {
-    if (auto other = state.PersonByPrincipal(principal)) {
-      return base::RuleViolated(
-          absl::StatusCode::kAlreadyExists, rules::kPersonUnique,
-          base::StrCat("principal '", principal, "' already belongs to person '", *other, "'"));
-    }
-  }
+  KAM_RETURN_IF_ERROR(
+      CheckPrincipals(state, cmd.person_id(), cmd.principal(), cmd.other_principals()));
   v1::Event event;
   auto* e = event.mutable_person_registered();
   e->set_programme_id(cmd.programme_id());
@@ -232,6 +245,67 @@ absl::StatusOr<Events> Decide(const ProgrammeState& state, const v1::RegisterPer
   e->set_board_level(cmd.board_level());
   *e->mutable_other_principals() = cmd.other_principals();
   e->set_registered_by(ctx.actor);
+  return One(std::move(event));
+}
+
+absl::StatusOr<Events> Decide(const ProgrammeState& state, const v1::ChangeMembershipRequest& cmd,
+                              const CommandContext& ctx) {
+  KAM_RETURN_IF_ERROR(internal::RequireProgramme(state, cmd.programme_id()));
+  KAM_RETURN_IF_ERROR(base::ValidateText("reason", cmd.reason(), base::kMaxTextLength));
+  auto found = internal::FindPerson(state, "person_id", cmd.person_id());
+  if (!found.ok()) return found.status();
+  const Person& person = **found;
+  KAM_RETURN_IF_ERROR(CheckFunctions(cmd.functions()));
+  if (!cmd.replace_other_principals() && !cmd.other_principals().empty()) {
+    return base::InvalidField("other_principals", "needs replace_other_principals");
+  }
+  const auto change = [&](std::string_view problem) {
+    return FailedRule(rules::kMembershipChange,
+                      base::StrCat("membership of '", cmd.person_id(), "': ", problem));
+  };
+  if (person.ended) return change("it has ended");
+  if (person.Authenticates(ctx.actor)) {
+    return change("a person's own membership is changed by someone else");
+  }
+  if (cmd.replace_other_principals()) {
+    if (!cmd.other_principals().empty() && person.principal.empty()) {
+      return base::InvalidField("other_principals", "needs a principal first");
+    }
+    KAM_RETURN_IF_ERROR(
+        CheckPrincipals(state, cmd.person_id(), person.principal, cmd.other_principals()));
+  }
+  if (cmd.end()) {
+    if (state.champions.contains(cmd.person_id())) {
+      return change("a champion stands down before their membership ends");
+    }
+    for (const auto& [id, a] : state.accounts) {
+      if (a.active() && (a.sponsor == cmd.person_id() || a.manager == cmd.person_id())) {
+        return change(
+            base::StrCat("they are sponsor or manager of account '", id, "'; release them first"));
+      }
+    }
+  } else if (cmd.functions().empty() && !cmd.replace_other_principals()) {
+    return base::InvalidField("functions",
+                              "the request changes nothing: give functions, "
+                              "replace_other_principals or end");
+  }
+  v1::Event event;
+  auto* e = event.mutable_membership_changed();
+  e->set_programme_id(cmd.programme_id());
+  e->set_person_id(cmd.person_id());
+  if (!cmd.functions().empty()) {
+    *e->mutable_functions() = cmd.functions();
+  } else {
+    for (v1::PersonFunction f : person.functions) e->add_functions(f);
+  }
+  if (cmd.replace_other_principals()) {
+    *e->mutable_other_principals() = cmd.other_principals();
+  } else {
+    for (const auto& o : person.other_principals) e->add_other_principals(o);
+  }
+  e->set_ended(cmd.end());
+  e->set_reason(cmd.reason());
+  e->set_approved_by(ctx.actor);
   return One(std::move(event));
 }
 

@@ -50,7 +50,7 @@ uint32_t ProgrammeState::SponsorLoad(const std::string& person_id) const {
 }
 
 bool Person::Authenticates(std::string_view p) const {
-  if (p.empty()) return false;
+  if (p.empty() || ended) return false;
   if (principal == p) return true;
   return std::find(other_principals.begin(), other_principals.end(), p) != other_principals.end();
 }

@@ -28,6 +28,7 @@ namespace kam::services {
   X(CharterProgramme, kAdminOnly)                 \
   X(ChangeProgrammeParameters, kApprovers)        \
   X(RegisterPerson, kApprovers)                   \
+  X(ChangeMembership, kApprovers)                 \
   X(AppointChampion, kApprovers)                  \
   X(StandDownChampion, kApprovers)                \
   X(PublishSelectionCriteria, kApprovers)         \

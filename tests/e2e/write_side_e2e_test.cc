@@ -155,6 +155,7 @@ TEST(WriteSide, TheAuthorisationMatrixHoldsForEveryRpcAndRole) {
       {"CharterProgramme", {"admin"}},
       {"ChangeProgrammeParameters", approvers},
       {"RegisterPerson", approvers},
+      {"ChangeMembership", approvers},
       {"AppointChampion", approvers},
       {"StandDownChampion", approvers},
       {"PublishSelectionCriteria", approvers},
@@ -429,11 +430,23 @@ TEST(WriteSide, EveryAuthorityBypassIsRefusedNamingTheRule) {
   EXPECT_EQ(ok(stub->AdmitAccount(Context("tok-sam-board").get(),
                                   in(testing::Admit("globex"), kEmea), Sink{})),
             "OK");
+  // 6. A leaver: sam ends eve's membership; eve's token then acts in nothing.
+  auto leave = in(v1::ChangeMembershipRequest{}, kEmea);
+  leave.set_person_id("eve");
+  leave.set_end(true);
+  leave.set_reason("left the company");
+  refused(stub->ChangeMembership(Context("tok-eve-sponsor").get(), leave, Sink{}),
+          grpc::StatusCode::PERMISSION_DENIED, "membership.granted_by_approver");
+  ASSERT_EQ(ok(stub->ChangeMembership(Context("tok-sam-board").get(), leave, Sink{})), "OK");
+  refused(stub->NominateAccount(Context("tok-eve-sponsor").get(),
+                                in(testing::Nominate("hooli"), kEmea), Sink{}),
+          grpc::StatusCode::PERMISSION_DENIED, "membership.required");
+
   // Every refusal above wrote nothing: each log holds exactly the accepted commands.
   const auto emea = EventsOf(commands.service().topic(), kEmea);
   const auto apac = EventsOf(commands.service().topic(), kApac);
-  EXPECT_EQ(emea.size(), 14u);  // charter, 4 people, champion, criteria, 2x(nominate, assess),
-                                // champion, 2 admissions
+  EXPECT_EQ(emea.size(), 15u);  // charter, 4 people, champion, criteria, 2x(nominate, assess),
+                                // champion, 2 admissions, eve's leaving
   EXPECT_EQ(apac.size(), 9u);   // charter, 2 people, champion, criteria, 2x(nominate, assess)
   ExpectUnbrokenChain(emea);
   ExpectUnbrokenChain(apac);

@@ -105,6 +105,71 @@ TEST(Membership, OneHumanWithTwoPrincipalsIsOnePairOfEyes) {
             "INVALID_ARGUMENT: other_principals[0]: repeats 'dan@supplier.example'");
 }
 
+v1::ChangeMembershipRequest Change(std::string person, std::string reason = "reorganisation") {
+  auto c = WithProgramme(v1::ChangeMembershipRequest{});
+  c.set_person_id(std::move(person));
+  c.set_reason(std::move(reason));
+  return c;
+}
+
+TEST(Membership, AMembershipChangesOrEndsByAnotherApprover) {
+  Scenario s;
+  WithStandardCast(s);
+  WithKeyAccount(s, "acme");
+  auto sponsor = ForAccount<v1::AssignSponsorRequest>("acme");
+  sponsor.set_person_id("eve");
+  s.Given(sponsor, kAna);
+  // kim becomes a board observer: she reads, and commands no more.
+  auto observer = Change("kim");
+  observer.add_functions(v1::PERSON_FUNCTION_BOARD_OBSERVER);
+  EXPECT_EQ(Render(s.When(observer, kKim)).substr(0, 61),
+            "PERMISSION_DENIED: rule membership.granted_by_approver: perso");
+  s.Given(observer, kSam);
+  EXPECT_EQ(s.When(Nominate("acme"), kKim).status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_TRUE(s.state.IsMember(kKim));
+  // A second principal, then none again.
+  auto sso = Change("olga");
+  sso.set_replace_other_principals(true);
+  sso.add_other_principals("olga.sso@idp.example");
+  s.Given(sso, kAna);
+  EXPECT_EQ(s.state.PersonByPrincipal("olga.sso@idp.example"), "olga");
+  auto taken = Change("sid");
+  taken.set_replace_other_principals(true);
+  taken.add_other_principals("olga.sso@idp.example");
+  EXPECT_EQ(Render(s.When(taken, kAna)),
+            "ALREADY_EXISTS: rule person.unique: principal 'olga.sso@idp.example' already "
+            "belongs to person 'olga'");
+  // No one changes their own membership, not even a steering-board member.
+  auto promote = Change("sam");
+  promote.add_functions(v1::PERSON_FUNCTION_STEERING_BOARD);
+  promote.add_functions(v1::PERSON_FUNCTION_FINANCE);
+  EXPECT_EQ(Render(s.When(promote, kSam)),
+            "FAILED_PRECONDITION: rule membership.change: membership of 'sam': a person's own "
+            "membership is changed by someone else");
+  // Ending: a champion stands down first; a sponsor is released first.
+  auto end_ana = Change("ana", "left the company");
+  end_ana.set_end(true);
+  EXPECT_EQ(Render(s.When(end_ana, kSam)),
+            "FAILED_PRECONDITION: rule membership.change: membership of 'ana': a champion stands "
+            "down before their membership ends");
+  auto end_eve = Change("eve", "left the company");
+  end_eve.set_end(true);
+  EXPECT_EQ(Render(s.When(end_eve, kAna)),
+            "FAILED_PRECONDITION: rule membership.change: membership of 'eve': they are sponsor "
+            "or manager of account 'acme'; release them first");
+  auto end_sid = Change("sid", "left the company");
+  end_sid.set_end(true);
+  s.Given(end_sid, kAna);
+  EXPECT_FALSE(s.state.IsMember(kSid));
+  EXPECT_EQ(s.When(Nominate("globex"), kSid).status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(Render(s.When(end_sid, kAna)),
+            "FAILED_PRECONDITION: rule membership.change: membership of 'sid': it has ended");
+  // Nothing to change is a field error.
+  EXPECT_EQ(Render(s.When(Change("olga"), kAna)),
+            "INVALID_ARGUMENT: functions: the request changes nothing: give functions, "
+            "replace_other_principals or end");
+}
+
 TEST(Membership, AnUnregisteredPrincipalCannotNominate) {
   Scenario s;
   WithStandardCast(s);

@@ -55,6 +55,15 @@ std::vector<RpcCommand> Build() {
        "kamctl register-person emea-kam ana 'Ana Ruiz' --principal ana --functions "
        "executive,steering-board --senior --board-level",
        {"programme_id", "person_id", "name"}},
+      {p + "ChangeMembership",
+       "change-membership",
+       {"membership"},
+       kSetUp,
+       "Change a person's functions or other principals, or end their membership; needs a "
+       "champion or a steering-board member who is not that person.",
+       "kamctl change-membership emea-kam kim --functions key-account-manager,sales --reason "
+       "'Took over the sales role too'",
+       {"programme_id", "person_id"}},
       {p + "AppointChampion",
        "appoint-champion",
        {},
