@@ -12,6 +12,7 @@
 
 #include "base/log.h"
 #include "base/strings.h"
+#include "server/malformed_request.h"
 #include "server/rpc_telemetry.h"
 
 namespace kam::server {
@@ -50,6 +51,8 @@ absl::Status GrpcServer::Start() {
   quota.SetMaxThreads(options_.max_threads);
   builder.SetResourceQuota(quota);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  // Pre-send hooks run in this order: telemetry counts the status the refusal sends.
+  interceptors.push_back(MakeMalformedRequestRefusal());
   interceptors.push_back(MakeRpcTelemetry());
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   for (grpc::Service* s : services_) builder.RegisterService(s);

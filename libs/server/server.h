@@ -1,5 +1,6 @@
 // One gRPC server for a binary or a test: health checking, server reflection, a
-// message-size limit, per-call metrics and log context (rpc_telemetry.h), and graceful
+// message-size limit, per-call metrics and log context (rpc_telemetry.h), INVALID_ARGUMENT
+// for a request body that does not parse (malformed_request.h), and graceful
 // shutdown (in-flight calls finish, bounded).
 //
 //   kam::server::GrpcServer server({.listen = "127.0.0.1:0"});

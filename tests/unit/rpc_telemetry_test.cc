@@ -1,8 +1,11 @@
 // Every call a GrpcServer answers (server/rpc_telemetry.h): counted by method and status
 // code, timed, and logged inside its handler with its correlation and request ids - from the
 // headers, else from the command's metadata - which leave the handler's thread with it.
+// A body that does not parse is the caller's INVALID_ARGUMENT (server/malformed_request.h),
+// counted so, while a handler's INTERNAL is left as it is.
 #include <grpc/grpc.h>
 #include <grpc/support/log.h>
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
@@ -31,6 +34,30 @@ class LoggingService final : public v1::ProgrammeCommandService::Service {
     return grpc::Status::OK;
   }
 };
+
+// A NominateAccount call whose body is `bytes`, sent as they are.
+grpc::Status CallRaw(int port, const std::string& bytes) {
+  grpc::GenericStub stub(
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+  grpc::CompletionQueue cq;
+  grpc::ClientContext ctx;
+  grpc::Slice slice(bytes);
+  grpc::ByteBuffer response;
+  auto call = stub.PrepareUnaryCall(&ctx, kMethod, grpc::ByteBuffer(&slice, 1), &cq);
+  call->StartCall();
+  grpc::Status status;
+  call->Finish(&response, &status, reinterpret_cast<void*>(1));
+  void* tag = nullptr;
+  bool ok = false;
+  cq.Next(&tag, &ok);
+  cq.Shutdown();
+  while (cq.Next(&tag, &ok)) {
+  }
+  return status;
+}
+
+// 'n' (0x6e) is field 13 with wire type 6, which does not exist.
+constexpr char kGarbage[] = "not a protobuf";
 
 testing::Samples Now() { return testing::Samples::Parse(base::Metrics().Render()); }
 
@@ -126,6 +153,41 @@ TEST_F(RpcTelemetry, IdsAreBoundedInLength) {
   testing::LogCapture logs;
   ASSERT_TRUE(Nominate("long", "", "", {{"x-request-id", std::string(1000, 'x')}}).ok());
   EXPECT_EQ(Inside(logs, "long")["request_id"].get<std::string>().size(), 128u);
+}
+
+TEST_F(RpcTelemetry, ABodyThatDoesNotParseIsTheCallersFaultAndAHandlersInternalIsKept) {
+  const testing::Samples before = Now();
+  const grpc::Status garbage = CallRaw(server_->port(), kGarbage);
+  EXPECT_EQ(garbage.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(garbage.error_message(),
+            "the request is not a valid kam.v1.NominateAccountRequest: its bytes do not parse as "
+            "that message");
+  const grpc::Status boom = Nominate("boom", "", "");
+  EXPECT_EQ(boom.error_code(), grpc::StatusCode::INTERNAL);
+  EXPECT_EQ(boom.error_message(), "it broke");
+  const testing::Samples after = Now();
+  auto moved = [&](const std::string& code) {
+    return after.Sum("kam_grpc_requests_total", {{"method", kMethod}, {"code", code}}) -
+           before.Sum("kam_grpc_requests_total", {{"method", kMethod}, {"code", code}});
+  };
+  EXPECT_EQ(moved("INVALID_ARGUMENT"), 1);  // telemetry sees the status the client gets
+  EXPECT_EQ(moved("INTERNAL"), 1);
+}
+
+// Why server/malformed_request.h exists: gRPC's synchronous server alone answers a body that
+// does not parse INTERNAL, with protobuf's (proto3: empty) initialisation error as message.
+TEST(MalformedRequest, GrpcAloneAnswersItInternalWithAnEmptyMessage) {
+  LoggingService service;
+  int port = 0;
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> bare = builder.BuildAndStart();
+  ASSERT_NE(bare, nullptr);
+  const grpc::Status garbage = CallRaw(port, kGarbage);
+  EXPECT_EQ(garbage.error_code(), grpc::StatusCode::INTERNAL);
+  EXPECT_EQ(garbage.error_message(), "");
+  bare->Shutdown();
 }
 
 TEST(GrpcLogs, GoThroughTheSameLogger) {
