@@ -116,16 +116,6 @@ export function days(n: number): string {
   return `${integer(n)} ${n === 1 ? 'day' : 'days'}`;
 }
 
-/** "1 year 3 months later" style gap between two times. */
-export function gap(ms: number): string {
-  const d = Math.round(ms / DAY_MS);
-  if (d < 1) return 'the same day';
-  if (d < 60) return `${d} ${d === 1 ? 'day' : 'days'} later`;
-  const months = Math.round(d / 30.44);
-  if (months < 24) return `${months} months later`;
-  return `${(d / 365.25).toFixed(1)} years later`;
-}
-
 export function plural(n: number, one: string, many: string): string {
   return `${integer(n)} ${n === 1 ? one : many}`;
 }

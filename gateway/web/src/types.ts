@@ -207,6 +207,10 @@ export interface EventEnvelope {
   event: Record<string, EventFields | undefined>;
   commandEventIndex: number;
   commandEventCount: number;
+  /** Set on a late entry (envelope.proto field 19): why the fact reached the platform after
+   * the programme's business time had passed its occurredAt, which is then only the claimed
+   * time. It takes effect at the business time when it was entered. Empty otherwise. */
+  lateReason?: string;
 }
 
 /** An event's own fields (events.proto); read through the helpers in events.ts. */

@@ -4,14 +4,12 @@
 // as effective then.
 import { api, ApiError, isAbort } from '../api';
 import { badge, clear, debounce, h, link, type Child } from '../dom';
-import { capitalise, date, dateTime, DAY_MS, gap, Names, parseDate, score, subjectAccount } from '../format';
+import { capitalise, date, dateTime, DAY_MS, Names, parseDate, score, subjectAccount } from '../format';
 import { describe, type Described } from '../events';
 import type { AccountView, HistoryEntry, ProgrammeView, TimeAxis } from '../types';
 import { errorBox, notice, pageHead, stageBadge } from '../ui';
 import { flagItem } from './overview';
 import type { ViewContext } from './context';
-
-const LATE_MS = DAY_MS;
 
 /** The slider's position survives a refresh of the view (per account). */
 const remembered = new Map<string, { axis: TimeAxis; time: Date | null }>();
@@ -85,7 +83,7 @@ export async function renderAccount(root: HTMLElement, ctx: ViewContext): Promis
           : null,
         h('section', { class: 'card', attrs: { 'aria-labelledby': 'acc-history' } },
           h('h2', { class: 'card-title', text: 'History', attrs: { id: 'acc-history' } }),
-          h('p', { class: 'card-note', text: `${items.length} events in the order they happened (business time). Every event shows who recorded it and when; a correction is a new event, and what it corrects stays visible, marked as superseded.` }),
+          h('p', { class: 'card-note', text: `${items.length} events in the order they happened (business time). Every event shows who recorded it and when; a late entry (a fact entered after its date had passed) says why and counts from when it was entered; a correction is a new event, and what it corrects stays visible, marked as superseded.` }),
           h('ol', { class: 'timeline', testid: 'timeline' }, items.map((i) => i.el)))),
       h('aside', 'story-aside', panel.el)),
   );
@@ -111,7 +109,12 @@ function todayFacts(a: AccountView, names: Names): HTMLElement {
 function timelineItem(i: Item, byId: Map<string, Item>, supersededBy: Map<string, Item>, panel: AsOfPanel, names: Names): HTMLElement {
   const env = i.entry.envelope;
   const d = i.d;
-  const late = i.occurred && i.recorded && i.recorded.getTime() - i.occurred.getTime() > LATE_MS;
+  // A late entry is the platform's own notion of "late": a fact entered after the programme's
+  // business time had passed its date, with the reason it came late. Its occurredAt is only
+  // claimed; it took effect at the business time when it was entered. (A gap between recorded
+  // and occurred time alone means nothing: a programme loaded from its records at once has
+  // that gap on every event, so it is not marked.)
+  const lateReason = env.lateReason ?? '';
   const sup = supersededBy.get(env.eventId);
   const corrected = d.correctsEventId ? byId.get(d.correctsEventId) : undefined;
   const tags: Child[] = [];
@@ -119,6 +122,13 @@ function timelineItem(i: Item, byId: Map<string, Item>, supersededBy: Map<string
   if (d.retractsEventId) tags.push(badge('Retraction', 'warn'));
   if (sup) tags.push(badge(sup.d.retractsEventId ? 'Retracted' : 'Superseded', 'neutral'));
   if (d.criteriaVersion) tags.push(badge(`Criteria v${d.criteriaVersion}`, 'accent'));
+  if (lateReason) {
+    const b = badge('Late entry', 'warn',
+      `Entered late on ${dateTime(env.recordedAt)}, claimed to have happened ${dateTime(env.occurredAt)}. `
+      + `Reason: ${lateReason}. It counts from the programme's business time when it was entered, not from the claimed date.`);
+    b.dataset.testid = 'late-entry-badge';
+    tags.push(b);
+  }
 
   const title = d.correctsEventId && d.type === 'AccountAssessed' ? 'Correction of an earlier assessment' : d.title;
   const subtitle = d.correctsEventId && d.type === 'AccountAssessed' ? capitalise(d.title.replace(/^Correction of an earlier assessment: /, '')) : '';
@@ -129,20 +139,20 @@ function timelineItem(i: Item, byId: Map<string, Item>, supersededBy: Map<string
   return h('li', {
     class: `tl-item tone-${d.tone}${sup ? ' is-superseded' : ''}${d.correctsEventId ? ' is-correction' : ''}`,
     testid: 'timeline-item',
-    data: { eventType: d.type, eventId: env.eventId, superseded: sup ? 'true' : undefined },
+    data: { eventType: d.type, eventId: env.eventId, superseded: sup ? 'true' : undefined, lateEntry: lateReason ? 'true' : undefined },
   },
   h('span', { class: 'tl-dot', attrs: { 'aria-hidden': 'true' } }),
   h('div', 'tl-body',
     h('div', 'tl-head', h('h3', { class: 'tl-title', text: title }), tags.length ? h('span', 'tl-tags', tags) : null),
     h('p', { class: 'tl-later', text: 'After the moment chosen in “as of”' }),
     subtitle ? h('p', { class: 'tl-subtitle', text: subtitle }) : null,
+    lateReason ? h('p', { class: 'tl-note tl-late', testid: 'late-entry-note', text: `Entered late: ${lateReason} (claimed ${date(env.occurredAt)})` }) : null,
     sup ? h('p', { class: 'tl-note', text: `${sup.d.retractsEventId ? 'Retracted' : 'Superseded by a correction'} recorded ${dateTime(sup.entry.envelope.recordedAt)}; it no longer counts.` }) : null,
     corrected ? h('p', { class: 'tl-note', text: `Corrects the assessment of ${dateTime(corrected.entry.envelope.occurredAt)}.` }) : (d.correctsEventId ? h('p', { class: 'tl-note', text: `Corrects event ${d.correctsEventId}.` }) : null),
     h('p', 'tl-meta',
       h('span', null, 'By ', h('strong', { text: names.actor(env.actor) })),
-      h('span', null, 'Occurred ', h('time', { attrs: { datetime: env.occurredAt }, text: dateTime(env.occurredAt) })),
-      h('span', null, 'Recorded ', h('time', { attrs: { datetime: env.recordedAt }, text: dateTime(env.recordedAt) }),
-        late && i.occurred && i.recorded ? [' ', badge('Recorded late', 'warn', `Recorded ${gap(i.recorded.getTime() - i.occurred.getTime())} than it occurred`)] : null)),
+      h('span', null, lateReason ? 'Claimed to have occurred ' : 'Occurred ', h('time', { attrs: { datetime: env.occurredAt }, text: dateTime(env.occurredAt) })),
+      h('span', null, 'Recorded ', h('time', { attrs: { datetime: env.recordedAt }, text: dateTime(env.recordedAt) }))),
     d.why.length ? h('div', 'tl-why', d.why.map((w) => h('p', null, h('span', { class: 'why-label', text: `${w.label}: ` }), h('span', { text: w.value })))) : null,
     d.facts.length ? h('dl', 'tl-facts', d.facts.flatMap((f) => [h('dt', { text: f.label }), h('dd', { text: f.value })])) : null,
     h('div', 'tl-actions', jump)));
