@@ -21,12 +21,15 @@ constexpr uint32_t kMaxPageSize = 1000;
 HistoryService::HistoryService(const HistoryIndex& index,
                                const readmodel::ProjectionRuntime& runtime,
                                std::vector<const readmodel::ProjectionRuntime*> all,
-                               const ReadScope& scope, int max_subscriptions)
+                               const ReadScope& scope, int max_subscriptions,
+                               server::StreamLimits limits)
     : index_(index),
       runtime_(runtime),
       all_(std::move(all)),
       scope_(scope),
-      subscriptions_("Subscribe", max_subscriptions) {}
+      subscriptions_("Subscribe", max_subscriptions),
+      deadlines_("Subscribe", limits,
+                 "resume with SubscribeRequest.after set to the last position received") {}
 
 grpc::Status HistoryService::GetAccountHistory(grpc::ServerContext* context,
                                                const v1::GetAccountHistoryRequest* request,
@@ -149,12 +152,20 @@ grpc::Status HistoryService::Subscribe(grpc::ServerContext* context,
   }
   auto slot = subscriptions_.TryAcquire();  // held until the stream ends
   if (!slot.ok()) return server::ToGrpc(slot.status());
+  // The idle clock runs only while a Write waits for the subscriber to read (the loop and the
+  // scan touch it): a quiet log is not idleness, a subscriber that reads nothing is. Past its
+  // lifetime the stream ends OK between two entries, and the client resumes after the last
+  // position it received.
+  auto watch = deadlines_.Start(*context);  // destroyed before the handler returns
   // Without a programme filter, the events of the caller's programmes only.
   ReadScope::StreamFilter readable = scope_.Filter(std::move(*reader));
   uint64_t seen = 0;
-  while (!context->IsCancelled()) {
+  while (!context->IsCancelled() && !watch->Overdue()) {
+    watch->Touch();
     seen = runtime_.progress().records_applied;
     const bool open = index_.ScanLog(next, [&](v1::HistoryEntry entry) {
+      watch->Touch();
+      if (watch->Overdue()) return false;  // between two entries: a clean end
       const auto& env = entry.envelope();
       const bool match =
           (request->aggregate_id().empty() || env.aggregate_id() == request->aggregate_id()) &&
@@ -167,10 +178,11 @@ grpc::Status HistoryService::Subscribe(grpc::ServerContext* context,
       *out.mutable_entry() = std::move(entry);
       return writer->Write(out);
     });
-    if (!open) return grpc::Status::OK;  // the subscriber went away
+    if (!open) break;  // the subscriber went away, the watchdog closed it, or it is overdue
     runtime_.WaitForMore(seen, std::chrono::milliseconds(500));
   }
-  return grpc::Status::OK;
+  if (absl::Status ended = watch->Ended(); !ended.ok()) return server::ToGrpc(ended);
+  return grpc::Status::OK;  // ended by the client, or past the lifetime: the client resumes
 }
 
 grpc::Status HistoryService::GetProjectionStatus(grpc::ServerContext* context,

@@ -12,6 +12,7 @@
 #include "projections/history/history_index.h"
 #include "projections/history/read_scope.h"
 #include "readmodel/projection_runtime.h"
+#include "server/stream_deadlines.h"
 #include "server/stream_slots.h"
 
 namespace kam::projections {
@@ -20,10 +21,13 @@ class HistoryService final : public v1::HistoryQueryService::Service {
  public:
   // `runtime` folds the programme topic; GetProjectionStatus reports every one of `all` (to
   // every caller allowed to read at all: it holds positions and lags, no programme's data).
-  // At most `max_subscriptions` Subscribe streams are open at once (server::StreamSlots).
+  // At most `max_subscriptions` Subscribe streams are open at once (server::StreamSlots); a
+  // subscriber that reads nothing for `limits.idle` is closed, and a stream open for
+  // `limits.lifetime` ends OK so that its client resumes from its last position
+  // (server::StreamDeadlines).
   HistoryService(const HistoryIndex& index, const readmodel::ProjectionRuntime& runtime,
                  std::vector<const readmodel::ProjectionRuntime*> all, const ReadScope& scope,
-                 int max_subscriptions = 32);
+                 int max_subscriptions = 32, server::StreamLimits limits = {});
 
   grpc::Status GetAccountHistory(grpc::ServerContext* context,
                                  const v1::GetAccountHistoryRequest* request,
@@ -42,6 +46,7 @@ class HistoryService final : public v1::HistoryQueryService::Service {
   const std::vector<const readmodel::ProjectionRuntime*> all_;
   const ReadScope& scope_;
   server::StreamSlots subscriptions_;
+  server::StreamDeadlines deadlines_;
 };
 
 }  // namespace kam::projections

@@ -22,8 +22,11 @@ int main(int argc, char** argv) {
                "true: delete the read model and rebuild it from offset zero (progress is logged)");
   flags.Define("exit-when-caught-up", "false",
                "true: fold until the read model has reached the end of the log, then exit");
+  kam::server::DefineStreamLimitFlags(flags);
   auto common = kam::server::ParseCommonFlags(flags, argc, argv);
   if (!common.ok()) return kam::server::ExitCode(common.status());
+  auto stream_limits = kam::server::StreamLimitsFromFlags(flags);
+  if (!stream_limits.ok()) return kam::server::ExitCode(stream_limits.status());
   long cache_mb = 0;
   long buffer_mb = 0;
   for (auto s : {flags.GetInt("block-cache-mb", 1, 65536, cache_mb),
@@ -51,6 +54,7 @@ int main(int argc, char** argv) {
   config.store.block_cache_bytes = static_cast<std::size_t>(cache_mb) << 20;
   config.store.write_buffer_bytes = static_cast<std::size_t>(buffer_mb) << 20;
   config.rebuild = flags.Get("rebuild") == "true";
+  config.stream_limits = *stream_limits;
   if (config.rebuild) {
     kam::base::Log(kam::base::StrCat("rebuilding ", config.data_dir, " from offset zero"));
   }

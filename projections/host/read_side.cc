@@ -52,7 +52,8 @@ absl::StatusOr<std::unique_ptr<ReadSide>> ReadSide::Create(const ReadSideConfig&
   self->membership_ = std::make_unique<CacheMembership>(*self->cache_);
   self->scope_ = std::make_unique<ReadScope>(auth, *self->membership_);
   self->history_service_ = std::make_unique<HistoryService>(
-      *self->index_, *self->programmes_, self->runtimes(), *self->scope_, config.max_subscriptions);
+      *self->index_, *self->programmes_, self->runtimes(), *self->scope_, config.max_subscriptions,
+      config.stream_limits);
   self->governance_service_ = std::make_unique<GovernanceService>(
       *self->index_, *self->programmes_, *self->metrics_, *self->scope_, *self->cache_);
   return self;

@@ -33,6 +33,7 @@
 #include "readmodel/projection_runtime.h"
 #include "readmodel/store.h"
 #include "server/auth.h"
+#include "server/stream_deadlines.h"
 
 namespace kam::projections {
 
@@ -49,6 +50,8 @@ struct ReadSideConfig {
   std::shared_ptr<const eventlog::Keyring> keyring;
   // Subscribe streams open at once (each holds a server thread); more are refused.
   int max_subscriptions = 32;
+  // Idle and total deadlines of a Subscribe stream (server::StreamDeadlines).
+  server::StreamLimits stream_limits;
 };
 
 class ReadSide {

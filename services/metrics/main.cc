@@ -2,6 +2,7 @@
 #include "base/log.h"
 #include "base/strings.h"
 #include "server/process.h"
+#include "server/stream_deadlines.h"
 #include "server/writer_config.h"
 #include "services/metrics/inbound_ingester.h"
 #include "services/metrics/metrics_service.h"
@@ -15,8 +16,11 @@ int main(int argc, char** argv) {
   kam::server::DefineWriterFlags(flags, kTransactionalId);
   flags.Define("inbound", "true", "consume the inbound metrics topic (true/false)");
   flags.Define("snapshot-dir", "", "local directory for aggregate snapshots (empty: none)");
+  kam::server::DefineStreamLimitFlags(flags);
   auto common = kam::server::ParseCommonFlags(flags, argc, argv);
   if (!common.ok()) return kam::server::ExitCode(common.status());
+  auto stream_limits = kam::server::StreamLimitsFromFlags(flags);
+  if (!stream_limits.ok()) return kam::server::ExitCode(stream_limits.status());
   auto writer = kam::server::ParseWriterFlags(flags, kTransactionalId);
   if (!writer.ok()) return kam::server::ExitCode(writer.status());
   bool inbound = true;
@@ -26,6 +30,7 @@ int main(int argc, char** argv) {
     return kam::server::ExitCode(s);
   }
   config.snapshot_dir = flags.Get("snapshot-dir");
+  config.stream_limits = *stream_limits;
 
   kam::base::Log(kam::base::StrCat("rebuilding account metrics from ", config.kafka.brokers));
   auto service = kam::services::MetricsService::Create(config, *common->auth);

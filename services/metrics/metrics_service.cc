@@ -41,6 +41,9 @@ MetricsService::MetricsService(const MetricsServiceConfig& config,
                                const server::Authenticator& auth)
     : auth_(auth),
       streams_("StreamMetrics", config.max_streams),
+      stream_deadlines_("StreamMetrics", config.stream_limits,
+                        "every outcome already received stands (a re-sent item with its "
+                        "client_request_id is answered the same); send the rest on a new stream"),
       topic_(eventlog::AggregateTopic(config.topic_prefix, domain::kMetricsAggregateType)),
       inbound_topic_(eventlog::InboundMetricsTopic(config.topic_prefix)),
       writer_(
@@ -89,7 +92,7 @@ writer::Command<domain::MetricsState> MetricsService::ItemCommand(
   c.decide = [request, actor](const domain::MetricsState& state, absl::Time now) {
     return domain::Decide(state, *request, domain::CommandContext{actor, now});
   };
-  c.fingerprint = writer::RequestFingerprint(*request);
+  c.fingerprint = writer::RequestFingerprint(*request, actor);
   if (!origin.empty()) {
     c.dead_letter = [this, request, origin, actor, key = c.aggregate_id](
                         const absl::Status& why) -> std::optional<eventlog::Record> {
@@ -149,6 +152,13 @@ grpc::Status MetricsService::RecordMetricBatch(grpc::ServerContext* context,
 // Reading and answering run in two threads, so a client may send an item and wait for its
 // outcome (one at a time) or send many ahead (pipelined): either way each outcome is
 // written as soon as its transaction has committed, in order.
+//
+// Deadlines (stream_deadlines.h): the idle clock runs while the server waits for the client
+// (to send an item, or to read an outcome) and stops while an item is being committed. Past
+// its lifetime the stream reads no further item, answers every item it read, and ends
+// DEADLINE_EXCEEDED naming the limit. When the watchdog cancels a stream, the items already
+// read are still committed (their outcomes cannot be written any more): a client re-sends
+// what it has no outcome for, and the request id answers a committed item the same again.
 grpc::Status MetricsService::StreamMetrics(
     grpc::ServerContext* context,
     grpc::ServerReaderWriter<v1::StreamMetricsResponse, v1::StreamMetricsRequest>* stream) {
@@ -156,6 +166,7 @@ grpc::Status MetricsService::StreamMetrics(
   if (!who.ok()) return server::ToGrpc(who.status());
   auto slot = streams_.TryAcquire();  // held until the stream ends
   if (!slot.ok()) return server::ToGrpc(slot.status());
+  auto watch = stream_deadlines_.Start(*context);  // destroyed before the handler returns
   std::mutex mu;
   std::condition_variable cv;
   std::deque<std::future<writer::Outcome>> in_flight;
@@ -174,16 +185,24 @@ grpc::Status MetricsService::StreamMetrics(
         cv.notify_all();
       }
       v1::StreamMetricsResponse response;
-      *response.mutable_outcome() = ToItemOutcome(index++, next.get());
+      {
+        auto busy = watch->Busy();  // the commit is the server's wait, not the client's
+        *response.mutable_outcome() = ToItemOutcome(index++, next.get());
+      }
       if (!client_gone && !stream->Write(response)) {
         std::lock_guard<std::mutex> lock(mu);
         client_gone = true;  // keep draining the futures; nothing more is written
+        cv.notify_all();
+      } else {
+        watch->Touch();
       }
     }
   });
   v1::StreamMetricsRequest request;
   uint32_t index = 0;
+  bool overdue = false;
   while (stream->Read(&request)) {
+    watch->Touch();
     auto future = writer_.Submit(
         ItemCommand(request.metadata(), request.metric(), who->name,
                     base::StrCat("grpc StreamMetrics item ", index, " by ", who->name)));
@@ -193,6 +212,10 @@ grpc::Status MetricsService::StreamMetrics(
     cv.notify_all();
     cv.wait(lock, [&] { return in_flight.size() < kMaxStreamInFlight || client_gone; });
     if (client_gone) break;
+    if (watch->Overdue()) {
+      overdue = true;  // the item just read is answered with the rest
+      break;
+    }
   }
   {
     std::lock_guard<std::mutex> lock(mu);
@@ -200,6 +223,8 @@ grpc::Status MetricsService::StreamMetrics(
   }
   cv.notify_all();
   answers.join();
+  if (absl::Status ended = watch->Ended(); !ended.ok()) return server::ToGrpc(ended);
+  if (overdue) return server::ToGrpc(watch->LifetimeStatus());
   return grpc::Status::OK;
 }
 

@@ -21,6 +21,7 @@
 #include "eventlog/kafka.h"
 #include "kam/v1/metrics_service.grpc.pb.h"
 #include "server/auth.h"
+#include "server/stream_deadlines.h"
 #include "server/stream_slots.h"
 #include "writer/aggregate_writer.h"
 
@@ -48,6 +49,9 @@ struct MetricsServiceConfig {
   std::chrono::milliseconds checkpoint_interval{60000};
   // StreamMetrics streams open at once (each holds a server thread); more are refused.
   int max_streams = 16;
+  // A stream idle this long (nothing sent, nothing read, no outcome owed) is closed; one open
+  // this long ends after answering what it read (server::StreamDeadlines).
+  server::StreamLimits stream_limits;
 };
 
 using MetricsWriter = writer::AggregateWriter<domain::MetricsState>;
@@ -86,6 +90,8 @@ class MetricsService final : public v1::MetricsCommandService::Service {
   const std::string& topic() const { return topic_; }
   const std::string& inbound_topic() const { return inbound_topic_; }
   std::string dead_letter_topic() const { return eventlog::DeadLetterTopic(inbound_topic_); }
+  // StreamMetrics streams open now (each holds a slot of `max_streams`).
+  int open_streams() const { return streams_.open(); }
   MetricsWriter& writer() { return writer_; }
   const MetricsWriter& writer() const { return writer_; }
 
@@ -94,6 +100,7 @@ class MetricsService final : public v1::MetricsCommandService::Service {
 
   const server::Authenticator& auth_;
   server::StreamSlots streams_;
+  server::StreamDeadlines stream_deadlines_;
   std::string topic_;
   std::string inbound_topic_;
   MetricsWriter writer_;
