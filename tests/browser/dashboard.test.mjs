@@ -159,7 +159,34 @@ test('the demo\'s late fact is in the history as a late entry, with its reason',
   const occurred = history.entries.filter((e) => !e.envelope.lateReason)
     .map((e) => Date.parse(e.envelope.occurredAt));
   assert.deepEqual(occurred, [...occurred].sort((a, b) => a - b));
+
+  // On the page: exactly one timeline item is marked as a late entry - that event - with
+  // its reason and claimed date in words, without hovering; no other item carries a mark.
+  const timeline = page.getByTestId('timeline');
+  const items = timeline.getByTestId('timeline-item');
+  assert.ok(await items.count() > 1, 'the Danube timeline has more than the late entry');
+  const marked = timeline.locator('[data-testid="timeline-item"][data-late-entry="true"]');
+  assert.equal(await marked.count(), 1, 'one timeline item is a late entry');
+  assert.equal(await marked.getAttribute('data-event-id'), late[0].envelope.eventId);
+  assert.equal(await marked.getAttribute('data-event-type'), 'SponsorVisitLogged');
+  assert.equal(await timeline.getByTestId('late-entry-badge').count(), 1, 'one "Late entry" badge');
+  assert.equal(await timeline.getByTestId('late-entry-note').count(), 1, 'one late-entry note');
+  const badge = marked.getByTestId('late-entry-badge');
+  assert.equal((await badge.innerText()).trim(), 'Late entry');
+  assert.ok((await badge.getAttribute('title')).includes(late[0].envelope.lateReason), 'the badge\'s tooltip gives the reason');
+  const claimed = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' })
+    .format(new Date(late[0].envelope.occurredAt));
+  const note = (await marked.getByTestId('late-entry-note').innerText()).trim();
+  assert.equal(note, `Entered late: ${late[0].envelope.lateReason} (claimed ${claimed})`);
+  assert.ok(await marked.getByTestId('late-entry-note').isVisible(), 'the reason shows without hovering');
+  // The old "Recorded late" badge (recorded long after occurred) was on every event of a
+  // story loaded at once; it is gone, and nothing else reads as late.
+  const others = await timeline.locator('[data-testid="timeline-item"]:not([data-late-entry])').allInnerTexts();
+  assert.equal(others.length, await items.count() - 1);
+  for (const text of others) assert.doesNotMatch(text, /Late entry|Entered late|Recorded late|Claimed to have occurred/);
   await shot('account-late-entry');
+  await marked.scrollIntoViewIfNeeded();
+  await marked.screenshot({ path: path.join(artifacts, 'account-late-entry-item.png') });
 });
 
 test('the economics chart has a point for every year of published economics', async () => {
