@@ -129,7 +129,7 @@ absl::Status Replay(Chain& chain, const v1::EventEnvelope& env, bool hash_ok,
   return absl::OkStatus();
 }
 
-std::string RequestFingerprint(const google::protobuf::Message& request) {
+std::string RequestFingerprint(const google::protobuf::Message& request, std::string_view actor) {
   std::unique_ptr<google::protobuf::Message> copy(request.New());
   copy->CopyFrom(request);
   if (const auto* metadata = copy->GetDescriptor()->FindFieldByName("metadata")) {
@@ -142,8 +142,9 @@ std::string RequestFingerprint(const google::protobuf::Message& request) {
     out.SetSerializationDeterministic(true);
     copy->SerializeToCodedStream(&out);
   }
-  return eventlog::Sha256(
-             base::StrCat(copy->GetDescriptor()->full_name(), std::string_view("\0", 1), bytes))
+  return eventlog::Sha256(base::StrCat(copy->GetDescriptor()->full_name(),
+                                       std::string_view("\0", 1), actor, std::string_view("\0", 1),
+                                       bytes))
       .substr(0, 16);
 }
 

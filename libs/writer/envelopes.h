@@ -65,9 +65,12 @@ struct CommandInfo {
   std::string fingerprint;  // RequestFingerprint of the request, or empty
 };
 
-// What a command asks, as 16 bytes: SHA-256 over the request's type name and its
-// deterministic serialisation without its `metadata` field (request id, times, dry run).
-std::string RequestFingerprint(const google::protobuf::Message& request);
+// What a command asks and who asks it, as 16 bytes: SHA-256 over the request's type name,
+// the caller's principal and the request's deterministic serialisation without its
+// `metadata` field (request id, times, dry run). A retry must come from the same caller:
+// another principal reusing a request id is refused, never answered with the result (the
+// result of a command is the business of who made it, and of the programme's members).
+std::string RequestFingerprint(const google::protobuf::Message& request, std::string_view actor);
 
 struct SealedCommand {
   std::vector<v1::EventEnvelope> envelopes;  // with versions, previous hashes and hashes

@@ -286,10 +286,11 @@ class Group {
   absl::Status ReusedRequestId(const Command<State>& cmd, uint64_t version) const {
     return absl::AlreadyExistsError(base::StrCat(
         "metadata.client_request_id: '", cmd.metadata.client_request_id(),
-        "' was already used for a different command on ", options_.aggregate_type, " '",
-        cmd.aggregate_id, "'",
+        "' was already used for a different command, or by another caller, on ",
+        options_.aggregate_type, " '", cmd.aggregate_id, "'",
         version > 0 ? base::StrCat(" (it wrote version ", version, ")") : std::string(),
-        "; a retry repeats the command exactly, a new command needs a new request id"));
+        "; a retry repeats the command exactly as the same caller, a new command needs a new "
+        "request id"));
   }
 
   void DecideOnly(Entry& e) {

@@ -70,7 +70,7 @@ grpc::Status ProgrammeService::Run(grpc::ServerContext* context, const std::set<
             domain::CommandContext{
                 .actor = who->name, .now = now, .platform_admin = who->Has(kAdmin)});
       },
-      writer::RequestFingerprint(request));
+      writer::RequestFingerprint(request, who->name));
   if (!result.ok()) return server::ToGrpc(result.status());
   *out = *std::move(result);
   return grpc::Status::OK;

@@ -239,10 +239,16 @@ TEST_F(ProgrammeE2E, ARetryReturnsTheOriginalResultAlsoAfterARestart) {
   const grpc::Status reused = platform_->Nominate(other, "tok-kim-kam", &refused);
   EXPECT_EQ(reused.error_code(), grpc::StatusCode::ALREADY_EXISTS) << reused.error_message();
   EXPECT_NE(reused.error_message().find("metadata.client_request_id: 'retry-me-1' was already "
-                                        "used for a different command on programme 'emea-kam' "
-                                        "(it wrote version 4)"),
+                                        "used for a different command, or by another caller, "
+                                        "on programme 'emea-kam' (it wrote version 4)"),
             std::string::npos)
       << reused.error_message();
+  // The same request from another caller (zoe, no member of the programme) is not answered
+  // with kim's result: a result is told only to the caller who made the command.
+  v1::CommandResult replayed;
+  const grpc::Status stolen = platform_->Nominate(req, "tok-zoe-kam", &replayed);
+  EXPECT_EQ(stolen.error_code(), grpc::StatusCode::ALREADY_EXISTS) << stolen.error_message();
+  EXPECT_TRUE(replayed.event_ids().empty());
   auto changed = req;  // the same account, another rationale: another command too
   changed.set_rationale("A different reason");
   EXPECT_EQ(platform_->Nominate(changed, "tok-kim-kam", &refused).error_code(),

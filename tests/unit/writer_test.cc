@@ -413,9 +413,9 @@ TEST_F(GroupCommit, ARequestIdReusedForAnotherCommandIsRefusedInAndAfterItsGroup
             "r1@2(dup)");
   auto reused = writer_->Submit(with_fingerprint(Add("r1", "c", "req-a"), "fp-c")).get();
   EXPECT_EQ(reused.result.status().message(),
-            "metadata.client_request_id: 'req-a' was already used for a different command on "
-            "roster 'r1' (it wrote version 2); a retry repeats the command exactly, a new "
-            "command needs a new request id");
+            "metadata.client_request_id: 'req-a' was already used for a different command, or "
+            "by another caller, on roster 'r1' (it wrote version 2); a retry repeats the command "
+            "exactly as the same caller, a new command needs a new request id");
   // A command without a fingerprint (an older client) is taken as the same one.
   EXPECT_EQ(Render({writer_->Submit(Add("r1", "c", "req-a")).get()}), "r1@2(dup)");
   EXPECT_EQ(Logged(), (std::vector<std::string>{"lead", "a"}));
