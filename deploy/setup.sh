@@ -15,7 +15,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librdkafka-dev librocksdb-dev libgtest-dev libbenchmark-dev libssl-dev libabsl-dev
   libcpp-httplib-dev nlohmann-json3-dev libjemalloc-dev clang-format
-  libcli11-dev libyaml-cpp-dev libtomlplusplus-dev
+  libcli11-dev libyaml-cpp-dev libtomlplusplus-dev tzdata
   openjdk-17-jre-headless maven
 )
 for_tests=false

@@ -79,13 +79,13 @@ absl::Status OptionalText(std::string_view field, std::string_view value, std::s
 }
 
 absl::StatusOr<absl::CivilDay> PastDate(std::string_view field, std::string_view value,
-                                        absl::Time now) {
+                                        absl::CivilDay today) {
   auto day = ParseDate(field, value);
   if (!day.ok()) return day.status();
-  if (*day > DayOf(now)) {
+  if (*day > today) {
     return base::RuleViolated(
         absl::StatusCode::kInvalidArgument, rules::kDateNotFuture,
-        base::StrCat(field, " ", value, " is after today (", FormatDate(DayOf(now)), ")"));
+        base::StrCat(field, " ", value, " is after today (", FormatDate(today), ")"));
   }
   return day;
 }

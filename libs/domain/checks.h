@@ -41,9 +41,9 @@ absl::StatusOr<const Person*> FindPerson(const ProgrammeState& state, std::strin
 // Optional free text: empty, or valid text of at most `max` bytes.
 absl::Status OptionalText(std::string_view field, std::string_view value, std::size_t max);
 
-// A date field that is required and not after `now`'s day.
+// A date field that is required and not after `today` (the programme's day).
 absl::StatusOr<absl::CivilDay> PastDate(std::string_view field, std::string_view value,
-                                        absl::Time now);
+                                        absl::CivilDay today);
 
 absl::Status FailedRule(std::string_view rule, std::string_view problem);
 

@@ -37,7 +37,15 @@ void Evolve(ProgrammeState& s, const v1::EventEnvelope& env) {
   // Rule clocks run on the programme's business time, which never goes back: a late entry
   // (occurred_at before it) takes effect now, and only its record shows the claimed time.
   s.business_time = std::max(s.business_time, TimeOf(env.occurred_at()));
-  const absl::CivilDay day = DayOf(s.business_time);
+  if (event.has_programme_chartered()) {
+    // The charter names the zone whose days are the programme's days; an unknown name
+    // (refused by Decide; or from an older writer) leaves UTC.
+    const std::string& zone = event.programme_chartered().time_zone();
+    absl::TimeZone tz = absl::UTCTimeZone();
+    if (!zone.empty() && absl::LoadTimeZone(zone, &tz)) s.time_zone_name = zone;
+    s.time_zone = tz;
+  }
+  const absl::CivilDay day = s.Day(s.business_time);
   switch (event.kind_case()) {
     case v1::Event::kProgrammeChartered: {
       const auto& e = event.programme_chartered();
@@ -295,6 +303,8 @@ ProgrammeUndo EvolveUndoable(ProgrammeState& s, const v1::EventEnvelope& env) {
     std::string name;
     absl::CivilDay chartered_on;
     absl::Time chartered_at;
+    std::string time_zone_name;
+    absl::TimeZone time_zone;
     absl::Time business_time;
     uint32_t min_key_accounts;
     uint32_t max_key_accounts;
@@ -310,10 +320,10 @@ ProgrammeUndo EvolveUndoable(ProgrammeState& s, const v1::EventEnvelope& env) {
     std::optional<std::string> new_practice;
     std::optional<SavedEntry<decltype(s.quarantine_acks)>> quarantine_ack;
   };
-  auto saved = std::make_shared<Saved>(Saved{s.chartered, s.programme_id, s.name, s.chartered_on,
-                                             s.chartered_at, s.business_time, s.min_key_accounts,
-                                             s.max_key_accounts, s.parameters, s.champions,
-                                             s.criteria, s.last_programme_review});
+  auto saved = std::make_shared<Saved>(
+      Saved{s.chartered, s.programme_id, s.name, s.chartered_on, s.chartered_at, s.time_zone_name,
+            s.time_zone, s.business_time, s.min_key_accounts, s.max_key_accounts, s.parameters,
+            s.champions, s.criteria, s.last_programme_review});
   const v1::Event& e = env.event();
   if (auto account = AccountOf(e))
     saved->account = SavedEntry<decltype(s.accounts)>::Of(s.accounts, *account);
@@ -357,6 +367,8 @@ ProgrammeUndo EvolveUndoable(ProgrammeState& s, const v1::EventEnvelope& env) {
     st.name = v.name;
     st.chartered_on = v.chartered_on;
     st.chartered_at = v.chartered_at;
+    st.time_zone_name = v.time_zone_name;
+    st.time_zone = v.time_zone;
     st.business_time = v.business_time;
     st.min_key_accounts = v.min_key_accounts;
     st.max_key_accounts = v.max_key_accounts;

@@ -86,7 +86,7 @@ absl::StatusOr<Events> Decide(const ProgrammeState& state, const v1::LogSponsorV
   KAM_RETURN_IF_ERROR(internal::RequireProgramme(state, cmd.programme_id()));
   auto account = internal::FindAccount(state, cmd.account_id());
   if (!account.ok()) return account.status();
-  auto date = internal::PastDate("visit_date", cmd.visit_date(), ctx.now);
+  auto date = internal::PastDate("visit_date", cmd.visit_date(), ctx.Today());
   if (!date.ok()) return date.status();
   KAM_RETURN_IF_ERROR(internal::OptionalText("notes", cmd.notes(), base::kMaxTextLength));
   if ((*account)->sponsor.empty()) {
@@ -129,7 +129,7 @@ absl::StatusOr<Events> Decide(const ProgrammeState& state,
   if (!person.ok()) return person.status();
   KAM_RETURN_IF_ERROR(CheckSkill("skill", cmd.skill()));
   KAM_RETURN_IF_ERROR(base::ValidateText("course", cmd.course(), base::kMaxNameLength));
-  auto date = internal::PastDate("completed_on", cmd.completed_on(), ctx.now);
+  auto date = internal::PastDate("completed_on", cmd.completed_on(), ctx.Today());
   if (!date.ok()) return date.status();
   v1::Event event;
   auto* e = event.mutable_manager_trained();
@@ -148,7 +148,7 @@ absl::StatusOr<Events> Decide(const ProgrammeState& state,
   auto person = internal::FindPerson(state, "person_id", cmd.person_id());
   if (!person.ok()) return person.status();
   KAM_RETURN_IF_ERROR(base::ValidateText("course", cmd.course(), base::kMaxNameLength));
-  auto date = internal::PastDate("completed_on", cmd.completed_on(), ctx.now);
+  auto date = internal::PastDate("completed_on", cmd.completed_on(), ctx.Today());
   if (!date.ok()) return date.status();
   v1::Event event;
   auto* e = event.mutable_staff_trained();
@@ -173,7 +173,7 @@ absl::StatusOr<Events> Decide(const ProgrammeState& state, const v1::AssignManag
     KAM_RETURN_IF_ERROR(CheckSkill(field + ".skill", item.skill()));
     auto due = ParseDate(field + ".due_by", item.due_by());
     if (!due.ok()) return due.status();
-    if (*due < DayOf(ctx.now)) {
+    if (*due < ctx.Today()) {
       return FailedRule(rules::kManagerTrainedOrPlanned,
                         base::StrCat(field, ".due_by ", item.due_by(), " is in the past"));
     }

@@ -204,7 +204,7 @@ absl::StatusOr<Events> Decide(const ProgrammeState& state, const v1::IncubateAcc
   auto review_by = ParseDate("review_by", cmd.review_by());
   if (!review_by.ok()) return review_by.status();
   KAM_RETURN_IF_ERROR(base::ValidateText("rationale", cmd.rationale(), base::kMaxTextLength));
-  if (*review_by <= DayOf(ctx.now)) {
+  if (*review_by <= ctx.Today()) {
     return base::RuleViolated(absl::StatusCode::kInvalidArgument, rules::kIncubationReviewDate,
                               base::StrCat("review_by ", cmd.review_by(), " must be after today"));
   }
@@ -277,7 +277,7 @@ absl::StatusOr<Events> Decide(const ProgrammeState& state, const v1::RetireAccou
       **account, cmd.account_id(), {AccountStage::kAdmitted, AccountStage::kIncubating}, "retire"));
   KAM_RETURN_IF_ERROR(internal::RequireApprover(state, ctx.actor, "retire an account"));
   const auto& a = **account;
-  const int64_t tenure = a.admitted_on ? DaysBetween(*a.admitted_on, DayOf(ctx.now)) : 0;
+  const int64_t tenure = a.admitted_on ? DaysBetween(*a.admitted_on, ctx.Today()) : 0;
   v1::Event event;
   auto* e = event.mutable_account_retired();
   e->set_programme_id(cmd.programme_id());

@@ -138,6 +138,8 @@ struct ProgrammeState {
   std::string name;
   absl::CivilDay chartered_on;
   absl::Time chartered_at = absl::InfinitePast();  // business time of the charter
+  std::string time_zone_name = "UTC";              // the programme's days are days of this zone
+  absl::TimeZone time_zone = absl::UTCTimeZone();
   // The programme's business time: the latest business time of its events so far. A late
   // entry (occurred_at before it, see CommandMetadata.late_reason) takes effect at this
   // time; every rule clock reads it.
@@ -161,6 +163,8 @@ struct ProgrammeState {
   std::map<std::string, QuarantineAck> quarantine_acks;  // by RecordPlace
 
   // Derived views.
+  // The programme's calendar day at `t` (in its time zone).
+  absl::CivilDay Day(absl::Time t) const { return absl::ToCivilDay(t, time_zone); }
   uint32_t AdmittedCount() const;
   uint32_t SponsorLoad(const std::string& person_id) const;  // active accounts sponsored
   // The person who authenticates as `principal` (by their principal or another of theirs).
@@ -190,6 +194,12 @@ struct CommandContext {
   // programme): it charters programmes, registers the members and the champion of a
   // programme that has no champion yet, and requests quarantine acknowledgements.
   bool platform_admin = false;
+  // The programme's calendar day at `now` (Handle fills it in from the programme's time
+  // zone); when unset, the UTC day.
+  std::optional<absl::CivilDay> today;
+  absl::CivilDay Today() const {
+    return today ? *today : absl::ToCivilDay(now, absl::UTCTimeZone());
+  }
 };
 
 // What must hold before a command is decided, whatever the command (rules membership.* and
@@ -288,6 +298,7 @@ absl::StatusOr<Events> Handle(const ProgrammeState& state, const Request& reques
   // A late entry is decided, like it takes effect, at the programme's business time.
   CommandContext at = ctx;
   if (state.business_time > at.now) at.now = state.business_time;
+  at.today = state.Day(at.now);
   return Decide(state, request, at);
 }
 

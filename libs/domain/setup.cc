@@ -153,6 +153,13 @@ absl::StatusOr<Events> Decide(const ProgrammeState& state, const v1::CharterProg
   KAM_RETURN_IF_ERROR(CheckBounds(min, max));
   auto parameters = MergeParameters(cmd.parameters(), DefaultParameters());
   if (!parameters.ok()) return parameters.status();
+  absl::TimeZone zone;
+  if (!cmd.time_zone().empty() &&
+      (cmd.time_zone().size() > 64 || !absl::LoadTimeZone(cmd.time_zone(), &zone))) {
+    return base::InvalidField(
+        "time_zone", base::StrCat("'", cmd.time_zone().substr(0, 64),
+                                  "' is not an IANA time zone (e.g. Europe/Stockholm, UTC)"));
+  }
   if (state.chartered) {
     return base::RuleViolated(
         absl::StatusCode::kAlreadyExists, rules::kProgrammeUnique,
@@ -166,6 +173,7 @@ absl::StatusOr<Events> Decide(const ProgrammeState& state, const v1::CharterProg
   e->set_max_key_accounts(max);
   e->set_rationale(cmd.rationale());
   *e->mutable_parameters() = *std::move(parameters);
+  e->set_time_zone(cmd.time_zone().empty() ? "UTC" : cmd.time_zone());
   return One(std::move(event));
 }
 

@@ -56,6 +56,7 @@ v1::ProgrammeView ToView(const domain::ProgrammeState& s, uint64_t events_folded
   *v.mutable_parameters() = s.parameters;
   if (!s.champions.empty()) v.set_champion(*s.champions.begin());
   for (const auto& c : s.champions) v.add_champions(c);
+  v.set_time_zone(s.time_zone_name);
   v.set_criteria_version(s.criteria ? s.criteria->version : 0);
   v.set_admitted_key_accounts(s.AdmittedCount());
   v.set_events_folded(events_folded);
@@ -80,7 +81,7 @@ v1::ProgrammeView ToView(const domain::ProgrammeState& s, uint64_t events_folded
       const auto last = s.LastVisit(id, a.sponsor);
       if (last) out->set_last_sponsor_visit(domain::FormatDate(*last));
       const absl::CivilDay since = last ? *last : a.sponsor_since;
-      out->set_sponsor_visit_overdue(a.active() && domain::DaysBetween(since, domain::DayOf(at)) >
+      out->set_sponsor_visit_overdue(a.active() && domain::DaysBetween(since, s.Day(at)) >
                                                        s.parameters.sponsor_visit_cadence_days());
     }
     for (const auto& item : a.training_plan) {

@@ -171,7 +171,7 @@ grpc::Status GovernanceService::GetScorecard(grpc::ServerContext* context,
         cache_.WithProgramme(request->programme_id(), [&](const GovernanceCache::Programme& p) {
           verification = p.verification;
           auto compute = [&](const domain::ProgrammeState& s, absl::Time at) {
-            flags = domain::ComputeFlags(s, domain::DayOf(at));
+            flags = domain::ComputeFlags(s, s.Day(at));
             discount = s.parameters.discount_rate();
             for (const auto& [account, a] : s.accounts) {
               if (a.active()) active.push_back(account);

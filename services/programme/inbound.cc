@@ -44,7 +44,10 @@ writer::Command<State> CommandOf(const eventlog::ConsumedRecord& r, const std::s
   c.actor = base::StrCat("publisher:", publisher);
   auto shared = std::make_shared<Request>(request);
   c.decide = [shared, actor = c.actor](const State& state, absl::Time now) {
-    return domain::Decide(state, *shared, domain::CommandContext{actor, now});
+    // Dates are the programme's days, as for commands over gRPC.
+    return domain::Decide(
+        state, *shared,
+        domain::CommandContext{.actor = actor, .now = now, .today = state.Day(now)});
   };
   return writer::DeadLettering(std::move(c), r);
 }

@@ -89,6 +89,35 @@ TEST(BusinessTime, ALateEntryCannotHideAnAdmitThenDemote) {
   EXPECT_EQ((*out)[0].account_retired().tenure_days(), 20u);
 }
 
+TEST(BusinessTime, AProgrammesDaysAreTheDaysOfItsTimeZone) {
+  Scenario s;
+  auto charter = Charter();
+  charter.set_time_zone("Mars/Olympus_Mons");
+  EXPECT_EQ(Render(s.When(charter, kAdmin)),
+            "INVALID_ARGUMENT: time_zone: 'Mars/Olympus_Mons' is not an IANA time zone (e.g. "
+            "Europe/Stockholm, UTC)");
+  charter.set_time_zone("Pacific/Auckland");  // UTC+13 in January
+  s.now = absl::FromCivil(absl::CivilSecond(2026, 1, 5, 20, 0, 0), absl::UTCTimeZone());
+  s.Given(charter, kAdmin);
+  EXPECT_EQ(s.state.time_zone_name, "Pacific/Auckland");
+  s.Given(Person("ana", kAna, {v1::PERSON_FUNCTION_EXECUTIVE}, true), kAdmin);
+  s.Given(Person("eve", kEve, {v1::PERSON_FUNCTION_EXECUTIVE}), kAdmin);
+  s.Given(Person("kim", kKim, {v1::PERSON_FUNCTION_KEY_ACCOUNT_MANAGER}), kAdmin);
+  s.Given(AppointChampion("ana"), kAdmin);
+  // 20:00 UTC on 5 January is 09:00 on 6 January in Auckland: the programme's today.
+  EXPECT_EQ(s.state.chartered_on, absl::CivilDay(2026, 1, 6));
+  auto t = WithProgramme(v1::RecordManagerTrainingRequest{});
+  t.set_person_id("kim");
+  t.set_skill(v1::SKILL_FINANCE);
+  t.set_course("KAM academy");
+  t.set_completed_on("2026-01-06");
+  EXPECT_TRUE(s.When(t, kAna).ok()) << "6 January is today there, not tomorrow";
+  t.set_completed_on("2026-01-07");
+  EXPECT_EQ(Render(s.When(t, kAna)),
+            "INVALID_ARGUMENT: rule date.not_in_future: completed_on 2026-01-07 is after today "
+            "(2026-01-06)");
+}
+
 // The property: drive random command sequences with random business times (on time, backdated
 // without a reason, backdated as late entries) and check that every state the effective-time
 // view (and the recorded-time view) can show at any instant is one the decisions accepted.

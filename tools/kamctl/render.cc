@@ -167,6 +167,7 @@ std::string RenderProgramme(const v1::ProgrammeView& p, const Style& s) {
   base::StrAppend(&out, "  key accounts        ", p.admitted_key_accounts(), " admitted (bounds ",
                   p.min_key_accounts(), "-", p.max_key_accounts(), ")\n");
   base::StrAppend(&out, "  criteria version    ", p.criteria_version(), "\n");
+  base::StrAppend(&out, "  days of             ", OrDash(p.time_zone()), "\n");
   base::StrAppend(&out, "  sponsor coverage    ", Percent(p.sponsor_coverage()), "\n");
   const auto& pp = p.parameters();
   base::StrAppend(&out, "  parameters          at most ", pp.max_accounts_per_sponsor(),
