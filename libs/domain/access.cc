@@ -10,7 +10,7 @@ using Code = absl::StatusCode;
 // What a command needs of its actor.
 enum class Access {
   kPlatform,  // the platform admin role; no membership (the programme may not exist yet)
-  kGrant,     // an approver of the programme; the platform admin while it has no champion
+  kGrant,     // an approver of the programme; the platform admin until its first champion
   kApprover,  // an active champion or a steering-board member of the programme
   kRecorder,  // a commanding member, or a member with the publisher function (an LMS)
   kMember,    // a commanding member: a function other than board observer or publisher
@@ -44,9 +44,9 @@ absl::Status CheckAccess(const ProgrammeState& state, Access access, std::string
         base::StrCat(ctx.actor, " may not ", what, ": only a platform admin does"));
   }
   const auto person = state.PersonByPrincipal(ctx.actor);
-  if (access == Access::kGrant && ctx.platform_admin && state.champions.empty() &&
+  if (access == Access::kGrant && ctx.platform_admin && !state.had_champion &&
       (!person || !IsApprover(state, *person))) {
-    return absl::OkStatus();  // setting up a programme that has no champion yet
+    return absl::OkStatus();  // setting up a programme before its first champion
   }
   if (!person) {
     return base::RuleViolated(
@@ -54,8 +54,8 @@ absl::Status CheckAccess(const ProgrammeState& state, Access access, std::string
         base::StrCat(ctx.actor, " may not ", what, " in programme '", state.programme_id,
                      "': it is not the principal of a registered person of that programme",
                      ctx.platform_admin && access == Access::kGrant
-                         ? " (a platform admin registers people only while the programme has "
-                           "no champion)"
+                         ? " (a platform admin registers people only until the programme's "
+                           "first champion is appointed)"
                          : ""));
   }
   const Person& p = state.people.at(*person);

@@ -89,6 +89,7 @@ void Evolve(ProgrammeState& s, const v1::EventEnvelope& env) {
     }
     case v1::Event::kChampionAppointed:
       s.champions.insert(event.champion_appointed().person_id());
+      s.had_champion = true;
       break;
     case v1::Event::kChampionStoodDown:
       s.champions.erase(event.champion_stood_down().person_id());
@@ -310,6 +311,7 @@ ProgrammeUndo EvolveUndoable(ProgrammeState& s, const v1::EventEnvelope& env) {
     uint32_t max_key_accounts;
     v1::ProgrammeParameters parameters;
     std::set<std::string> champions;
+    bool had_champion;
     std::optional<Criteria> criteria;
     std::optional<absl::CivilDay> last_programme_review;
     std::optional<SavedEntry<decltype(s.accounts)>> account;
@@ -323,7 +325,7 @@ ProgrammeUndo EvolveUndoable(ProgrammeState& s, const v1::EventEnvelope& env) {
   auto saved = std::make_shared<Saved>(
       Saved{s.chartered, s.programme_id, s.name, s.chartered_on, s.chartered_at, s.time_zone_name,
             s.time_zone, s.business_time, s.min_key_accounts, s.max_key_accounts, s.parameters,
-            s.champions, s.criteria, s.last_programme_review});
+            s.champions, s.had_champion, s.criteria, s.last_programme_review});
   const v1::Event& e = env.event();
   if (auto account = AccountOf(e))
     saved->account = SavedEntry<decltype(s.accounts)>::Of(s.accounts, *account);
@@ -374,6 +376,7 @@ ProgrammeUndo EvolveUndoable(ProgrammeState& s, const v1::EventEnvelope& env) {
     st.max_key_accounts = v.max_key_accounts;
     st.parameters = v.parameters;
     st.champions = v.champions;
+    st.had_champion = v.had_champion;
     st.criteria = v.criteria;
     st.last_programme_review = v.last_programme_review;
     if (v.account) v.account->RestoreInto(st.accounts);

@@ -148,6 +148,9 @@ struct ProgrammeState {
   uint32_t max_key_accounts = 0;
   v1::ProgrammeParameters parameters;
   std::set<std::string> champions;  // active champions' person ids
+  // A champion was ever appointed: from then on only the programme's own approvers grant
+  // memberships, never the platform admin (even if every champion has stood down).
+  bool had_champion = false;
   std::optional<Criteria> criteria;
   std::map<std::string, AccountState> accounts;  // by account id
   std::map<std::string, Person> people;          // by person id
@@ -191,8 +194,8 @@ struct CommandContext {
   std::string actor;
   absl::Time now;
   // The actor holds the platform's admin role (operates the platform; member of no
-  // programme): it charters programmes, registers the members and the champion of a
-  // programme that has no champion yet, and requests quarantine acknowledgements.
+  // programme): it charters programmes, registers the members and the first champion of a
+  // programme until that champion is appointed, and requests quarantine acknowledgements.
   bool platform_admin = false;
   // The programme's calendar day at `now` (Handle fills it in from the programme's time
   // zone); when unset, the UTC day.

@@ -42,6 +42,26 @@ TEST(Membership, AChampionOfAnotherProgrammeIsNobodyHere) {
   EXPECT_EQ(s.When(self, kAdmin).status().code(), absl::StatusCode::kPermissionDenied);
 }
 
+TEST(Membership, ThePlatformAdminGrantsOnlyUntilTheFirstChampion) {
+  Scenario s;
+  s.Given(Charter(), kAdmin);
+  s.Given(Person("ana", kAna, {v1::PERSON_FUNCTION_EXECUTIVE}, true), kAdmin);
+  s.Given(Person("kim", kKim, {v1::PERSON_FUNCTION_KEY_ACCOUNT_MANAGER}), kAdmin);
+  s.Given(AppointChampion("ana"), kAdmin);
+  auto down = WithProgramme(v1::StandDownChampionRequest{});
+  down.set_person_id("ana");
+  down.set_reason("rotation");
+  s.Given(down, kAna);
+  // The programme has no champion now, but it had one: the admin cannot step in and
+  // register a board of its choosing.
+  EXPECT_TRUE(s.state.champions.empty());
+  EXPECT_EQ(
+      s.When(Person("sam", kSam, {v1::PERSON_FUNCTION_STEERING_BOARD}), kAdmin).status().code(),
+      absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(s.When(AppointChampion("ana"), kAdmin).status().code(),
+            absl::StatusCode::kPermissionDenied);
+}
+
 TEST(Membership, AMemberWhoIsNoApproverCannotGrantMembership) {
   Scenario s;
   WithStandardCast(s);

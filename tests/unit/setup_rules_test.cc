@@ -180,8 +180,8 @@ TEST(AppointChampion, AProgrammeMayHaveSeveralChampionsAndEachApproves) {
   EXPECT_EQ(Render(s.When(AppointChampion("bo"), kAdmin)),
             "PERMISSION_DENIED: rule membership.required: admin@supplier.example may not "
             "AppointChampion in programme 'emea-kam': it is not the principal of a registered "
-            "person of that programme (a platform admin registers people only while the "
-            "programme has no champion)");
+            "person of that programme (a platform admin registers people only until the "
+            "programme's first champion is appointed)");
   s.Given(AppointChampion("bo"), kAna);  // Tetra Pak runs its programme with two
   EXPECT_EQ(s.state.champions, (std::set<std::string>{"ana", "bo"}));
   EXPECT_EQ(

@@ -17,8 +17,8 @@ inline std::string RenderState(const domain::ProgrammeState& s) {
   std::string out = kam::base::StrCat(
       I(s.chartered), "|", s.programme_id, "|", s.name, "|", absl::FormatCivilTime(s.chartered_on),
       "|", s.min_key_accounts, "..", s.max_key_accounts, "|", s.parameters.ShortDebugString(), "|",
-      absl::StrJoin(s.champions, ","), "|", absl::FormatTime(s.chartered_at), "|",
-      absl::FormatTime(s.business_time), "|");
+      absl::StrJoin(s.champions, ","), "|", I(s.had_champion), "|",
+      absl::FormatTime(s.chartered_at), "|", absl::FormatTime(s.business_time), "|");
   if (s.criteria) {
     kam::base::StrAppend(&out, "criteria v", s.criteria->version, " ", s.criteria->threshold);
     for (const auto& c : s.criteria->criteria)
