@@ -33,6 +33,7 @@
 #include "base/log.h"
 #include "base/strings.h"
 #include "eventlog/consumer.h"
+#include "eventlog/inbound_signature.h"
 #include "eventlog/kafka.h"
 #include "eventlog/topics.h"
 #include "writer/aggregate_writer.h"
@@ -66,9 +67,13 @@ template <typename State>
 Command<State> DeadLettering(Command<State> c, const eventlog::ConsumedRecord& r) {
   c.dead_letter = [r](const absl::Status& why) -> std::optional<eventlog::Record> {
     auto letter = DeadLetter(r.key, r.value, r.topic, ReasonText(why), OriginOf(r));
-    // A re-driven record refused again says which dead letter it was.
+    // A re-driven record refused again says which dead letter it was; a signed one keeps
+    // its publisher's signature, so that a re-drive is still signed by that publisher.
     for (const auto& [name, value] : r.headers) {
-      if (name == eventlog::kRedrivenFromHeader) letter.headers.emplace_back(name, value);
+      if (name == eventlog::kRedrivenFromHeader || name == eventlog::kPublisherHeader ||
+          name == eventlog::kSignatureHeader) {
+        letter.headers.emplace_back(name, value);
+      }
     }
     return letter;
   };

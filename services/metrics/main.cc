@@ -1,6 +1,7 @@
 // kam-metrics-service: the write side for account economics, over gRPC and the inbound topic.
 #include "base/log.h"
 #include "base/strings.h"
+#include "eventlog/signing.h"
 #include "server/process.h"
 #include "server/stream_deadlines.h"
 #include "server/writer_config.h"
@@ -15,6 +16,10 @@ int main(int argc, char** argv) {
   constexpr char kTransactionalId[] = "kam.metrics-writer";
   kam::server::DefineWriterFlags(flags, kTransactionalId);
   flags.Define("inbound", "true", "consume the inbound metrics topic (true/false)");
+  flags.Define("inbound-keyring", "",
+               "PEM public keys of the publishers allowed to write the inbound topics; records "
+               "must be signed by one of them (docs/topics.md). Empty: publishers are "
+               "unauthenticated (development only)");
   flags.Define("snapshot-dir", "", "local directory for aggregate snapshots (empty: none)");
   kam::server::DefineStreamLimitFlags(flags);
   auto common = kam::server::ParseCommonFlags(flags, argc, argv);
@@ -25,6 +30,15 @@ int main(int argc, char** argv) {
   if (!writer.ok()) return kam::server::ExitCode(writer.status());
   bool inbound = true;
   if (auto s = flags.GetBool("inbound", inbound); !s.ok()) return kam::server::ExitCode(s);
+  std::shared_ptr<const kam::eventlog::Keyring> publishers;
+  if (const std::string file = flags.Get("inbound-keyring"); !file.empty()) {
+    auto keyring = kam::eventlog::Keyring::FromPemFile(file);
+    if (!keyring.ok()) {
+      return kam::server::ExitCode(absl::InvalidArgumentError(
+          kam::base::StrCat("--inbound-keyring: ", keyring.status().message())));
+    }
+    publishers = *std::move(keyring);
+  }
   kam::services::MetricsServiceConfig config;
   if (auto s = kam::server::ConfigureWriter(config, *common, *writer); !s.ok()) {
     return kam::server::ExitCode(s);
@@ -42,7 +56,8 @@ int main(int argc, char** argv) {
   if (inbound) {
     ingester = std::make_unique<kam::services::InboundIngester>(
         config.kafka, **service,
-        kam::services::IngesterOptions{.topic_prefix = config.topic_prefix});
+        kam::services::IngesterOptions{.topic_prefix = config.topic_prefix,
+                                       .publishers = publishers});
     if (auto s = ingester->Start(); !s.ok()) {
       kam::base::Log(kam::base::StrCat("cannot start the ingester: ", s.ToString()));
       return 1;

@@ -5,8 +5,10 @@
 #include "absl/strings/escaping.h"
 #include "base/errors.h"
 #include "base/ids.h"
+#include "base/log.h"
 #include "base/strings.h"
 #include "eventlog/codec.h"
+#include "eventlog/inbound_signature.h"
 #include "eventlog/topics.h"
 #include "kam/v1/inbound.pb.h"
 
@@ -15,13 +17,19 @@ namespace {
 
 using State = domain::ProgrammeState;
 
-// The command an inbound record carries: `request` for its programme, as the publisher.
+// The key id that signed the record being translated (eventlog::VerifyInbound), or none
+// when publishers are unauthenticated.
+using SignedBy = std::optional<std::string>;
+
+// The command an inbound record carries: `request` for its programme, as the publisher
+// (the signing key's id, or the `claimed` field when unsigned).
 template <typename Request>
-writer::Command<State> CommandOf(const eventlog::ConsumedRecord& r, const std::string& publisher,
-                                 const Request& request, std::string_view what) {
-  if (auto s = base::ValidateId("publisher", publisher); !s.ok()) {
-    return writer::Refused<State>(r, s);
-  }
+writer::Command<State> CommandOf(const eventlog::ConsumedRecord& r, const SignedBy& signed_by,
+                                 const std::string& claimed, const Request& request,
+                                 std::string_view what) {
+  auto publisher_or = eventlog::InboundPublisher(signed_by, claimed);
+  if (!publisher_or.ok()) return writer::Refused<State>(r, publisher_or.status());
+  const std::string& publisher = *publisher_or;
   if (auto s = base::ValidateId(base::StrCat(what, ".programme_id"), request.programme_id());
       !s.ok()) {
     return writer::Refused<State>(r, s);
@@ -61,43 +69,43 @@ absl::Status NotA(std::string_view type) {
   return base::InvalidField("value", base::StrCat("is not a serialised ", type));
 }
 
-writer::Command<State> Training(const eventlog::ConsumedRecord& r) {
+writer::Command<State> Training(const eventlog::ConsumedRecord& r, const SignedBy& signed_by) {
   v1::InboundTraining in;
   if (!Parse(r, in)) return writer::Refused<State>(r, NotA("kam.v1.InboundTraining"));
   switch (in.training_case()) {
     case v1::InboundTraining::kManager:
-      return CommandOf(r, in.publisher(), in.manager(), "manager");
+      return CommandOf(r, signed_by, in.publisher(), in.manager(), "manager");
     case v1::InboundTraining::kStaff:
-      return CommandOf(r, in.publisher(), in.staff(), "staff");
+      return CommandOf(r, signed_by, in.publisher(), in.staff(), "staff");
     default:
       return writer::Refused<State>(
           r, base::InvalidField("training", "one of manager or staff is required"));
   }
 }
 
-writer::Command<State> Person(const eventlog::ConsumedRecord& r) {
+writer::Command<State> Person(const eventlog::ConsumedRecord& r, const SignedBy& signed_by) {
   v1::InboundPerson in;
   if (!Parse(r, in)) return writer::Refused<State>(r, NotA("kam.v1.InboundPerson"));
   if (!in.has_person())
     return writer::Refused<State>(r, base::InvalidField("person", "is required"));
-  return CommandOf(r, in.publisher(), in.person(), "person");
+  return CommandOf(r, signed_by, in.publisher(), in.person(), "person");
 }
 
-writer::Command<State> Visit(const eventlog::ConsumedRecord& r) {
+writer::Command<State> Visit(const eventlog::ConsumedRecord& r, const SignedBy& signed_by) {
   v1::InboundSponsorVisit in;
   if (!Parse(r, in)) return writer::Refused<State>(r, NotA("kam.v1.InboundSponsorVisit"));
   if (!in.has_visit()) return writer::Refused<State>(r, base::InvalidField("visit", "is required"));
-  return CommandOf(r, in.publisher(), in.visit(), "visit");
+  return CommandOf(r, signed_by, in.publisher(), in.visit(), "visit");
 }
 
-writer::Command<State> Commitment(const eventlog::ConsumedRecord& r) {
+writer::Command<State> Commitment(const eventlog::ConsumedRecord& r, const SignedBy& signed_by) {
   v1::InboundCommitmentOutcome in;
   if (!Parse(r, in)) return writer::Refused<State>(r, NotA("kam.v1.InboundCommitmentOutcome"));
   switch (in.outcome_case()) {
     case v1::InboundCommitmentOutcome::kFulfilled:
-      return CommandOf(r, in.publisher(), in.fulfilled(), "fulfilled");
+      return CommandOf(r, signed_by, in.publisher(), in.fulfilled(), "fulfilled");
     case v1::InboundCommitmentOutcome::kBreached:
-      return CommandOf(r, in.publisher(), in.breached(), "breached");
+      return CommandOf(r, signed_by, in.publisher(), in.breached(), "breached");
     default:
       return writer::Refused<State>(
           r, base::InvalidField("outcome", "one of fulfilled or breached is required"));
@@ -108,22 +116,40 @@ writer::Command<State> Commitment(const eventlog::ConsumedRecord& r) {
 
 ProgrammeIngesters::ProgrammeIngesters(eventlog::KafkaOptions kafka, ProgrammeService& service,
                                        ProgrammeIngesterOptions options) {
-  const std::pair<std::string_view, Ingester::Translate> kinds[] = {{"trainings", &Training},
-                                                                    {"people", &Person},
-                                                                    {"visits", &Visit},
-                                                                    {"commitments", &Commitment}};
-  for (const auto& [kind, translate] : kinds) {
+  using Translation = writer::Command<State> (*)(const eventlog::ConsumedRecord&, const SignedBy&);
+  const std::pair<std::string_view, Translation> kinds[] = {{"trainings", &Training},
+                                                            {"people", &Person},
+                                                            {"visits", &Visit},
+                                                            {"commitments", &Commitment}};
+  authenticated_ = options.publishers != nullptr;
+  for (const auto& [kind, translation] : kinds) {
+    // With a keyring, only a record a publisher signed for this topic is read at all.
+    Ingester::Translate translate = [kind = std::string(kind), translation,
+                                     publishers =
+                                         options.publishers](const eventlog::ConsumedRecord& r) {
+      if (publishers == nullptr) return translation(r, std::nullopt);
+      auto signed_by = eventlog::VerifyInbound(*publishers, kind, r);
+      if (!signed_by.ok()) return writer::Refused<State>(r, signed_by.status());
+      return translation(r, *signed_by);
+    };
     ingesters_.push_back(std::make_unique<Ingester>(
         kafka, service.writer(),
         Ingester::Options{.topic = eventlog::InboundTopic(options.topic_prefix, kind),
                           .group_id = options.group_id,
                           .max_batch = options.max_batch,
                           .retry_backoff = options.retry_backoff},
-        translate));
+        std::move(translate)));
   }
 }
 
 absl::Status ProgrammeIngesters::Start() {
+  if (!authenticated_) {
+    base::Log(
+        base::LogLevel::kWarning,
+        "inbound publishers are UNAUTHENTICATED (no --inbound-keyring): the trainings, people, "
+        "visits and commitments topics act as whatever publisher a record's field names; "
+        "development only");
+  }
   for (auto& i : ingesters_) KAM_RETURN_IF_ERROR(i->Start());
   return absl::OkStatus();
 }

@@ -3,6 +3,13 @@
 // outcomes from operations. Each topic is read by a writer::InboundIngester (exactly once,
 // dead letters with their reason) in the consumer group "kam.programme-ingester".
 //
+// Publishers: with `publishers` (the keyring of --inbound-keyring) a record is decided
+// only if a key of that keyring signed it (eventlog/inbound_signature), as
+// "publisher:<key id>"; an unsigned record, one signed by another key, one whose signature
+// does not verify and one whose publisher field names another publisher are dead-lettered
+// with that reason. Without it (development) the publisher is the record's own field,
+// unauthenticated; Start() says so in the log.
+//
 //   kam::services::ProgrammeIngesters in(kafka, service, {.topic_prefix = ""});
 //   KAM_RETURN_IF_ERROR(in.Start());
 #pragma once
@@ -12,6 +19,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "eventlog/signing.h"
 #include "services/programme/programme_service.h"
 #include "writer/inbound_ingester.h"
 
@@ -22,6 +30,8 @@ struct ProgrammeIngesterOptions {
   std::string group_id = "kam.programme-ingester";
   std::size_t max_batch = 500;
   std::chrono::milliseconds retry_backoff{500};
+  // The publishers' public keys; null: publishers are unauthenticated (development).
+  std::shared_ptr<const eventlog::Keyring> publishers;
 };
 
 class ProgrammeIngesters {
@@ -39,6 +49,7 @@ class ProgrammeIngesters {
 
  private:
   std::vector<std::unique_ptr<Ingester>> ingesters_;
+  bool authenticated_ = false;
 };
 
 }  // namespace kam::services

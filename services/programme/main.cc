@@ -1,6 +1,7 @@
 // kam-programme-service: the write side for programmes and their portfolios.
 #include "base/log.h"
 #include "base/strings.h"
+#include "eventlog/signing.h"
 #include "server/process.h"
 #include "server/writer_config.h"
 #include "services/programme/inbound.h"
@@ -15,12 +16,25 @@ int main(int argc, char** argv) {
   kam::server::DefineWriterFlags(flags, kTransactionalId);
   flags.Define("inbound", "true",
                "consume the inbound trainings, people, visits and commitments topics (true/false)");
+  flags.Define("inbound-keyring", "",
+               "PEM public keys of the publishers allowed to write the inbound topics; records "
+               "must be signed by one of them (docs/topics.md). Empty: publishers are "
+               "unauthenticated (development only)");
   auto common = kam::server::ParseCommonFlags(flags, argc, argv);
   if (!common.ok()) return kam::server::ExitCode(common.status());
   auto writer = kam::server::ParseWriterFlags(flags, kTransactionalId);
   if (!writer.ok()) return kam::server::ExitCode(writer.status());
   bool inbound = true;
   if (auto s = flags.GetBool("inbound", inbound); !s.ok()) return kam::server::ExitCode(s);
+  std::shared_ptr<const kam::eventlog::Keyring> publishers;
+  if (const std::string file = flags.Get("inbound-keyring"); !file.empty()) {
+    auto keyring = kam::eventlog::Keyring::FromPemFile(file);
+    if (!keyring.ok()) {
+      return kam::server::ExitCode(absl::InvalidArgumentError(
+          kam::base::StrCat("--inbound-keyring: ", keyring.status().message())));
+    }
+    publishers = *std::move(keyring);
+  }
   kam::services::ProgrammeServiceConfig config;
   if (auto s = kam::server::ConfigureWriter(config, *common, *writer); !s.ok()) {
     return kam::server::ExitCode(s);
@@ -36,7 +50,8 @@ int main(int argc, char** argv) {
   if (inbound) {
     ingesters = std::make_unique<kam::services::ProgrammeIngesters>(
         config.kafka, **service,
-        kam::services::ProgrammeIngesterOptions{.topic_prefix = config.topic_prefix});
+        kam::services::ProgrammeIngesterOptions{.topic_prefix = config.topic_prefix,
+                                                .publishers = publishers});
     if (auto s = ingesters->Start(); !s.ok()) {
       kam::base::Log(kam::base::StrCat("cannot start the inbound ingesters: ", s.ToString()));
       return 1;

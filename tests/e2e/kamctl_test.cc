@@ -12,11 +12,14 @@
 #include <set>
 
 #include "base/ids.h"
+#include "eventlog/inbound_signature.h"
 #include "eventlog/producer.h"
+#include "eventlog/signing.h"
 #include "eventlog/topics.h"
 #include "kam/v1/inbound.pb.h"
 #include "services/programme/inbound.h"
 #include "support/kafka_broker.h"
+#include "support/keys.h"
 #include "support/run_binary.h"
 #include "support/servers.h"
 
@@ -497,32 +500,41 @@ TEST_F(Kamctl, EnterpriseFeedsArriveByKafkaAndDeadLettersAreReDrivenAfterAFix) {
   Ok(kAdmin, {"charter", p, "Feeds", "Why"});
   Ok(kAdmin, {"person", p, "bob", "Bob Gray", "--principal", "bob@supplier.example", "--functions",
               "board-observer"});  // the board reads what the feeds wrote
-  services::ProgrammeIngesters ingesters(testing::SharedKafka(), commands_->service(),
-                                         {.topic_prefix = prefix_, .group_id = prefix_ + "pi"});
+  // HR and the LMS sign what they publish; the ingesters know their public keys.
+  const auto hr_key = testing::NewSigningKey(dir_, "hr");
+  const auto lms_key = testing::NewSigningKey(dir_, "lms");
+  auto hr = eventlog::Signer::FromPemFile(hr_key.private_pem);
+  auto lms = eventlog::Signer::FromPemFile(lms_key.private_pem);
+  auto publishers = eventlog::Keyring::FromPemFile(
+      testing::KeyringOf(dir_ + "/publishers.pem", {hr_key, lms_key}));
+  ASSERT_TRUE(hr.ok() && lms.ok() && publishers.ok());
+  services::ProgrammeIngesters ingesters(
+      testing::SharedKafka(), commands_->service(),
+      {.topic_prefix = prefix_, .group_id = prefix_ + "pi", .publishers = *std::move(publishers)});
   ASSERT_TRUE(ingesters.Start().ok());
   auto producer =
       eventlog::TransactionalProducer::Create(testing::SharedKafka(), prefix_ + "feeds-producer");
   ASSERT_TRUE(producer.ok()) << producer.status();
   auto publish = [&](std::string_view kind, const google::protobuf::Message& m,
-                     const std::string& key) {
+                     const std::string& key, const eventlog::Signer& by) {
     const std::string topic = eventlog::InboundTopic(prefix_, kind);
     eventlog::Record r{key, m.SerializeAsString(), topic, eventlog::PartitionFor(key, 3), {}};
+    eventlog::SignInbound(by, kind, r);
     ASSERT_TRUE((*producer)->Append(topic, -1, {&r, 1}).ok());
   };
-  // HR registers olga; the LMS reports her training and one for a person nobody registered;
-  // something else publishes garbage.
+  // HR registers olga; the LMS reports her training and one for a person nobody registered,
+  // and one claiming to come from another publisher.
   v1::InboundPerson person;
-  person.set_publisher("hr");
+  person.set_publisher((*hr)->key_id());  // optional, but if set it must be the signer's
   auto* reg = person.mutable_person();
   reg->set_programme_id(p);
   reg->set_person_id("olga");
   reg->set_name("Olga Berg");
   reg->set_principal("olga@supplier.example");
   reg->add_functions(v1::PERSON_FUNCTION_OPERATIONS);
-  publish("people", person, p);
+  publish("people", person, p, **hr);
   auto training = [&](const std::string& who) {
     v1::InboundTraining t;
-    t.set_publisher("lms");
     auto* staff = t.mutable_staff();
     staff->set_programme_id(p);
     staff->set_person_id(who);
@@ -530,11 +542,11 @@ TEST_F(Kamctl, EnterpriseFeedsArriveByKafkaAndDeadLettersAreReDrivenAfterAFix) {
     staff->set_completed_on("2026-10-03");
     return t;
   };
-  publish("trainings", training("olga"), p);
-  publish("trainings", training("nemo"), p);
+  publish("trainings", training("olga"), p, **lms);
+  publish("trainings", training("nemo"), p, **lms);
   v1::InboundTraining garbage = training("olga");
-  garbage.set_publisher("Not An Id!");
-  publish("trainings", garbage, p);
+  garbage.set_publisher("hr");
+  publish("trainings", garbage, p, **lms);
 
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (ingesters.stats().recorded + ingesters.stats().dead_lettered < 4 &&
@@ -551,11 +563,14 @@ TEST_F(Kamctl, EnterpriseFeedsArriveByKafkaAndDeadLettersAreReDrivenAfterAFix) {
   json list = json::parse(r.out);
   ASSERT_EQ(list.size(), 2u) << r.out;
   EXPECT_NE(list[0]["reason"].get<std::string>().find("nemo"), std::string::npos) << r.out;
-  EXPECT_NE(list[1]["reason"].get<std::string>().find("publisher"), std::string::npos) << r.out;
+  EXPECT_NE(list[1]["reason"].get<std::string>().find("claims publisher 'hr' but is signed by"),
+            std::string::npos)
+      << r.out;
   EXPECT_EQ(list[0]["redriven"], false);
 
-  // The fix: nemo is registered. A re-drive sends both back; nemo's training is now
-  // accepted, the garbage is refused again (a new dead letter), nothing is lost.
+  // The fix: nemo is registered. A re-drive sends both back with the LMS's signature; nemo's
+  // training is now accepted, the garbage is refused again (a new dead letter), nothing is
+  // lost.
   Ok(kAdmin, {"person", p, "nemo", "Nemo", "--principal", "nemo@supplier.example", "--functions",
               "operations"});
   r = Run(kAdmin, {"dlq", "redrive", "--topic", "trainings"}, kafka);

@@ -7,6 +7,7 @@
 #include "base/ids.h"
 #include "base/strings.h"
 #include "eventlog/consumer.h"
+#include "eventlog/inbound_signature.h"
 #include "eventlog/kafka.h"
 #include "eventlog/producer.h"
 #include "eventlog/topics.h"
@@ -158,6 +159,13 @@ int Redrive(const Settings& s, const DlqOptions& o) {
         if (target.empty()) target = inbound;
         eventlog::Record out{
             r.key, r.value, target, eventlog::PartitionFor(r.key, *partitions), {}};
+        // The publisher's signature (over the kind, key and value, all unchanged) goes back
+        // with it: a signed record is re-driven as its publisher's, never re-signed here.
+        for (const auto& [name, value] : r.headers) {
+          if (name == eventlog::kPublisherHeader || name == eventlog::kSignatureHeader) {
+            out.headers.emplace_back(name, value);
+          }
+        }
         out.headers.emplace_back(eventlog::kRedrivenFromHeader,
                                  base::StrCat(r.topic, "/", r.partition, "@", r.offset));
         records.push_back(std::move(out));

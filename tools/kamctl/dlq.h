@@ -4,7 +4,8 @@
 //   kamctl dlq redrive [--topic metrics]    send the not yet re-driven ones back
 //
 // A re-drive produces each dead letter (its key, value and a kam-redriven-from header) to
-// the inbound topic it came from (header kam-dlq-topic), in the partition the platform's
+// the inbound topic it came from (header kam-dlq-topic) with its publisher's signature
+// headers (kam-publisher, kam-signature) if it had them, in the partition the platform's
 // partitioner gives its key, and commits the consumer group "kam.dlq-redrive"'s offset on
 // the dead-letter topic in the same Kafka transaction: each dead letter is re-driven
 // exactly once, however often the command runs or wherever it is interrupted. A record
