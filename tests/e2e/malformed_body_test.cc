@@ -13,6 +13,7 @@
 
 #include "base/ids.h"
 #include "support/kafka_broker.h"
+#include "support/raw_call.h"
 #include "support/servers.h"
 
 namespace kam {
@@ -69,17 +70,7 @@ void Drain(grpc::CompletionQueue& cq) {
 // One unary call whose request body is `bytes`.
 grpc::Status CallUnary(int port, const std::string& method, const std::string& bytes,
                        const std::string& token = "tok-kim-kam") {
-  grpc::GenericStub stub(testing::ChannelTo(port));
-  grpc::CompletionQueue cq;
-  auto ctx = Context(token);
-  grpc::ByteBuffer response;
-  auto call = stub.PrepareUnaryCall(ctx.get(), method, Buffer(bytes), &cq);
-  call->StartCall();
-  grpc::Status status;
-  call->Finish(&response, &status, reinterpret_cast<void*>(1));
-  Next(cq);
-  Drain(cq);
-  return status;
+  return testing::CallRaw(testing::ChannelTo(port), method, token, bytes);
 }
 
 struct StreamOutcome {

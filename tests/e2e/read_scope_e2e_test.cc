@@ -19,6 +19,7 @@
 #include "base/ids.h"
 #include "google/protobuf/dynamic_message.h"
 #include "support/kafka_broker.h"
+#include "support/raw_call.h"
 #include "support/servers.h"
 #include "unit/scenario.h"
 
@@ -60,34 +61,6 @@ bool Reads(const std::string& name, const std::string& programme) {
   }
   if (programme == kB) return name == "kam zoe";
   return false;
-}
-
-grpc::Status CallUnary(const std::shared_ptr<grpc::Channel>& channel, const std::string& method,
-                       const std::string& token, const std::string& body,
-                       std::string* response_bytes = nullptr) {
-  grpc::GenericStub stub(channel);
-  grpc::CompletionQueue cq;
-  auto ctx = Context(token);
-  grpc::Slice slice(body);
-  grpc::ByteBuffer request(&slice, 1);
-  grpc::ByteBuffer response;
-  auto call = stub.PrepareUnaryCall(ctx.get(), method, request, &cq);
-  call->StartCall();
-  grpc::Status status;
-  call->Finish(&response, &status, reinterpret_cast<void*>(1));
-  void* tag = nullptr;
-  bool ok = false;
-  cq.Next(&tag, &ok);
-  cq.Shutdown();
-  while (cq.Next(&tag, &ok)) {
-  }
-  if (response_bytes != nullptr && status.ok()) {
-    std::vector<grpc::Slice> slices;
-    (void)response.Dump(&slices);
-    response_bytes->clear();
-    for (const auto& s : slices) response_bytes->append(s.begin(), s.end());
-  }
-  return status;
 }
 
 // A request of `method` naming `programme` (and its account "acme"), built from the
@@ -238,7 +211,7 @@ TEST_F(ScopedReads, EveryReadRpcForEveryRoleMemberAndNonMember) {
       // No token or an unknown one: UNAUTHENTICATED before anything else.
       if (!m->server_streaming()) {
         for (const std::string token : {"", "tok-not-a-token"}) {
-          EXPECT_EQ(CallUnary(channel, path, token, RequestFor(m, kA)).error_code(),
+          EXPECT_EQ(testing::CallRaw(channel, path, token, RequestFor(m, kA)).error_code(),
                     grpc::StatusCode::UNAUTHENTICATED)
               << path;
         }
@@ -261,7 +234,8 @@ TEST_F(ScopedReads, EveryReadRpcForEveryRoleMemberAndNonMember) {
               // VerifyHistory: the programme's own history and one of its accounts' metrics.
               for (const bool metrics : {false, true}) {
                 if (metrics && m->name() != "VerifyHistory") continue;
-                const auto s = CallUnary(channel, path, t.token, RequestFor(m, programme, metrics));
+                const auto s =
+                    testing::CallRaw(channel, path, t.token, RequestFor(m, programme, metrics));
                 const std::string about = what + " on " + programme + (metrics ? " metrics" : "");
                 if (publisher) {
                   refused_publisher(s);
@@ -291,7 +265,7 @@ TEST_F(ScopedReads, EveryReadRpcForEveryRoleMemberAndNonMember) {
             break;
           case Kind::kList: {
             std::string bytes;
-            const auto s = CallUnary(channel, path, t.token, RequestFor(m, kA), &bytes);
+            const auto s = testing::CallRaw(channel, path, t.token, RequestFor(m, kA), &bytes);
             if (publisher) {
               refused_publisher(s);
               break;
@@ -310,7 +284,7 @@ TEST_F(ScopedReads, EveryReadRpcForEveryRoleMemberAndNonMember) {
             break;
           }
           case Kind::kStatus: {
-            const auto s = CallUnary(channel, path, t.token, RequestFor(m, kA));
+            const auto s = testing::CallRaw(channel, path, t.token, RequestFor(m, kA));
             if (publisher) {
               refused_publisher(s);
             } else {

@@ -16,6 +16,7 @@
 #include "eventlog/consumer.h"
 #include "eventlog/producer.h"
 #include "support/kafka_broker.h"
+#include "support/raw_call.h"
 #include "support/servers.h"
 #include "unit/scenario.h"
 
@@ -118,24 +119,7 @@ TEST(WriteSide, AnInstanceWritesOnlyThePartitionsItOwns) {
 // authenticates and authorises before it looks at the request.
 grpc::Status CallEmpty(const std::shared_ptr<grpc::Channel>& channel, const std::string& method,
                        const std::string& token) {
-  grpc::GenericStub stub(channel);
-  grpc::CompletionQueue cq;
-  auto ctx = Context(token);
-  grpc::ByteBuffer request;
-  grpc::Slice empty("");
-  request = grpc::ByteBuffer(&empty, 1);
-  grpc::ByteBuffer response;
-  auto call = stub.PrepareUnaryCall(ctx.get(), method, request, &cq);
-  call->StartCall();
-  grpc::Status status;
-  call->Finish(&response, &status, reinterpret_cast<void*>(1));
-  void* tag = nullptr;
-  bool ok = false;
-  cq.Next(&tag, &ok);
-  cq.Shutdown();
-  while (cq.Next(&tag, &ok)) {
-  }
-  return status;
+  return testing::CallRaw(channel, method, token, "");
 }
 
 TEST(WriteSide, TheAuthorisationMatrixHoldsForEveryRpcAndRole) {

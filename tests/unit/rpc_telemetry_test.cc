@@ -17,6 +17,7 @@
 #include "server/server.h"
 #include "support/log_capture.h"
 #include "support/prometheus.h"
+#include "support/raw_call.h"
 
 namespace kam {
 namespace {
@@ -37,23 +38,9 @@ class LoggingService final : public v1::ProgrammeCommandService::Service {
 
 // A NominateAccount call whose body is `bytes`, sent as they are.
 grpc::Status CallRaw(int port, const std::string& bytes) {
-  grpc::GenericStub stub(
-      grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
-  grpc::CompletionQueue cq;
-  grpc::ClientContext ctx;
-  grpc::Slice slice(bytes);
-  grpc::ByteBuffer response;
-  auto call = stub.PrepareUnaryCall(&ctx, kMethod, grpc::ByteBuffer(&slice, 1), &cq);
-  call->StartCall();
-  grpc::Status status;
-  call->Finish(&response, &status, reinterpret_cast<void*>(1));
-  void* tag = nullptr;
-  bool ok = false;
-  cq.Next(&tag, &ok);
-  cq.Shutdown();
-  while (cq.Next(&tag, &ok)) {
-  }
-  return status;
+  return testing::CallRaw(
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()),
+      kMethod, "", bytes);
 }
 
 // 'n' (0x6e) is field 13 with wire type 6, which does not exist.
