@@ -7,7 +7,11 @@
 //   if (auto s = kam::server::ConfigureWriter(config, *common, *writer); !s.ok()) ...
 #pragma once
 
+#include <memory>
+#include <string>
+
 #include "absl/status/status.h"
+#include "base/strings.h"
 #include "eventlog/kafka.h"
 #include "eventlog/signing.h"
 #include "server/process.h"
@@ -37,6 +41,37 @@ absl::Status ConfigureWriter(Config& config, const CommonFlags& common, const Wr
                   writer.transaction_gap};
   config.checkpoint_interval = writer.checkpoint_interval;
   return absl::OkStatus();
+}
+
+// A service that consumes inbound topics: --inbound (consume them at all) and
+// --inbound-keyring (the publishers allowed to write them, docs/topics.md).
+struct InboundFlags {
+  bool enabled = true;
+  // Empty: publishers are unauthenticated (development only).
+  std::shared_ptr<const eventlog::Keyring> publishers;
+};
+
+inline void DefineInboundFlags(Flags& flags, const std::string& topics) {
+  flags.Define("inbound", "true", base::StrCat("consume the inbound ", topics, " (true/false)"));
+  flags.Define("inbound-keyring", "",
+               "PEM public keys of the publishers allowed to write the inbound topics; records "
+               "must be signed by one of them (docs/topics.md). Empty: publishers are "
+               "unauthenticated (development only)");
+}
+
+// INVALID_ARGUMENT naming the flag whose value cannot be used.
+inline absl::StatusOr<InboundFlags> ParseInboundFlags(const Flags& flags) {
+  InboundFlags out;
+  if (auto s = flags.GetBool("inbound", out.enabled); !s.ok()) return s;
+  if (const std::string file = flags.Get("inbound-keyring"); !file.empty()) {
+    auto keyring = eventlog::Keyring::FromPemFile(file);
+    if (!keyring.ok()) {
+      return absl::InvalidArgumentError(
+          base::StrCat("--inbound-keyring: ", keyring.status().message()));
+    }
+    out.publishers = *std::move(keyring);
+  }
+  return out;
 }
 
 }  // namespace kam::server

@@ -15,11 +15,7 @@ int main(int argc, char** argv) {
   kam::server::DefineCommonFlags(flags, "127.0.0.1:50052", "127.0.0.1:9465");
   constexpr char kTransactionalId[] = "kam.metrics-writer";
   kam::server::DefineWriterFlags(flags, kTransactionalId);
-  flags.Define("inbound", "true", "consume the inbound metrics topic (true/false)");
-  flags.Define("inbound-keyring", "",
-               "PEM public keys of the publishers allowed to write the inbound topics; records "
-               "must be signed by one of them (docs/topics.md). Empty: publishers are "
-               "unauthenticated (development only)");
+  kam::server::DefineInboundFlags(flags, "metrics topic");
   flags.Define("snapshot-dir", "", "local directory for aggregate snapshots (empty: none)");
   kam::server::DefineStreamLimitFlags(flags);
   auto common = kam::server::ParseCommonFlags(flags, argc, argv);
@@ -28,17 +24,8 @@ int main(int argc, char** argv) {
   if (!stream_limits.ok()) return kam::server::ExitCode(stream_limits.status());
   auto writer = kam::server::ParseWriterFlags(flags, kTransactionalId);
   if (!writer.ok()) return kam::server::ExitCode(writer.status());
-  bool inbound = true;
-  if (auto s = flags.GetBool("inbound", inbound); !s.ok()) return kam::server::ExitCode(s);
-  std::shared_ptr<const kam::eventlog::Keyring> publishers;
-  if (const std::string file = flags.Get("inbound-keyring"); !file.empty()) {
-    auto keyring = kam::eventlog::Keyring::FromPemFile(file);
-    if (!keyring.ok()) {
-      return kam::server::ExitCode(absl::InvalidArgumentError(
-          kam::base::StrCat("--inbound-keyring: ", keyring.status().message())));
-    }
-    publishers = *std::move(keyring);
-  }
+  auto inbound = kam::server::ParseInboundFlags(flags);
+  if (!inbound.ok()) return kam::server::ExitCode(inbound.status());
   kam::services::MetricsServiceConfig config;
   if (auto s = kam::server::ConfigureWriter(config, *common, *writer); !s.ok()) {
     return kam::server::ExitCode(s);
@@ -53,11 +40,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::unique_ptr<kam::services::InboundIngester> ingester;
-  if (inbound) {
+  if (inbound->enabled) {
     ingester = std::make_unique<kam::services::InboundIngester>(
         config.kafka, **service,
         kam::services::IngesterOptions{.topic_prefix = config.topic_prefix,
-                                       .publishers = publishers});
+                                       .publishers = inbound->publishers});
     if (auto s = ingester->Start(); !s.ok()) {
       kam::base::Log(kam::base::StrCat("cannot start the ingester: ", s.ToString()));
       return 1;

@@ -14,27 +14,13 @@ int main(int argc, char** argv) {
   kam::server::DefineCommonFlags(flags, "127.0.0.1:50051", "127.0.0.1:9464");
   constexpr char kTransactionalId[] = "kam.programme-writer";
   kam::server::DefineWriterFlags(flags, kTransactionalId);
-  flags.Define("inbound", "true",
-               "consume the inbound trainings, people, visits and commitments topics (true/false)");
-  flags.Define("inbound-keyring", "",
-               "PEM public keys of the publishers allowed to write the inbound topics; records "
-               "must be signed by one of them (docs/topics.md). Empty: publishers are "
-               "unauthenticated (development only)");
+  kam::server::DefineInboundFlags(flags, "trainings, people, visits and commitments topics");
   auto common = kam::server::ParseCommonFlags(flags, argc, argv);
   if (!common.ok()) return kam::server::ExitCode(common.status());
   auto writer = kam::server::ParseWriterFlags(flags, kTransactionalId);
   if (!writer.ok()) return kam::server::ExitCode(writer.status());
-  bool inbound = true;
-  if (auto s = flags.GetBool("inbound", inbound); !s.ok()) return kam::server::ExitCode(s);
-  std::shared_ptr<const kam::eventlog::Keyring> publishers;
-  if (const std::string file = flags.Get("inbound-keyring"); !file.empty()) {
-    auto keyring = kam::eventlog::Keyring::FromPemFile(file);
-    if (!keyring.ok()) {
-      return kam::server::ExitCode(absl::InvalidArgumentError(
-          kam::base::StrCat("--inbound-keyring: ", keyring.status().message())));
-    }
-    publishers = *std::move(keyring);
-  }
+  auto inbound = kam::server::ParseInboundFlags(flags);
+  if (!inbound.ok()) return kam::server::ExitCode(inbound.status());
   kam::services::ProgrammeServiceConfig config;
   if (auto s = kam::server::ConfigureWriter(config, *common, *writer); !s.ok()) {
     return kam::server::ExitCode(s);
@@ -47,11 +33,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::unique_ptr<kam::services::ProgrammeIngesters> ingesters;
-  if (inbound) {
+  if (inbound->enabled) {
     ingesters = std::make_unique<kam::services::ProgrammeIngesters>(
         config.kafka, **service,
         kam::services::ProgrammeIngesterOptions{.topic_prefix = config.topic_prefix,
-                                                .publishers = publishers});
+                                                .publishers = inbound->publishers});
     if (auto s = ingesters->Start(); !s.ok()) {
       kam::base::Log(kam::base::StrCat("cannot start the inbound ingesters: ", s.ToString()));
       return 1;
