@@ -204,7 +204,7 @@ class KafkaSecurity : public ::testing::Test {
     prefix_ = testing::UniqueTopicPrefix();
     dir_ = (fs::temp_directory_path() / ("kam-security-" + prefix_)).string();
     fs::create_directories(dir_);
-    WriteSecret(dir_ + "/tokens", "tok-ana-champion ana@supplier.example champion");
+    WriteSecret(dir_ + "/tokens", "tok-admin-000 admin@supplier.example admin");
   }
   void TearDown() override {
     std::error_code ec;
@@ -489,7 +489,7 @@ TEST_F(KafkaSecurity, AServiceBinaryStartsAndWritesOverSaslSsl) {
   charter.mutable_metadata()->set_client_request_id(base::NewEventId());
   v1::CharterProgrammeResponse chartered;
   grpc::ClientContext ctx;
-  ctx.AddMetadata("authorization", "Bearer tok-ana-champion");
+  ctx.AddMetadata("authorization", "Bearer tok-admin-000");  // only a platform admin charters
   ctx.set_deadline(std::chrono::system_clock::now() + seconds(30));
   const grpc::Status charted = commands->CharterProgramme(&ctx, charter, &chartered);
   stop();
