@@ -9,6 +9,7 @@
 # DIR (default: $KAM_KAFKA_DIR or <repo>/.run/kafka) holds the configuration, the data and the log.
 # PORT (default 9092) is the client listener (PLAINTEXT); the controller listens on PORT+1.
 # The jars come from deploy/kafka/lib, fetched by scripts/setup.sh (mvn package in this folder).
+# deploy/kafka/lib.sh holds what this script shares with cluster.sh (three nodes).
 # On success `start` prints the bootstrap address (127.0.0.1:PORT) on stdout and nothing else.
 #
 # --secure adds, for testing the clients' TLS and SASL settings (a throwaway set-up, not a
@@ -36,6 +37,9 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
+kafka_me=broker.sh
+# shellcheck source=lib.sh
+. "$here/lib.sh"
 cmd=${1:-}
 shift || true
 dir=${KAM_KAFKA_DIR:-$repo/.run/kafka}
@@ -56,9 +60,7 @@ log=$dir/broker.log
 tls=$dir/tls
 sasl_user=kam
 
-running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+running() { kafka_pid_running "$pidfile"; }
 
 # The ports this start listens on.
 ports() {
@@ -150,28 +152,10 @@ listener.name.ssl.ssl.client.auth=required
 listener.name.sasl_ssl.ssl.client.auth=none
 PROPS
   fi
-  cat > "$dir/log4j2.properties" <<PROPS
-status=warn
-appender.file.type=File
-appender.file.name=file
-appender.file.fileName=$dir/server.log
-appender.file.layout.type=PatternLayout
-appender.file.layout.pattern=[%d] %p %m (%c)%n
-rootLogger.level=INFO
-rootLogger.appenderRef.file.ref=file
-logger.kafka.name=kafka
-logger.kafka.level=WARN
-logger.apache.name=org.apache.kafka
-logger.apache.level=WARN
-logger.started.name=kafka.server.KafkaRaftServer
-logger.started.level=INFO
-PROPS
+  kafka_write_log4j "$dir"
 }
 
-java_cmd() {
-  java -Xms256m -Xmx768m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
-    -Dlog4j2.configurationFile="$dir/log4j2.properties" -cp "$here/lib/*" "$@"
-}
+java_cmd() { kafka_java "$dir" "$@"; }
 
 start() {
   if running; then
@@ -180,19 +164,17 @@ start() {
     fi
     echo "127.0.0.1:$(cat "$dir/port")"; return 0
   fi
-  if [ ! -d "$here/lib" ] || ! ls "$here"/lib/kafka_2.13-*.jar >/dev/null 2>&1; then
-    echo "broker.sh: no broker jars in $here/lib; run scripts/setup.sh first" >&2; exit 1
-  fi
+  kafka_require_jars
   local p
   for p in $(ports); do
-    if port_open "$p"; then
+    if kafka_port_open "$p"; then
       echo "broker.sh: port $p is taken by another process" >&2; exit 1
     fi
   done
   if $secure; then make_tls; fi
   write_config
   echo "$port" > "$dir/port"
-  if [ ! -f "$dir/data/meta.properties" ]; then
+  if ! kafka_formatted "$dir/data"; then
     local extra=()
     if $secure; then
       local password; password=$(cat "$tls/sasl-password")
@@ -200,25 +182,19 @@ start() {
              --add-scram "SCRAM-SHA-512=[name=$sasl_user,password=$password]")
       rm -f "$tls/scram-pending"
     fi
-    java_cmd kafka.tools.StorageTool format -t "$(java_cmd kafka.tools.StorageTool random-uuid)" \
-      -c "$dir/server.properties" "${extra[@]}" >> "$log" 2>&1
+    kafka_format "$dir" "$dir/server.properties" "$(kafka_random_uuid)" "$log" "${extra[@]}"
   elif $secure && [ ! -f "$tls/scram-added" ]; then
     touch "$tls/scram-pending"  # formatted before without the user: added once it is up
   fi
-  nohup bash -c "exec java -Xms256m -Xmx768m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
-    -Djava.awt.headless=true -Dlog4j2.configurationFile='$dir/log4j2.properties' \
-    -cp '$here/lib/*' kafka.Kafka '$dir/server.properties'" >> "$log" 2>&1 < /dev/null &
-  echo $! > "$pidfile"
-  for _ in $(seq 1 240); do
-    if ! running; then
-      echo "broker.sh: the broker exited during start-up; see $log and $dir/server.log" >&2; exit 1
-    fi
-    if port_open "$port" && grep -q 'Kafka Server started' "$dir/server.log" "$log" 2>/dev/null; then
+  kafka_launch "$dir" "$dir/server.properties" "$log" "$pidfile"
+  local rc=0
+  kafka_wait_started "$dir" "$pidfile" "$port" 120 || rc=$?
+  case $rc in
+    0)
       if $secure; then secure_ready; fi
-      echo "127.0.0.1:$port"; return 0
-    fi
-    sleep 0.5
-  done
+      echo "127.0.0.1:$port"; return 0 ;;
+    1) echo "broker.sh: the broker exited during start-up; see $log and $dir/server.log" >&2; exit 1 ;;
+  esac
   echo "broker.sh: the broker did not answer on 127.0.0.1:$port within 120 s; see $log" >&2
   stop; exit 1
 }
@@ -254,15 +230,7 @@ ENV
     "$sasl_user, password in $tls/sasl-password; see $tls/listeners.env" >&2
 }
 
-stop() {
-  running || { rm -f "$pidfile"; return 0; }
-  local pid; pid=$(cat "$pidfile")
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || { rm -f "$pidfile"; return 0; }; sleep 0.5; done
-  echo "broker.sh: the broker did not stop within 30 s; killing it" >&2
-  kill -KILL "$pid" 2>/dev/null || true
-  rm -f "$pidfile"
-}
+stop() { kafka_stop "$pidfile"; }
 
 case "$cmd" in
   start) start ;;
