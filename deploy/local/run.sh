@@ -5,15 +5,40 @@
 # an empty platform it loads the demo programme through the public API (kamctl demo).
 #
 #   deploy/local/run.sh            start in the foreground
+#   deploy/local/run.sh --cluster  the same on a three-node Kafka cluster (deploy/kafka/cluster.sh)
 #   deploy/local/run.sh stop       stop what an earlier run left running
 #
+# --cluster runs three KRaft nodes on loopback instead of the one broker, with data in
+# .run/kafka-cluster, and the services create their topics with three replicas and
+# min.insync.replicas=2 (--kafka-replication-factor 3), as in production; try
+# `deploy/kafka/cluster.sh kill-node 2` while it runs. Its event store is separate from the
+# one broker's, and so are the read model and snapshots derived from it (.run/cluster/).
+#
 # State lives in .run/ (broker data, read model, logs, tokens); delete it to start afresh.
-# Ports: Kafka 9092 (+9093 controller), programme commands 50051, metrics 50052, queries
-# 50061, dashboard 8080; override with KAM_KAFKA_PORT, KAM_COMMANDS_PORT, KAM_METRICS_PORT,
-# KAM_QUERIES_PORT, KAM_BOARD_PORT. KAM_DEMO=false skips the demo programme.
+# Ports: Kafka 9092 (+9093 controller; with --cluster also 9102/9103 and 9112/9113),
+# programme commands 50051, metrics 50052, queries 50061, dashboard 8080; override with
+# KAM_KAFKA_PORT (the first node's), KAM_COMMANDS_PORT, KAM_METRICS_PORT, KAM_QUERIES_PORT,
+# KAM_BOARD_PORT. KAM_DEMO=false skips the demo programme.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 run=$root/.run
+cluster=false
+case "${1:-}" in
+  "" | stop) ;;
+  --cluster) cluster=true ;;
+  *) echo "usage: deploy/local/run.sh [--cluster|stop]" >&2; exit 2 ;;
+esac
+if $cluster; then
+  kafka_dir=$run/kafka-cluster
+  derived=$run/cluster  # read model and snapshots: they name offsets of this event store
+  # Three nodes: every topic the services create has three replicas (their default).
+  replication=(--kafka-replication-factor 3)
+else
+  kafka_dir=$run/kafka
+  derived=$run
+  # One local broker: every topic has one replica (the services' default is 3).
+  replication=(--kafka-replication-factor 1)
+fi
 kafka_port=${KAM_KAFKA_PORT:-9092}
 commands_port=${KAM_COMMANDS_PORT:-50051}
 metrics_port=${KAM_METRICS_PORT:-50052}
@@ -21,7 +46,7 @@ queries_port=${KAM_QUERIES_PORT:-50061}
 board_port=${KAM_BOARD_PORT:-8080}
 # Prometheus endpoints (GET /metrics): programme, metrics, history, board.
 prometheus_ports=(${KAM_PROMETHEUS_PORTS:-9464 9465 9466 9467})
-mkdir -p "$run/logs"
+mkdir -p "$run/logs" "$derived"
 
 stop_all() {
   for name in kam-board kam-history-projection kam-metrics-service kam-programme-service; do
@@ -31,7 +56,9 @@ stop_all() {
       rm -f "$run/$name.pid"
     fi
   done
+  # Whichever of the two an earlier run used; stopping the other is a no-op.
   "$root/deploy/kafka/broker.sh" stop --dir "$run/kafka"
+  "$root/deploy/kafka/cluster.sh" stop --dir "$run/kafka-cluster"
 }
 
 if [ "${1:-}" = "stop" ]; then stop_all; exit 0; fi
@@ -56,7 +83,8 @@ fi
 # Event signatures (docs/topics.md, "Signatures"): a fresh platform gets a writer key and a
 # keyring; one that already holds unsigned events keeps running unsigned (a keyring would
 # quarantine them).
-if [ ! -f "$run/signing-key.pem" ] && [ ! -d "$run/kafka/data" ]; then
+if [ ! -f "$run/signing-key.pem" ] && [ ! -d "$run/kafka/data" ] &&
+  [ ! -d "$run/kafka-cluster/node1/data" ]; then
   (umask 077 && openssl genpkey -algorithm ed25519 -out "$run/signing-key.pem" 2>/dev/null)
   openssl pkey -in "$run/signing-key.pem" -pubout > "$run/keyring.pem"
 fi
@@ -68,8 +96,12 @@ if [ -f "$run/signing-key.pem" ]; then
 fi
 
 trap 'echo; echo "stopping..."; stop_all; exit 0' INT TERM
-brokers=$("$root/deploy/kafka/broker.sh" start --dir "$run/kafka" --port "$kafka_port")
-echo "kafka: $brokers (data in $run/kafka)"
+if $cluster; then
+  brokers=$("$root/deploy/kafka/cluster.sh" start --dir "$kafka_dir" --port "$kafka_port")
+else
+  brokers=$("$root/deploy/kafka/broker.sh" start --dir "$kafka_dir" --port "$kafka_port")
+fi
+echo "kafka: $brokers (data in $kafka_dir)"
 
 start() {  # name, then its arguments
   local name=$1; shift
@@ -88,17 +120,15 @@ start() {  # name, then its arguments
   stop_all
   exit 1
 }
-# One local broker: every topic has one replica (the services' default is 3).
-one_broker=(--kafka-replication-factor 1)
 start kam-programme-service --listen "127.0.0.1:$commands_port" --brokers "$brokers" \
   --tokens "$run/tokens" --metrics-listen "127.0.0.1:${prometheus_ports[0]}" "${signing[@]}" \
-  "${one_broker[@]}"
+  "${replication[@]}"
 start kam-metrics-service --listen "127.0.0.1:$metrics_port" --brokers "$brokers" \
-  --tokens "$run/tokens" --snapshot-dir "$run/snapshots" \
-  --metrics-listen "127.0.0.1:${prometheus_ports[1]}" "${signing[@]}" "${one_broker[@]}"
+  --tokens "$run/tokens" --snapshot-dir "$derived/snapshots" \
+  --metrics-listen "127.0.0.1:${prometheus_ports[1]}" "${signing[@]}" "${replication[@]}"
 start kam-history-projection --listen "127.0.0.1:$queries_port" --brokers "$brokers" \
-  --tokens "$run/tokens" --data-dir "$run/history" \
-  --metrics-listen "127.0.0.1:${prometheus_ports[2]}" "${verifying[@]}" "${one_broker[@]}"
+  --tokens "$run/tokens" --data-dir "$derived/history" \
+  --metrics-listen "127.0.0.1:${prometheus_ports[2]}" "${verifying[@]}" "${replication[@]}"
 start kam-board --listen "127.0.0.1:$board_port" --queries "127.0.0.1:$queries_port" \
   --web-root "$root/build/web" --metrics-listen "127.0.0.1:${prometheus_ports[3]}"
 
