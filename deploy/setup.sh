@@ -52,3 +52,4 @@ if $for_tests && [ ! -d "$here/../tests/browser/node_modules/playwright-core" ];
   echo "setup: installing playwright-core (npm, pinned) into tests/browser"
   (cd "$here/../tests/browser" && npm ci --no-audit --no-fund --loglevel=error)
 fi
+if $for_tests; then "$here/../tests/deploy/setup.sh"; fi  # the deployment files' validator
