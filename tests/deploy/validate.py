@@ -21,7 +21,6 @@ its durability settings, every flag a container or unit passes known to that bin
 signing keys) readable by their owner only, who may write which topic, and so on.
 """
 import argparse
-import copy
 import json
 import os
 import re
@@ -435,7 +434,7 @@ def mount_of(path, mounts):
     return best
 
 
-def check_workloads(docs, binaries, settings, repo, problems):
+def check_workloads(docs, binaries, repo, problems):
     users = {r[2]["metadata"]["name"] for r in by_kind(docs, "KafkaUser")}
     clusters = {r[2]["metadata"]["name"] for r in by_kind(docs, "Kafka")}
     config_maps = {r[2]["metadata"]["name"] for r in by_kind(docs, "ConfigMap")}
@@ -640,7 +639,7 @@ def validate_k8s(k8s_dir, repo, binaries, problems):
     check_common(docs, k8s_dir, problems)
     topics = check_topics(docs, repo, settings, problems)
     check_users(docs, topics, problems)
-    check_workloads(docs, binaries, settings, repo, problems)
+    check_workloads(docs, binaries, repo, problems)
     check_image(os.path.join(k8s_dir, "Dockerfile"), binaries, problems)
     return len(docs), strimzi.cel_rules
 
