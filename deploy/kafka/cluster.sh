@@ -5,7 +5,8 @@
 #
 #   cluster.sh start        [--dir DIR] [--port BASE]  format (first time), start the nodes that
 #                                                      are not running, wait until all answer
-#   cluster.sh stop         [--dir DIR]                stop all nodes (SIGTERM, SIGKILL after 30 s)
+#   cluster.sh stop         [--dir DIR]                stop all nodes (SIGTERM, then SIGKILL after
+#                                                      $KAM_KAFKA_STOP_GRACE_S, default 30 s)
 #   cluster.sh status       [--dir DIR]                one line per node on stdout; exit 0 when all
 #                                                      three run, 3 when some do, 1 when none does
 #   cluster.sh kill-node N  [--dir DIR]                SIGKILL node N (1, 2 or 3): a machine dying

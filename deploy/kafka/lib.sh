@@ -10,7 +10,7 @@
 #   kafka_formatted "$dir/data" || kafka_format "$dir" "$dir/server.properties" "$id" "$log"
 #   kafka_launch "$dir" "$dir/server.properties" "$log" "$dir/broker.pid"
 #   kafka_wait_started "$dir" "$dir/broker.pid" 9092 120   # 0 started, 1 exited, 2 timed out
-#   kafka_stop "$dir/broker.pid" ...         # SIGTERM all, SIGKILL what is left after 30 s
+#   kafka_stop "$dir/broker.pid" ...         # SIGTERM all, SIGKILL what is left after a grace
 #
 # A node's directory holds log4j2.properties, server.log (Kafka's own log) and, written by
 # kafka_launch, server.log.mark: the length of server.log when the node was launched, so that
@@ -120,13 +120,15 @@ kafka_wait_started() {
 }
 
 # Stops the nodes of the PIDFILEs together (SIGTERM: a controlled shutdown, which moves
-# partition leadership away first), then SIGKILLs any still running after 30 s.
+# partition leadership away first), then SIGKILLs any still running after
+# $KAM_KAFKA_STOP_GRACE_S seconds (30; a test that throws the data away may wait less). The last
+# node of a cluster that lost a node can wait that long: it has no controller quorum left.
 kafka_stop() {
-  local pidfile pid left
+  local pidfile pid left grace=${KAM_KAFKA_STOP_GRACE_S:-30}
   for pidfile in "$@"; do
     kafka_pid_running "$pidfile" && { kill -TERM "$(cat "$pidfile")" 2>/dev/null || true; }
   done
-  for _ in $(seq 1 60); do
+  for _ in $(seq 1 $((grace * 2))); do
     left=0
     for pidfile in "$@"; do kafka_pid_running "$pidfile" && left=1; done
     [ "$left" = 0 ] && break
@@ -135,7 +137,7 @@ kafka_stop() {
   for pidfile in "$@"; do
     if kafka_pid_running "$pidfile"; then
       pid=$(cat "$pidfile")
-      echo "$kafka_me: the node with pid $pid did not stop within 30 s; killing it" >&2
+      echo "$kafka_me: the node with pid $pid did not stop within $grace s; killing it" >&2
       kill -KILL "$pid" 2>/dev/null || true
     fi
     rm -f "$pidfile"
