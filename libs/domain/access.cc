@@ -12,18 +12,21 @@ enum class Access {
   kPlatform,  // the platform admin role; no membership (the programme may not exist yet)
   kGrant,     // an approver of the programme; the platform admin until its first champion
   kApprover,  // an active champion or a steering-board member of the programme
-  kRecorder,  // a commanding member, or a member with the publisher function (an LMS)
+  kRecorder,  // a commanding member, or a member with the publisher function (an LMS, a CRM)
   kMember,    // a commanding member: a function other than board observer or publisher
+  kRegister,  // as kGrant, or a publisher registering a person who cannot sign in (HR)
 };
 
 Access AccessOf(std::string_view command) {
   if (command == "CharterProgrammeRequest" || command == "RequestQuarantineAcknowledgementRequest")
     return Access::kPlatform;
-  if (command == "RegisterPersonRequest" || command == "AppointChampionRequest")
-    return Access::kGrant;
+  if (command == "RegisterPersonRequest") return Access::kRegister;
+  if (command == "AppointChampionRequest") return Access::kGrant;
   if (command == "StandDownChampionRequest" || command == "ChangeMembershipRequest")
     return Access::kApprover;
-  if (command == "RecordManagerTrainingRequest" || command == "RecordStaffTrainingRequest")
+  if (command == "RecordManagerTrainingRequest" || command == "RecordStaffTrainingRequest" ||
+      command == "LogSponsorVisitRequest" || command == "FulfilCommitmentRequest" ||
+      command == "BreachCommitmentRequest")
     return Access::kRecorder;
   return Access::kMember;
 }
@@ -34,7 +37,7 @@ bool IsApprover(const ProgrammeState& state, const std::string& person_id) {
 }
 
 absl::Status CheckAccess(const ProgrammeState& state, Access access, std::string_view command,
-                         const CommandContext& ctx) {
+                         bool gives_principal, const CommandContext& ctx) {
   const std::string_view what =
       command.substr(0, command.size() - std::string_view("Request").size());
   if (access == Access::kPlatform) {
@@ -44,7 +47,8 @@ absl::Status CheckAccess(const ProgrammeState& state, Access access, std::string
         base::StrCat(ctx.actor, " may not ", what, ": only a platform admin does"));
   }
   const auto person = state.PersonByPrincipal(ctx.actor);
-  if (access == Access::kGrant && ctx.platform_admin && !state.had_champion &&
+  const bool grants = access == Access::kGrant || access == Access::kRegister;
+  if (grants && ctx.platform_admin && !state.had_champion &&
       (!person || !IsApprover(state, *person))) {
     return absl::OkStatus();  // setting up a programme before its first champion
   }
@@ -53,13 +57,24 @@ absl::Status CheckAccess(const ProgrammeState& state, Access access, std::string
         Code::kPermissionDenied, rules::kMembershipRequired,
         base::StrCat(ctx.actor, " may not ", what, " in programme '", state.programme_id,
                      "': it is not the principal of a registered person of that programme",
-                     ctx.platform_admin && access == Access::kGrant
+                     ctx.platform_admin && grants
                          ? " (a platform admin registers people only until the programme's "
                            "first champion is appointed)"
                          : ""));
   }
   const Person& p = state.people.at(*person);
   switch (access) {
+    case Access::kRegister:
+      if (IsApprover(state, *person)) return absl::OkStatus();
+      if (!p.Has(v1::PERSON_FUNCTION_PUBLISHER)) break;
+      if (!gives_principal) return absl::OkStatus();
+      return base::RuleViolated(
+          Code::kPermissionDenied, rules::kMembershipPublisherGivesNoPrincipal,
+          base::StrCat("person '", *person, "' (", ctx.actor, ") is a publisher of programme '",
+                       state.programme_id,
+                       "': it registers people without a principal or other principals; an "
+                       "active champion or a steering-board member gives them one "
+                       "(ChangeMembership principal)"));
     case Access::kGrant:
     case Access::kApprover:
       if (IsApprover(state, *person)) return absl::OkStatus();
@@ -76,6 +91,13 @@ absl::Status CheckAccess(const ProgrammeState& state, Access access, std::string
       break;
     case Access::kPlatform:
       break;
+  }
+  if (access == Access::kRegister && p.Commands()) {
+    return base::RuleViolated(
+        Code::kPermissionDenied, rules::kMembershipGrantedByApprover,
+        base::StrCat("person '", *person, "' (", ctx.actor, ") may not ", what,
+                     ": only an active champion or a steering-board member of programme '",
+                     state.programme_id, "' does"));
   }
   return base::RuleViolated(
       Code::kPermissionDenied, rules::kMembershipObserversReadOnly,
@@ -118,13 +140,25 @@ absl::Status CheckBusinessTime(const ProgrammeState& state, const v1::CommandMet
 }  // namespace
 
 absl::Status Admissible(const ProgrammeState& state, std::string_view command,
-                        const v1::CommandMetadata& metadata, const CommandContext& ctx) {
+                        const v1::CommandMetadata& metadata, const CommandContext& ctx,
+                        bool gives_principal) {
   const Access access = AccessOf(command);
   // Of a programme not chartered yet, Decide answers that it does not exist; only the
   // charter is decided.
   if (!state.chartered && access != Access::kPlatform) return absl::OkStatus();
-  KAM_RETURN_IF_ERROR(CheckAccess(state, access, command, ctx));
+  KAM_RETURN_IF_ERROR(CheckAccess(state, access, command, gives_principal, ctx));
   return CheckBusinessTime(state, metadata, ctx);
+}
+
+absl::Status MayRecord(const ProgrammeState& state, std::string_view field,
+                       std::string_view programme_id, std::string_view command,
+                       const CommandContext& ctx) {
+  if (!state.chartered) {
+    return base::InvalidField(field,
+                              base::StrCat("programme '", programme_id, "' is not chartered (rule ",
+                                           rules::kProgrammeMustExist, ")"));
+  }
+  return CheckAccess(state, Access::kRecorder, command, false, ctx);
 }
 
 }  // namespace kam::domain

@@ -84,6 +84,7 @@ void Evolve(ProgrammeState& s, const v1::EventEnvelope& env) {
       p.functions.clear();
       for (int f : e.functions()) p.functions.insert(static_cast<v1::PersonFunction>(f));
       p.other_principals.assign(e.other_principals().begin(), e.other_principals().end());
+      if (!e.principal().empty()) p.principal = e.principal();
       p.ended = e.ended();
       break;
     }

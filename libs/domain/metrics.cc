@@ -71,7 +71,7 @@ std::string MetricsAggregateId(std::string_view programme_id, std::string_view a
 }
 
 absl::StatusOr<Events> Decide(const MetricsState& state, const v1::RecordMetricRequest& cmd,
-                              const CommandContext& /*ctx*/) {
+                              const CommandContext& ctx) {
   if (!cmd.has_metric()) return base::InvalidField("metric", "is required");
   const v1::MetricRecorded& m = cmd.metric();
   KAM_RETURN_IF_ERROR(base::ValidateId("metric.programme_id", m.programme_id()));
@@ -96,6 +96,13 @@ absl::StatusOr<Events> Decide(const MetricsState& state, const v1::RecordMetricR
     return base::RuleViolated(
         absl::StatusCode::kInvalidArgument, rules::kMetricPeriod,
         "metric.period_end must be on or after period_start, at most a year later");
+  }
+  if (*end > ctx.Today()) {
+    return base::RuleViolated(
+        absl::StatusCode::kInvalidArgument, rules::kMetricPeriod,
+        base::StrCat("metric.period_end ", m.period_end(), " is after today (",
+                     FormatDate(ctx.Today()),
+                     " in the programme's time zone): a period is measured once it has ended"));
   }
   if (IsMoneyKind(kind)) {
     if (!m.has_amount())

@@ -209,9 +209,19 @@ struct CommandContext {
 // time.*): the actor acts in the programme through a registered person whose functions
 // allow `command` (the request message's name, e.g. "NominateAccountRequest"), and the
 // business time `ctx.now` is not before the charter nor, unless `metadata.late_reason`
-// explains it, before the programme's business time.
+// explains it, before the programme's business time. `gives_principal`: the command gives
+// someone a principal (a RegisterPerson with principals), which a publisher may not.
 absl::Status Admissible(const ProgrammeState& state, std::string_view command,
-                        const v1::CommandMetadata& metadata, const CommandContext& ctx);
+                        const v1::CommandMetadata& metadata, const CommandContext& ctx,
+                        bool gives_principal = false);
+
+// Whether the actor may record facts of its systems in the programme - account metrics
+// (`command`, the request message's name, names it in the refusal): a commanding member or a
+// publisher of the chartered programme (rules membership.*). INVALID_ARGUMENT naming `field` when
+// `programme_id` is not chartered (`state` is then empty).
+absl::Status MayRecord(const ProgrammeState& state, std::string_view field,
+                       std::string_view programme_id, std::string_view command,
+                       const CommandContext& ctx);
 
 absl::StatusOr<Events> Decide(const ProgrammeState&, const v1::CharterProgrammeRequest&,
                               const CommandContext&);
@@ -293,10 +303,20 @@ absl::Status CheckQuarantined(std::string_view programme_id, std::string_view pl
                               std::string_view key, std::string_view problem);
 
 // Admissible, then Decide: the whole write-side decision of one programme command.
+inline bool GivesPrincipal(const v1::RegisterPersonRequest& r) {
+  return !r.principal().empty() || !r.other_principals().empty();
+}
+template <typename Request>
+bool GivesPrincipal(const Request& /*request*/) {
+  return false;
+}
+
 template <typename Request>
 absl::StatusOr<Events> Handle(const ProgrammeState& state, const Request& request,
                               const CommandContext& ctx) {
-  if (auto s = Admissible(state, Request::descriptor()->name(), request.metadata(), ctx); !s.ok())
+  if (auto s = Admissible(state, Request::descriptor()->name(), request.metadata(), ctx,
+                          GivesPrincipal(request));
+      !s.ok())
     return s;
   // A late entry is decided, like it takes effect, at the programme's business time.
   CommandContext at = ctx;

@@ -41,9 +41,15 @@ inline constexpr std::string_view kMembershipGrantedByApprover = "membership.gra
 // after the person holds no champion, sponsor or manager role; an ended membership is
 // not changed again.
 inline constexpr std::string_view kMembershipChange = "membership.change";
-// A board observer reads and never commands; a publisher (an enterprise system) only records
-// trainings.
+// A board observer reads and never commands; a publisher (an enterprise system: an LMS, a
+// CRM, ERP, HR) only records facts of its systems: trainings, sponsor visits, commitment
+// outcomes and account metrics, and registers people (below).
 inline constexpr std::string_view kMembershipObserversReadOnly = "membership.observers_read_only";
+// A publisher (an HR feed) registers people only without a principal or other principals:
+// it says who people are; an active champion or steering-board member gives a person a
+// principal (ChangeMembership principal), which is what lets them sign in.
+inline constexpr std::string_view kMembershipPublisherGivesNoPrincipal =
+    "membership.publisher_gives_no_principal";
 // A command's business time (metadata.occurred_at) is not before the programme's charter...
 inline constexpr std::string_view kTimeNotBeforeCharter = "time.not_before_charter";
 // ...nor before the programme's business time, unless metadata.late_reason makes it an
@@ -150,6 +156,8 @@ inline constexpr std::string_view kMetricSingleCurrency = "metric.single_currenc
 inline constexpr std::string_view kMetricUniqueSource = "metric.unique_source_record";
 // A correction names an earlier, not yet corrected metric of the same kind.
 inline constexpr std::string_view kMetricCorrection = "metric.correction_target";
+// A metric's period ends on or after it starts, lasts at most a year, and has ended (its end
+// is not after the programme's day of the metric's business time).
 inline constexpr std::string_view kMetricPeriod = "metric.period";
 
 // --- Flags (ComputeFlags; reported, never blocking) --------------------------------------

@@ -275,12 +275,25 @@ absl::StatusOr<Events> Decide(const ProgrammeState& state, const v1::ChangeMembe
   if (person.Authenticates(ctx.actor)) {
     return change("a person's own membership is changed by someone else");
   }
-  if (cmd.replace_other_principals()) {
-    if (!cmd.other_principals().empty() && person.principal.empty()) {
-      return base::InvalidField("other_principals", "needs a principal first");
+  if (!cmd.principal().empty()) {
+    KAM_RETURN_IF_ERROR(base::ValidateRequestId("principal", cmd.principal()));
+    if (cmd.principal() == person.principal) {
+      return base::InvalidField("principal", "is the person's principal already");
     }
-    KAM_RETURN_IF_ERROR(
-        CheckPrincipals(state, cmd.person_id(), person.principal, cmd.other_principals()));
+  }
+  const std::string& principal = cmd.principal().empty() ? person.principal : cmd.principal();
+  if (cmd.replace_other_principals() && !cmd.other_principals().empty() && principal.empty()) {
+    return base::InvalidField("other_principals", "needs a principal first");
+  }
+  if (cmd.replace_other_principals() || !cmd.principal().empty()) {
+    // The person's principals after the change, none of them anyone else's.
+    google::protobuf::RepeatedPtrField<std::string> others;
+    if (cmd.replace_other_principals()) {
+      others = cmd.other_principals();
+    } else {
+      others.Add(person.other_principals.begin(), person.other_principals.end());
+    }
+    KAM_RETURN_IF_ERROR(CheckPrincipals(state, cmd.person_id(), principal, others));
   }
   if (cmd.end()) {
     if (state.champions.contains(cmd.person_id())) {
@@ -292,9 +305,10 @@ absl::StatusOr<Events> Decide(const ProgrammeState& state, const v1::ChangeMembe
             base::StrCat("they are sponsor or manager of account '", id, "'; release them first"));
       }
     }
-  } else if (cmd.functions().empty() && !cmd.replace_other_principals()) {
+  } else if (cmd.functions().empty() && !cmd.replace_other_principals() &&
+             cmd.principal().empty()) {
     return base::InvalidField("functions",
-                              "the request changes nothing: give functions, "
+                              "the request changes nothing: give functions, a principal, "
                               "replace_other_principals or end");
   }
   v1::Event event;
@@ -311,6 +325,7 @@ absl::StatusOr<Events> Decide(const ProgrammeState& state, const v1::ChangeMembe
   } else {
     for (const auto& o : person.other_principals) e->add_other_principals(o);
   }
+  e->set_principal(principal);
   e->set_ended(cmd.end());
   e->set_reason(cmd.reason());
   e->set_approved_by(ctx.actor);

@@ -186,8 +186,101 @@ TEST(Membership, AMembershipChangesOrEndsByAnotherApprover) {
             "FAILED_PRECONDITION: rule membership.change: membership of 'sid': it has ended");
   // Nothing to change is a field error.
   EXPECT_EQ(Render(s.When(Change("olga"), kAna)),
-            "INVALID_ARGUMENT: functions: the request changes nothing: give functions, "
-            "replace_other_principals or end");
+            "INVALID_ARGUMENT: functions: the request changes nothing: give functions, a "
+            "principal, replace_other_principals or end");
+}
+
+// An HR feed (a publisher) says who people are; it cannot make anyone able to sign in. An
+// approver gives the person a principal, and only then do they act.
+TEST(Membership, APublisherRegistersPeopleWhoSignInOnlyOnceAnApproverGivesThemAPrincipal) {
+  Scenario s;
+  WithStandardCast(s);
+  const std::string kHr = "publisher:hr";
+  s.Given(Person("hr", kHr, {v1::PERSON_FUNCTION_PUBLISHER}), kAna);
+  auto with_login = Person("nina", "nina@supplier.example", {v1::PERSON_FUNCTION_STEERING_BOARD});
+  EXPECT_EQ(Render(s.When(with_login, kHr)),
+            "PERMISSION_DENIED: rule membership.publisher_gives_no_principal: person 'hr' "
+            "(publisher:hr) is a publisher of programme 'emea-kam': it registers people without "
+            "a principal or other principals; an active champion or a steering-board member "
+            "gives them one (ChangeMembership principal)");
+  auto with_sso = Person("nina", "", {v1::PERSON_FUNCTION_STEERING_BOARD});
+  with_sso.add_other_principals("nina.sso@idp.example");
+  EXPECT_EQ(s.When(with_sso, kHr).status().code(), absl::StatusCode::kPermissionDenied);
+  auto record = Person("nina", "", {v1::PERSON_FUNCTION_STEERING_BOARD});
+  auto registered = s.Given(record, kHr);
+  ASSERT_EQ(registered.size(), 1u);
+  EXPECT_EQ(registered[0].person_registered().registered_by(), kHr);
+  EXPECT_FALSE(s.state.PersonByPrincipal("nina@supplier.example"));
+  // A key account manager is no approver: it registers no one, with or without a principal.
+  EXPECT_EQ(Render(s.When(Person("max", "", {v1::PERSON_FUNCTION_SALES}), kKim)).substr(0, 56),
+            "PERMISSION_DENIED: rule membership.granted_by_approver: ");
+  // The approver's grant: nina signs in, and as a steering-board member she approves.
+  auto login = Change("nina", "joined the steering board");
+  login.set_principal("nina@supplier.example");
+  EXPECT_EQ(Render(s.When(login, "nina@supplier.example")).substr(0, 45),
+            "PERMISSION_DENIED: rule membership.required: ");
+  auto changed = s.Given(login, kAna);
+  ASSERT_EQ(changed.size(), 1u);
+  EXPECT_EQ(changed[0].membership_changed().principal(), "nina@supplier.example");
+  EXPECT_EQ(s.state.PersonByPrincipal("nina@supplier.example"), "nina");
+  s.Given(Nominate("acme"), kKim);
+  s.Given(Assess("acme", 5, 5), kKim);
+  EXPECT_TRUE(s.When(Admit("acme"), "nina@supplier.example").ok());
+  // A principal is one person's: giving kim's to nina is refused; giving the same one again
+  // changes nothing.
+  auto taken = Change("nina");
+  taken.set_principal(kKim);
+  EXPECT_EQ(Render(s.When(taken, kAna)),
+            "ALREADY_EXISTS: rule person.unique: principal 'kim@supplier.example' already belongs "
+            "to person 'kim'");
+  EXPECT_EQ(Render(s.When(login, kAna)),
+            "INVALID_ARGUMENT: principal: is the person's principal already");
+}
+
+// A publisher records the facts of its systems: trainings (an LMS), sponsor visits (a CRM
+// or calendar), commitment outcomes (operations); it decides nothing.
+TEST(Membership, APublisherRecordsVisitsAndCommitmentOutcomesButDecidesNothing) {
+  Scenario s;
+  WithStandardCast(s);
+  WithKeyAccount(s, "acme");
+  const std::string kCrm = "publisher:crm";
+  s.Given(Person("crm", kCrm, {v1::PERSON_FUNCTION_PUBLISHER}), kAna);
+  auto sponsor = ForAccount<v1::AssignSponsorRequest>("acme");
+  sponsor.set_person_id("eve");
+  s.Given(sponsor, kAna);
+  auto visit = ForAccount<v1::LogSponsorVisitRequest>("acme");
+  visit.set_visit_date(s.Date(0));
+  visit.set_notes("quarterly review");
+  EXPECT_TRUE(s.When(visit, kCrm).ok()) << s.When(visit, kCrm).status();
+  auto commitment = ForAccount<v1::MakeCommitmentRequest>("acme");
+  EXPECT_EQ(s.When(commitment, kCrm).status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(s.When(Change("kim"), kCrm).status().code(), absl::StatusCode::kPermissionDenied);
+}
+
+// Account metrics are facts of a programme too: recorded by its publishers (ERP, finance)
+// and commanding members, not by a token role alone.
+TEST(Membership, MetricsAreRecordedByThePublishersAndMembersOfTheirProgramme) {
+  Scenario s;
+  const auto may = [&](const std::string& actor) {
+    return Render(domain::MayRecord(s.state, "metric.programme_id", "emea-kam",
+                                    "RecordMetricRequest",
+                                    domain::CommandContext{.actor = actor, .now = s.now}));
+  };
+  EXPECT_EQ(may("erp@supplier.example"),
+            "INVALID_ARGUMENT: metric.programme_id: programme 'emea-kam' is not chartered (rule "
+            "programme.must_exist)");
+  WithStandardCast(s);
+  s.Given(Person("erp", "erp@supplier.example", {v1::PERSON_FUNCTION_PUBLISHER}), kAna);
+  s.Given(Person("bob", "bob@board.example", {v1::PERSON_FUNCTION_BOARD_OBSERVER}), kAna);
+  EXPECT_EQ(may("erp@supplier.example"), "OK: ");
+  EXPECT_EQ(may(kKim), "OK: ");
+  EXPECT_EQ(may(kMallory),
+            "PERMISSION_DENIED: rule membership.required: mallory@supplier.example may not "
+            "RecordMetric in programme 'emea-kam': it is not the principal of a registered person "
+            "of that programme");
+  EXPECT_EQ(may(kAdmin).substr(0, 45), "PERMISSION_DENIED: rule membership.required: ");
+  EXPECT_EQ(may("bob@board.example").substr(0, 56),
+            "PERMISSION_DENIED: rule membership.observers_read_only: ");
 }
 
 TEST(Membership, AnUnregisteredPrincipalCannotNominate) {

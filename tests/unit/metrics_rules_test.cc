@@ -101,6 +101,23 @@ TEST_F(Metrics, PeriodsAreRealAndAtMostAYear) {
             "INVALID_ARGUMENT: metric.period_start: must be a date YYYY-MM-DD, got '2025-02-30'");
 }
 
+// A period is measured once it has ended: its end is not after the programme's day of the
+// metric's business time (a programme in Auckland is a day ahead of UTC at times).
+TEST_F(Metrics, APeriodThatHasNotEndedIsNotMeasuredYet) {
+  const absl::Time now =
+      absl::FromCivil(absl::CivilSecond(2026, 3, 31, 18, 0, 0), absl::UTCTimeZone());
+  auto march = Money(v1::METRIC_KIND_REVENUE, 1, "2026-04-01");
+  march.mutable_metric()->set_period_start("2026-03-01");
+  EXPECT_EQ(Render(domain::Decide(state, march, {.actor = "erp", .now = now}).status()),
+            "INVALID_ARGUMENT: rule metric.period: metric.period_end 2026-04-01 is after today "
+            "(2026-03-31 in the programme's time zone): a period is measured once it has ended");
+  EXPECT_TRUE(domain::Decide(state, march,
+                             {.actor = "erp", .now = now, .today = absl::CivilDay(2026, 4, 1)})
+                  .ok());
+  march.mutable_metric()->set_period_end("2026-03-31");
+  EXPECT_TRUE(domain::Decide(state, march, {.actor = "erp", .now = now}).ok());
+}
+
 TEST_F(Metrics, OneCurrencyPerAccount) {
   ASSERT_TRUE(Apply(Money(v1::METRIC_KIND_REVENUE, 100)).ok());
   auto usd = Money(v1::METRIC_KIND_REVENUE, 100);
