@@ -81,6 +81,11 @@ absl::StatusOr<std::unique_ptr<Authenticator>> Authenticator::FromText(
       return absl::InvalidArgumentError(
           base::StrCat(where, ": token must be at least 8 characters"));
     }
+    if (IsInboundPrincipal(parts[1])) {
+      return absl::InvalidArgumentError(base::StrCat(where, ": principal '", parts[1],
+                                                     "': the prefix '", kInboundPrincipalPrefix,
+                                                     "' is for inbound publishers only"));
+    }
     Principal p{parts[1], {}};
     for (const std::string& role :
          std::vector<std::string>(absl::StrSplit(parts[2], ',', absl::SkipEmpty()))) {

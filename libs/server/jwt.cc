@@ -396,6 +396,11 @@ absl::StatusOr<Principal> JwtVerifier::Verify(std::string_view token, absl::Time
         base::StrCat("no string claim '", options_.principal_claim, "' to name the principal"));
   }
   who.name = name->get<std::string>();
+  if (IsInboundPrincipal(who.name)) {
+    return Refused(base::StrCat("the principal '", who.name.substr(0, 80), "' (claim '",
+                                options_.principal_claim, "') is in the '", kInboundPrincipalPrefix,
+                                "' namespace, which is for inbound publishers only"));
+  }
   auto add_role = [&](std::string_view role) {
     // Roles of other applications are not ours: ignored, never an error.
     if (auto known = roles::All().find(std::string(role)); known != roles::All().end()) {

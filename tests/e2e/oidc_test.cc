@@ -341,6 +341,10 @@ TEST_F(Oidc, RefusesEveryOtherTokenAsUnauthenticatedSayingWhy) {
        "the payload is not a JSON object"},
       {"a payload that is not base64url", SignedRaw(*rsa_, B64(header_rs.dump()), "abcde"),
        "the payload is not base64url"},
+      {"a principal in the inbound publishers' namespace",
+       Jwt(*rsa_, with(ok, "email", "publisher:hr")),
+       "the principal 'publisher:hr' (claim 'email') is in the 'publisher:' namespace, which is "
+       "for inbound publishers only"},
       {"an ES256 signature of the wrong size",
        B64(Json{{"alg", "ES256"}, {"kid", ec_->kid()}}.dump()) + "." + payload + "." + B64("s"),
        "an ES256 signature is 64 bytes"},
@@ -529,6 +533,11 @@ TEST(TokensFile, LooksUpTokensByTheirHash) {
   auto dup = server::Authenticator::FromText(
       "tok-ana-champion ana@x champion\ntok-ana-champion eve@x admin\n", "dup-tokens");
   EXPECT_EQ(dup.status().message(), "dup-tokens:2: duplicate token");
+  // A caller never wears an inbound publisher's principal (and so never acts as its person).
+  auto inbound = server::Authenticator::FromText("tok-sneaky-hr publisher:hr publisher\n", "t");
+  EXPECT_EQ(inbound.status().message(),
+            "t:1: principal 'publisher:hr': the prefix 'publisher:' is for inbound publishers "
+            "only");
 }
 
 }  // namespace
