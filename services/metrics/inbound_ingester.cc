@@ -59,8 +59,9 @@ writer::Command<domain::MetricsState> InboundIngester::CommandFor(
   metadata.set_client_request_id(inbound.client_request_id().empty()
                                      ? base::StrCat(m.source_system(), "/", m.source_record_id())
                                      : inbound.client_request_id());
-  return writer::DeadLettering(
-      service_.ItemCommand(metadata, m, base::StrCat("publisher:", *publisher), ""), r);
+  const std::string actor = base::StrCat("publisher:", *publisher);
+  service_.AwaitMembership(m, actor);
+  return writer::DeadLettering(service_.ItemCommand(metadata, m, actor, ""), r);
 }
 
 }  // namespace kam::services

@@ -46,6 +46,17 @@ MetricsService::MetricsService(const MetricsServiceConfig& config,
                         "client_request_id is answered the same); send the rest on a new stream"),
       topic_(eventlog::AggregateTopic(config.topic_prefix, domain::kMetricsAggregateType)),
       inbound_topic_(eventlog::InboundMetricsTopic(config.topic_prefix)),
+      membership_wait_(config.membership_wait),
+      programmes_(std::make_unique<writer::Follower<domain::ProgrammeState>>(
+          writer::Follower<domain::ProgrammeState>::Options{
+              .kafka = config.kafka,
+              .topic =
+                  eventlog::AggregateTopic(config.topic_prefix, domain::kProgrammeAggregateType),
+              .pipeline = {.topic = eventlog::AggregateTopic(config.topic_prefix,
+                                                             domain::kProgrammeAggregateType),
+                           .aggregate_type = std::string(domain::kProgrammeAggregateType),
+                           .evolve = &domain::Evolve,
+                           .keyring = config.keyring.get()}})),
       writer_(
           writer::KafkaEventLog(config.kafka, config.append_timeout),
           writer::WriterOptions{.topic = topic_,
@@ -69,6 +80,7 @@ absl::StatusOr<std::unique_ptr<MetricsService>> MetricsService::Create(
     const MetricsServiceConfig& config, const server::Authenticator& auth) {
   std::unique_ptr<MetricsService> self(new MetricsService(config, auth));
   KAM_RETURN_IF_ERROR(eventlog::EnsureTopic(config.kafka, self->dead_letter_topic(), 1));
+  KAM_RETURN_IF_ERROR(self->programmes_->Start());
   KAM_RETURN_IF_ERROR(self->writer_.Start());
   return self;
 }
@@ -76,6 +88,7 @@ absl::StatusOr<std::unique_ptr<MetricsService>> MetricsService::Create(
 absl::StatusOr<v1::CommandResult> MetricsService::Record(const v1::CommandMetadata& metadata,
                                                          const v1::MetricRecorded& metric,
                                                          const std::string& actor) {
+  AwaitMembership(metric, actor);
   return writer_.Submit(ItemCommand(metadata, metric, actor, "")).get().result;
 }
 
@@ -89,8 +102,17 @@ writer::Command<domain::MetricsState> MetricsService::ItemCommand(
   auto request = std::make_shared<v1::RecordMetricRequest>();
   *request->mutable_metadata() = metadata;
   *request->mutable_metric() = metric;
-  c.decide = [request, actor](const domain::MetricsState& state, absl::Time now) {
-    return domain::Decide(state, *request, domain::CommandContext{actor, now});
+  c.decide = [this, request, actor](const domain::MetricsState& state, absl::Time now) {
+    const v1::MetricRecorded& m = request->metric();
+    std::optional<absl::CivilDay> today;
+    absl::Status may = programmes_->With(m.programme_id(), [&](const domain::ProgrammeState* p) {
+      if (p != nullptr) today = p->Day(now);
+      return MayRecord(p, m, actor, now);
+    });
+    if (!may.ok()) return absl::StatusOr<domain::Events>(may);
+    // A metric's dates are the programme's days.
+    return domain::Decide(state, *request,
+                          domain::CommandContext{.actor = actor, .now = now, .today = today});
   };
   c.fingerprint = writer::RequestFingerprint(*request, actor);
   if (!origin.empty()) {
@@ -105,6 +127,42 @@ writer::Command<domain::MetricsState> MetricsService::ItemCommand(
     };
   }
   return c;
+}
+
+absl::Status MetricsService::MayRecord(const domain::ProgrammeState* programme,
+                                       const v1::MetricRecorded& metric, const std::string& actor,
+                                       absl::Time now) {
+  // The metric's own checks name a malformed programme id first.
+  KAM_RETURN_IF_ERROR(base::ValidateId("metric.programme_id", metric.programme_id()));
+  static const domain::ProgrammeState kNone;
+  return domain::MayRecord(programme != nullptr ? *programme : kNone, "metric.programme_id",
+                           metric.programme_id(), "RecordMetricRequest",
+                           domain::CommandContext{.actor = actor, .now = now});
+}
+
+void MetricsService::AwaitMembership(const v1::MetricRecorded& metric, const std::string& actor) {
+  if (!base::ValidateId("metric.programme_id", metric.programme_id()).ok()) return;
+  const absl::Time now = absl::Now();
+  const auto may = [&](const domain::ProgrammeState* p) {
+    return MayRecord(p, metric, actor, now);
+  };
+  if (programmes_->With(metric.programme_id(), may).ok()) return;
+  // Waited for lately in vain: the refusal stands at once, so a batch, a stream or the
+  // inbound topic full of one non-member's items waits once, not once per item.
+  const std::string pair = base::StrCat(metric.programme_id(), std::string_view("\0", 1), actor);
+  {
+    std::lock_guard<std::mutex> lock(awaited_mu_);
+    if (auto it = awaited_.find(pair); it != awaited_.end() && now - it->second < absl::Seconds(5))
+      return;
+  }
+  const bool lifted = programmes_->Await(metric.programme_id(), may, membership_wait_).ok();
+  std::lock_guard<std::mutex> lock(awaited_mu_);
+  if (lifted) {
+    awaited_.erase(pair);
+    return;
+  }
+  if (awaited_.size() >= 10000) awaited_.clear();  // bounded; forgetting only costs a wait
+  awaited_[pair] = now;
 }
 
 grpc::Status MetricsService::RecordMetric(grpc::ServerContext* context,
@@ -132,6 +190,7 @@ grpc::Status MetricsService::RecordMetricBatch(grpc::ServerContext* context,
   commands.reserve(static_cast<std::size_t>(request->items_size()));
   for (int i = 0; i < request->items_size(); ++i) {
     const auto& item = request->items(i);
+    AwaitMembership(item.metric(), who->name);
     commands.push_back(
         ItemCommand(item.metadata(), item.metric(), who->name,
                     base::StrCat("grpc RecordMetricBatch item ", i, " by ", who->name)));
@@ -203,6 +262,10 @@ grpc::Status MetricsService::StreamMetrics(
   bool overdue = false;
   while (stream->Read(&request)) {
     watch->Touch();
+    {
+      auto busy = watch->Busy();  // the server waits for the programme topic, not the client
+      AwaitMembership(request.metric(), who->name);
+    }
     auto future = writer_.Submit(
         ItemCommand(request.metadata(), request.metric(), who->name,
                     base::StrCat("grpc StreamMetrics item ", index, " by ", who->name)));

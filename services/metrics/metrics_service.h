@@ -12,7 +12,9 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -24,6 +26,7 @@
 #include "server/stream_deadlines.h"
 #include "server/stream_slots.h"
 #include "writer/aggregate_writer.h"
+#include "writer/follower.h"
 
 namespace kam::services {
 
@@ -52,6 +55,9 @@ struct MetricsServiceConfig {
   // A stream idle this long (nothing sent, nothing read, no outcome owed) is closed; one open
   // this long ends after answering what it read (server::StreamDeadlines).
   server::StreamLimits stream_limits;
+  // How long an item refused for want of membership waits for the programme topic's
+  // follower before the refusal stands (a grant committed just before the metric).
+  std::chrono::milliseconds membership_wait{1000};
 };
 
 using MetricsWriter = writer::AggregateWriter<domain::MetricsState>;
@@ -75,7 +81,9 @@ class MetricsService final : public v1::MetricsCommandService::Service {
                                            const v1::MetricRecorded& metric,
                                            const std::string& actor);
 
-  // The writer's command for one metric as `actor`. With an `origin` (a bulk call), a
+  // The writer's command for one metric as `actor`, who must be a commanding member or a
+  // publisher of the metric's programme (domain::MayRecord, from the programme topic).
+  // With an `origin` (a bulk call), a
   // rejected item goes to the inbound topic's dead-letter topic as the InboundMetric it
   // would have been (so `kamctl dlq redrive` can send it back after a fix), with the rest
   // of its transaction.
@@ -83,6 +91,10 @@ class MetricsService final : public v1::MetricsCommandService::Service {
                                                     const v1::MetricRecorded& metric,
                                                     const std::string& actor,
                                                     const std::string& origin) const;
+
+  // Waits (at most MetricsServiceConfig::membership_wait) until the programme topic shows
+  // `actor` may record `metric`, or the wait is over; the item's decision then checks it.
+  void AwaitMembership(const v1::MetricRecorded& metric, const std::string& actor);
 
   // Snapshots every owned partition (at shutdown); a no-op without a snapshot directory.
   absl::Status SnapshotAll() { return writer_.SnapshotAll(); }
@@ -97,12 +109,22 @@ class MetricsService final : public v1::MetricsCommandService::Service {
 
  private:
   MetricsService(const MetricsServiceConfig& config, const server::Authenticator& auth);
+  // Whether `actor` may record `metric` by the programme state `programme` (null: none).
+  static absl::Status MayRecord(const domain::ProgrammeState* programme,
+                                const v1::MetricRecorded& metric, const std::string& actor,
+                                absl::Time now);
 
   const server::Authenticator& auth_;
   server::StreamSlots streams_;
   server::StreamDeadlines stream_deadlines_;
   std::string topic_;
   std::string inbound_topic_;
+  std::chrono::milliseconds membership_wait_;
+  // (programme, actor) pairs whose wait ended refused, and when (AwaitMembership).
+  std::mutex awaited_mu_;
+  std::map<std::string, absl::Time> awaited_;
+  // Who is a member of which programme, from the programme topic.
+  std::unique_ptr<writer::Follower<domain::ProgrammeState>> programmes_;
   MetricsWriter writer_;
 };
 

@@ -22,7 +22,8 @@ using State = domain::ProgrammeState;
 using SignedBy = std::optional<std::string>;
 
 // The command an inbound record carries: `request` for its programme, as the publisher
-// (the signing key's id, or the `claimed` field when unsigned).
+// (the signing key's id, or the `claimed` field when unsigned), decided like a command over
+// gRPC by the principal "publisher:<name>".
 template <typename Request>
 writer::Command<State> CommandOf(const eventlog::ConsumedRecord& r, const SignedBy& signed_by,
                                  const std::string& claimed, const Request& request,
@@ -52,10 +53,9 @@ writer::Command<State> CommandOf(const eventlog::ConsumedRecord& r, const Signed
   c.actor = base::StrCat("publisher:", publisher);
   auto shared = std::make_shared<Request>(request);
   c.decide = [shared, actor = c.actor](const State& state, absl::Time now) {
-    // Dates are the programme's days, as for commands over gRPC.
-    return domain::Decide(
-        state, *shared,
-        domain::CommandContext{.actor = actor, .now = now, .today = state.Day(now)});
+    // As a command over gRPC: the publisher acts through its membership of the programme
+    // (a person whose principal is "publisher:<name>"), at an honest business time.
+    return domain::Handle(state, *shared, domain::CommandContext{.actor = actor, .now = now});
   };
   return writer::DeadLettering(std::move(c), r);
 }

@@ -23,7 +23,12 @@ const std::set<std::string> kGovernance = {kAdmin, kChampion};
 const std::set<std::string> kApprovers = {kAdmin, kChampion, kSponsor};
 const std::set<std::string> kAccountTeam = {kAdmin, kChampion, kKam};
 const std::set<std::string> kNominators = {kAdmin, kChampion, kKam, kSponsor};
+// Publishers (an LMS, a CRM, ERP, HR) record the facts of their systems, and register
+// people who cannot sign in (rule membership.publisher_gives_no_principal).
 const std::set<std::string> kTrainingRecorders = {kAdmin, kChampion, kPublisher};
+const std::set<std::string> kRegistrars = {kAdmin, kChampion, kSponsor, kPublisher};
+const std::set<std::string> kVisitRecorders = {kAdmin, kChampion, kKam, kSponsor, kPublisher};
+const std::set<std::string> kOutcomeRecorders = {kAdmin, kChampion, kKam, kPublisher};
 
 }  // namespace
 

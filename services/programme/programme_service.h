@@ -27,7 +27,7 @@ namespace kam::services {
 #define KAM_PROGRAMME_COMMANDS(X)                 \
   X(CharterProgramme, kAdminOnly)                 \
   X(ChangeProgrammeParameters, kApprovers)        \
-  X(RegisterPerson, kApprovers)                   \
+  X(RegisterPerson, kRegistrars)                  \
   X(ChangeMembership, kApprovers)                 \
   X(AppointChampion, kApprovers)                  \
   X(StandDownChampion, kApprovers)                \
@@ -42,7 +42,7 @@ namespace kam::services {
   X(SetAccountObjectives, kAccountTeam)           \
   X(AssignSponsor, kGovernance)                   \
   X(ReleaseSponsor, kGovernance)                  \
-  X(LogSponsorVisit, kNominators)                 \
+  X(LogSponsorVisit, kVisitRecorders)             \
   X(AssessCompetency, kGovernance)                \
   X(RecordManagerTraining, kTrainingRecorders)    \
   X(RecordStaffTraining, kTrainingRecorders)      \
@@ -51,8 +51,8 @@ namespace kam::services {
   X(AssignTeamMember, kAccountTeam)               \
   X(ReleaseTeamMember, kAccountTeam)              \
   X(MakeCommitment, kAccountTeam)                 \
-  X(FulfilCommitment, kAccountTeam)               \
-  X(BreachCommitment, kAccountTeam)               \
+  X(FulfilCommitment, kOutcomeRecorders)          \
+  X(BreachCommitment, kOutcomeRecorders)          \
   X(ReviewProgramme, kGovernance)                 \
   X(RecordBenchmark, kGovernance)                 \
   X(AdoptBestPractice, kGovernance)               \

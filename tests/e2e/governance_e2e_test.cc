@@ -488,6 +488,7 @@ TEST_F(Governance, HistoryOfTheProgrammeOfAPersonFilteredAndPaged) {
 }
 
 TEST_F(Governance, EconomicsShowContributionAndLifetimeValueWithTheFormula) {
+  ASSERT_TRUE(testing::CharterWithErp(*stub_).ok());  // the ERP publishes emea-kam's metrics
   testing::MetricsServer metrics(testing::SharedKafka(), prefix_, /*inbound=*/false);
   auto stub = metrics.Stub();
   v1::LogPosition at;
@@ -524,7 +525,7 @@ TEST_F(Governance, EconomicsShowContributionAndLifetimeValueWithTheFormula) {
   req.set_account_id("acme");
   *req.mutable_consistency()->add_at_least() = at;
   v1::GetEconomicsResponse econ;
-  // No programme is chartered here, so it has no members: only the operator reads it.
+  // The programme has no reading member but its publisher: the operator reads it.
   auto s = gov_->GetEconomics(Context("tok-admin-000").get(), req, &econ);
   ASSERT_TRUE(s.ok()) << s.error_message();
   ASSERT_EQ(econ.years_size(), 1);
@@ -534,7 +535,7 @@ TEST_F(Governance, EconomicsShowContributionAndLifetimeValueWithTheFormula) {
   EXPECT_EQ(econ.formula(), "CLV = m * r / (1 + d - r)");
   EXPECT_DOUBLE_EQ(econ.margin_m(), 2000000);
   EXPECT_DOUBLE_EQ(econ.retention_r(), 0.8);
-  EXPECT_DOUBLE_EQ(econ.discount_d(), 0.1);  // the default: no programme chartered here
+  EXPECT_DOUBLE_EQ(econ.discount_d(), 0.1);  // the charter's default
   ASSERT_TRUE(econ.has_clv());
   EXPECT_NEAR(econ.clv(), 2000000 * 0.8 / 0.3, 0.01);
   EXPECT_EQ(econ.projection_size(), 5);
@@ -598,7 +599,11 @@ TEST_F(Governance, ThePortfolioShowsSponsorsVisitsCommitmentsAndTheScorecardStep
   EXPECT_FALSE(a2->sponsor_visit_overdue());
   EXPECT_TRUE(a2->admitted_as_exception());
 
-  // A negative contribution after cost-to-serve reaches the scorecard's step 6.
+  // A negative contribution after cost-to-serve reaches the scorecard's step 6, from the ERP
+  // that the champion registers as the programme's publisher.
+  ASSERT_TRUE(testing::RegisterPublisher(*stub_, "emea-kam", "erp@supplier.example", "erp",
+                                         "tok-ana-champion")
+                  .ok());
   testing::MetricsServer metrics(testing::SharedKafka(), prefix_, /*inbound=*/false);
   v1::LogPosition metric_at;
   for (auto [kind, cents, activity] :

@@ -117,6 +117,9 @@ TEST_F(Kamctl, AWholeProgrammeFromCharterToRetirement) {
   // The board reads through a membership of its own: a board observer, who commands nothing.
   Ok(kAdmin, {"person", p, "bob", "Bob Gray", "--principal", "bob@supplier.example", "--functions",
               "board-observer"});
+  // The ERP publishes the programme's metrics: a publisher, who records and decides nothing.
+  Ok(kAdmin, {"person", p, "erp", "ERP", "--principal", "erp@supplier.example", "--functions",
+              "publisher"});
   Ok(kAdmin, {"appoint-champion", p, "ana", "--rationale", "Board mandate"});
   Ok(kAna, {"publish-criteria", p, "--criteria",
             "criterion_id=profit-potential,name=Profit potential,weight_percent=60,scale_min=1,"
@@ -156,9 +159,9 @@ TEST_F(Kamctl, AWholeProgrammeFromCharterToRetirement) {
                                      "--amount",
                                      amount,
                                      "--period-start",
-                                     "2026-01-01",
+                                     "2025-01-01",
                                      "--period-end",
-                                     "2026-12-31",
+                                     "2025-12-31",
                                      "--source-system",
                                      "erp",
                                      "--source-record-id",
@@ -167,7 +170,7 @@ TEST_F(Kamctl, AWholeProgrammeFromCharterToRetirement) {
     Ok(kErp, args);
   }
   Ok(kErp, {"metric", p, "acme", "--kind", "retention-rate", "--ratio", "90%", "--period-start",
-            "2026-01-01", "--period-end", "2026-12-31", "--source-system", "erp",
+            "2025-01-01", "--period-end", "2025-12-31", "--source-system", "erp",
             "--source-record-id", "ret1"});
   // Step 7 and the end: review, retire.
   Ok(kKim, {"review", p, "acme", "--outcome", "retain", "--metrics-considered",
@@ -355,6 +358,8 @@ std::string WriteFile(const std::string& path, const std::string& text) {
 TEST_F(Kamctl, ImportReportsEveryBadLineAndAReimportWritesNothingTwice) {
   const std::string p = "imports";
   Ok(kAdmin, {"charter", p, "Imports", "Why"});
+  Ok(kAdmin, {"person", p, "erp", "ERP", "--principal", "erp@supplier.example", "--functions",
+              "publisher"});
   std::string csv =
       "account_id,kind,period_start,period_end,amount,ratio,activity,source_system,"
       "source_record_id\n";
@@ -508,6 +513,11 @@ TEST_F(Kamctl, EnterpriseFeedsArriveByKafkaAndDeadLettersAreReDrivenAfterAFix) {
   auto publishers = eventlog::Keyring::FromPemFile(
       testing::KeyringOf(dir_ + "/publishers.pem", {hr_key, lms_key}));
   ASSERT_TRUE(hr.ok() && lms.ok() && publishers.ok());
+  // Each feed acts through its membership of the programme, as "publisher:<key id>".
+  Ok(kAdmin, {"person", p, "hr", "HR feed", "--principal", "publisher:" + (*hr)->key_id(),
+              "--functions", "publisher"});
+  Ok(kAdmin, {"person", p, "lms", "Learning system", "--principal", "publisher:" + (*lms)->key_id(),
+              "--functions", "publisher"});
   services::ProgrammeIngesters ingesters(
       testing::SharedKafka(), commands_->service(),
       {.topic_prefix = prefix_, .group_id = prefix_ + "pi", .publishers = *std::move(publishers)});
@@ -522,15 +532,15 @@ TEST_F(Kamctl, EnterpriseFeedsArriveByKafkaAndDeadLettersAreReDrivenAfterAFix) {
     eventlog::SignInbound(by, kind, r);
     ASSERT_TRUE((*producer)->Append(topic, -1, {&r, 1}).ok());
   };
-  // HR registers olga; the LMS reports her training and one for a person nobody registered,
-  // and one claiming to come from another publisher.
+  // HR registers olga (who she is; a sign-in is an approver's to give); the LMS reports her
+  // training and one for a person nobody registered, and one claiming to come from another
+  // publisher.
   v1::InboundPerson person;
   person.set_publisher((*hr)->key_id());  // optional, but if set it must be the signer's
   auto* reg = person.mutable_person();
   reg->set_programme_id(p);
   reg->set_person_id("olga");
   reg->set_name("Olga Berg");
-  reg->set_principal("olga@supplier.example");
   reg->add_functions(v1::PERSON_FUNCTION_OPERATIONS);
   publish("people", person, p, **hr);
   auto training = [&](const std::string& who) {

@@ -30,6 +30,7 @@
 #include "server/metrics_endpoint.h"
 #include "server/status.h"
 #include "support/kafka_broker.h"
+#include "support/members.h"
 #include "support/prometheus.h"
 #include "support/run_binary.h"
 #include "unit/scenario.h"
@@ -266,7 +267,9 @@ TEST_F(MetricsScrape, EveryBinaryServesMetricsThatMoveAndLogsJsonLines) {
     EXPECT_EQ(s.Sum("kam_transaction_aborts_total", {{"aggregate_type", "programme"}}), 0);
   }
 
-  // Metrics: a batch with an item the rules reject, which goes to the dead-letter topic.
+  // Metrics: the ERP registered as the programme's publisher, then a batch with an item the
+  // rules reject, which goes to the dead-letter topic.
+  ASSERT_TRUE(testing::RegisterPublisher(*commands, "emea-kam").ok());
   auto publisher = v1::MetricsCommandService::NewStub(ChannelTo(metrics_port));
   v1::RecordMetricBatchRequest batch;
   for (const auto& [record, currency] :
@@ -301,10 +304,10 @@ TEST_F(MetricsScrape, EveryBinaryServesMetricsThatMoveAndLogsJsonLines) {
   Samples folded;
   ASSERT_TRUE(Eventually([&] {
     folded = testing::Scrape(history_metrics);
-    return folded.Sum("kam_fold_records_total", {{"topic", programme_topic}}) == 3 &&
+    return folded.Sum("kam_fold_records_total", {{"topic", programme_topic}}) == 4 &&
            folded.Sum("kam_fold_records_total", {{"topic", metrics_topic}}) == 1 &&
            folded.Sum("kam_projection_caught_up") == 3;
-  })) << "the read side did not fold the four events";
+  })) << "the read side did not fold the five events";
   for (const std::string& topic : {programme_topic, metrics_topic}) {
     for (const char* partition : {"0", "1", "2"}) {
       EXPECT_TRUE(folded.Has("kam_consumer_lag", {{"topic", topic}, {"partition", partition}}))

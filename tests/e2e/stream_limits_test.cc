@@ -14,6 +14,7 @@
 
 #include "base/ids.h"
 #include "support/kafka_broker.h"
+#include "support/metric_events.h"
 #include "support/servers.h"
 
 namespace kam {
@@ -22,23 +23,10 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 using Clock = std::chrono::steady_clock;
+using testing::Revenue;
 
 double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-v1::MetricRecorded Revenue(const std::string& record) {
-  v1::MetricRecorded m;
-  m.set_programme_id("emea-kam");
-  m.set_account_id("acme");
-  m.set_kind(v1::METRIC_KIND_REVENUE);
-  m.set_period_start("2025-01-01");
-  m.set_period_end("2025-12-31");
-  m.mutable_amount()->set_currency("EUR");
-  m.mutable_amount()->set_minor_units(1000);
-  m.set_source_system("erp");
-  m.set_source_record_id(record);
-  return m;
 }
 
 // How a hostile client's streams ended: by status code and message, and when (seconds after
@@ -150,6 +138,8 @@ TEST(StreamLimits, AThousandIdleMetricStreamsAreRefusedOrClosedWhileAPublisherIs
   constexpr int kHostile = 1000;
   constexpr int kSlots = 16;
   const std::string prefix = testing::UniqueTopicPrefix();
+  testing::CommandServer commands(testing::SharedKafka(), prefix);
+  ASSERT_TRUE(testing::CharterWithErp(*commands.Stub()).ok());
   auto auth = testing::TestAuth();
   services::MetricsServiceConfig config;
   config.kafka = testing::SharedKafka();
@@ -251,6 +241,8 @@ TEST(StreamLimits, AThousandIdleMetricStreamsAreRefusedOrClosedWhileAPublisherIs
 // ends naming the limit.
 TEST(StreamLimits, AMetricStreamEndedByADeadlineKeepsWhatItAnswered) {
   const std::string prefix = testing::UniqueTopicPrefix();
+  testing::CommandServer commands(testing::SharedKafka(), prefix);
+  ASSERT_TRUE(testing::CharterWithErp(*commands.Stub()).ok());
   auto auth = testing::TestAuth();
   services::MetricsServiceConfig config;
   config.kafka = testing::SharedKafka();

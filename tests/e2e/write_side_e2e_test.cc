@@ -16,6 +16,7 @@
 #include "eventlog/consumer.h"
 #include "eventlog/producer.h"
 #include "support/kafka_broker.h"
+#include "support/metric_events.h"
 #include "support/raw_call.h"
 #include "support/servers.h"
 #include "unit/scenario.h"
@@ -25,6 +26,7 @@ namespace {
 
 using std::chrono::milliseconds;
 using testing::Context;
+using testing::Revenue;
 
 // Stands in for a reply the test does not read: converts to any response pointer.
 struct Sink {
@@ -134,11 +136,16 @@ TEST(WriteSide, TheAuthorisationMatrixHoldsForEveryRpcAndRole) {
   const std::set<std::string> team = {"admin", "champion", "kam"};
   const std::set<std::string> people = {"admin", "champion", "kam", "sponsor"};
   const std::set<std::string> training = {"admin", "champion", "publisher"};
+  // Publishers also record the facts of their systems and register people who cannot sign
+  // in (membership decides the rest).
+  const std::set<std::string> registrars = {"admin", "champion", "sponsor", "publisher"};
+  const std::set<std::string> visits = {"admin", "champion", "kam", "sponsor", "publisher"};
+  const std::set<std::string> outcomes = {"admin", "champion", "kam", "publisher"};
   // The specification, written out independently of the services' own tables.
   const std::map<std::string, std::set<std::string>> allowed = {
       {"CharterProgramme", {"admin"}},
       {"ChangeProgrammeParameters", approvers},
-      {"RegisterPerson", approvers},
+      {"RegisterPerson", registrars},
       {"ChangeMembership", approvers},
       {"AppointChampion", approvers},
       {"StandDownChampion", approvers},
@@ -153,7 +160,7 @@ TEST(WriteSide, TheAuthorisationMatrixHoldsForEveryRpcAndRole) {
       {"SetAccountObjectives", team},
       {"AssignSponsor", governance},
       {"ReleaseSponsor", governance},
-      {"LogSponsorVisit", people},
+      {"LogSponsorVisit", visits},
       {"AssessCompetency", governance},
       {"RecordManagerTraining", training},
       {"RecordStaffTraining", training},
@@ -162,8 +169,8 @@ TEST(WriteSide, TheAuthorisationMatrixHoldsForEveryRpcAndRole) {
       {"AssignTeamMember", team},
       {"ReleaseTeamMember", team},
       {"MakeCommitment", team},
-      {"FulfilCommitment", team},
-      {"BreachCommitment", team},
+      {"FulfilCommitment", outcomes},
+      {"BreachCommitment", outcomes},
       {"ReviewProgramme", governance},
       {"RecordBenchmark", governance},
       {"AdoptBestPractice", governance},
@@ -472,20 +479,6 @@ TEST(WriteSide, ServesTlsWhenConfigured) {
   std::filesystem::remove_all(dir);
 }
 
-v1::MetricRecorded Revenue(const std::string& record, int64_t cents) {
-  v1::MetricRecorded m;
-  m.set_programme_id("emea-kam");
-  m.set_account_id("acme");
-  m.set_kind(v1::METRIC_KIND_REVENUE);
-  m.set_period_start("2025-01-01");
-  m.set_period_end("2025-12-31");
-  m.mutable_amount()->set_currency("EUR");
-  m.mutable_amount()->set_minor_units(cents);
-  m.set_source_system("erp");
-  m.set_source_record_id(record);
-  return m;
-}
-
 // Records of the dead-letter topic with their reasons.
 std::vector<std::string> DeadLetterReasons(const std::string& topic) {
   std::vector<std::string> out;
@@ -501,6 +494,8 @@ std::vector<std::string> DeadLetterReasons(const std::string& topic) {
 
 TEST(Metrics, BatchesRecordTheValidAndDeadLetterTheInvalidWithTheReason) {
   const std::string prefix = testing::UniqueTopicPrefix();
+  testing::CommandServer commands(testing::SharedKafka(), prefix);
+  ASSERT_TRUE(testing::CharterWithErp(*commands.Stub()).ok());
   testing::MetricsServer metrics(testing::SharedKafka(), prefix, /*inbound=*/false);
   auto stub = metrics.Stub();
   v1::RecordMetricBatchRequest batch;
@@ -530,6 +525,8 @@ TEST(Metrics, BatchesRecordTheValidAndDeadLetterTheInvalidWithTheReason) {
 
 TEST(Metrics, AStreamAnswersEveryItemInOrder) {
   const std::string prefix = testing::UniqueTopicPrefix();
+  testing::CommandServer commands(testing::SharedKafka(), prefix);
+  ASSERT_TRUE(testing::CharterWithErp(*commands.Stub()).ok());
   testing::MetricsServer metrics(testing::SharedKafka(), prefix, /*inbound=*/false);
   auto stub = metrics.Stub();
   auto ctx = Context("tok-erp-publish");
@@ -551,6 +548,8 @@ TEST(Metrics, AStreamAnswersEveryItemInOrder) {
 
 TEST(Metrics, TheInboundTopicIsIngestedAndRejectsGoToTheDeadLetterTopic) {
   const std::string prefix = testing::UniqueTopicPrefix();
+  testing::CommandServer commands(testing::SharedKafka(), prefix);
+  ASSERT_TRUE(testing::CharterWithErp(*commands.Stub()).ok());
   testing::MetricsServer metrics(testing::SharedKafka(), prefix, /*inbound=*/true);
   auto producer = eventlog::TransactionalProducer::Create(testing::SharedKafka(), prefix + "erp");
   ASSERT_TRUE(producer.ok());
@@ -587,6 +586,68 @@ TEST(Metrics, TheInboundTopicIsIngestedAndRejectsGoToTheDeadLetterTopic) {
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].actor(), "publisher:erp");
   EXPECT_EQ(events[0].client_request_id(), "erp/inv-1");
+}
+
+// A publisher token records metrics only for the programmes it is a publisher (or a
+// commanding member) of, as the programme topic says at the time: a grant made just before
+// is honoured, a programme that does not exist, another programme, a board observer and an
+// ended membership are refused naming the rule, and so is a period that has not ended.
+TEST(Metrics, OnlyThePublishersAndMembersOfAProgrammeRecordItsMetrics) {
+  const std::string prefix = testing::UniqueTopicPrefix();
+  testing::CommandServer commands(testing::SharedKafka(), prefix);
+  testing::MetricsServer metrics(testing::SharedKafka(), prefix, /*inbound=*/false);
+  auto stub = metrics.Stub();
+  auto record = [&](const std::string& token, v1::MetricRecorded m) {
+    v1::RecordMetricRequest req;
+    req.mutable_metadata()->set_client_request_id(base::NewEventId());
+    *req.mutable_metric() = std::move(m);
+    v1::RecordMetricResponse resp;
+    const grpc::Status s = stub->RecordMetric(Context(token).get(), req, &resp);
+    return s.ok() ? std::string("OK") : s.error_message();
+  };
+  EXPECT_EQ(record("tok-erp-publish", Revenue("r1", 100)),
+            "metric.programme_id: programme 'emea-kam' is not chartered (rule "
+            "programme.must_exist)");
+  // Chartered, the ERP registered, and its first metric at once: the service waits for the
+  // programme topic rather than refusing a grant it has not read yet.
+  ASSERT_TRUE(testing::CharterWithErp(*commands.Stub()).ok());
+  EXPECT_EQ(record("tok-erp-publish", Revenue("r1", 100)), "OK");
+  auto elsewhere = Revenue("r2", 100);
+  elsewhere.set_programme_id("apac-kam");
+  EXPECT_EQ(record("tok-erp-publish", elsewhere),
+            "metric.programme_id: programme 'apac-kam' is not chartered (rule "
+            "programme.must_exist)");
+  // The platform admin is a member of no programme: it fabricates no revenue.
+  EXPECT_EQ(record("tok-admin-000", Revenue("r3", 100)),
+            "rule membership.required: admin@supplier.example may not RecordMetric in programme "
+            "'emea-kam': it is not the principal of a registered person of that programme");
+  auto future = Revenue("r4", 100);
+  future.set_period_start("2099-01-01");
+  future.set_period_end("2099-12-31");
+  EXPECT_EQ(record("tok-erp-publish", future).substr(0, 58),
+            "rule metric.period: metric.period_end 2099-12-31 is after ");
+  // The ERP's membership ends (a steering-board member approves): from then on its metrics
+  // are refused.
+  ASSERT_TRUE(testing::RegisterMember(*commands.Stub(), "emea-kam", "ana", "ana@supplier.example",
+                                      v1::PERSON_FUNCTION_STEERING_BOARD)
+                  .ok());
+  v1::ChangeMembershipRequest end;
+  end.mutable_metadata()->set_client_request_id(base::NewEventId());
+  end.set_programme_id("emea-kam");
+  end.set_person_id("erp");
+  end.set_end(true);
+  end.set_reason("replaced by the new ERP");
+  ASSERT_TRUE(
+      commands.Stub()->ChangeMembership(Context("tok-ana-champion").get(), end, Sink{}).ok());
+  std::string after_end;
+  for (int i = 0; i < 100; ++i) {  // the follower reads the change within milliseconds
+    after_end = record("tok-erp-publish", Revenue("r5-" + std::to_string(i), 100));
+    if (after_end != "OK") break;
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  EXPECT_EQ(after_end,
+            "rule membership.required: erp@supplier.example may not RecordMetric in programme "
+            "'emea-kam': it is not the principal of a registered person of that programme");
 }
 
 }  // namespace

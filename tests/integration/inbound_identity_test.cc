@@ -4,6 +4,10 @@
 // one signed by a key not in the keyring, one wearing another record's signature (or
 // another topic's) and one whose field claims another publisher are dead-lettered with
 // their reasons and decide nothing. Without a keyring, the field names the publisher.
+// Either way the publisher acts only through its membership of the programme (a person
+// whose principal is "publisher:<name>"), like a caller over gRPC: a keyring key that is
+// no member, an HR record that would give someone a principal, and a metric of a programme
+// the publisher is no member of are dead-lettered naming the rule.
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
@@ -45,31 +49,39 @@ class InboundIdentity : public ::testing::Test {
     dir_ = fs::temp_directory_path() / ("kam-inbound-identity-" + testing::UniqueTopicPrefix());
     fs::create_directories(dir_);
     const auto hr = testing::NewSigningKey(dir_, "hr");
+    const auto lms = testing::NewSigningKey(dir_, "lms");
     const auto stranger = testing::NewSigningKey(dir_, "stranger");
-    keyring_file_ = testing::KeyringOf(dir_ + "/publishers.pem", {hr});
+    keyring_file_ = testing::KeyringOf(dir_ + "/publishers.pem", {hr, lms});
     hr_ = std::move(*eventlog::Signer::FromPemFile(hr.private_pem));
+    lms_ = std::move(*eventlog::Signer::FromPemFile(lms.private_pem));
     stranger_ = std::move(*eventlog::Signer::FromPemFile(stranger.private_pem));
     publishers_ = std::move(*eventlog::Keyring::FromPemFile(keyring_file_));
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  static void Charter(testing::CommandServer& commands) {
+  // Charters the programme with `publisher` ("publisher:<name>") as its publisher member.
+  static void Charter(testing::CommandServer& commands, const std::string& publisher) {
     auto charter = testing::Charter();
     charter.mutable_metadata()->set_client_request_id(base::NewEventId());
     v1::CharterProgrammeResponse out;
     auto ctx = testing::Context("tok-admin-000");
     const grpc::Status s = commands.Stub()->CharterProgramme(ctx.get(), charter, &out);
     ASSERT_TRUE(s.ok()) << s.error_message();
+    auto member = testing::RegisterPublisher(*commands.Stub(), kProgramme, publisher, "hr");
+    ASSERT_TRUE(member.ok()) << member.status();
   }
 
-  static v1::InboundPerson Person(const std::string& id, const std::string& publisher = "") {
+  // A person as HR registers one: without a principal (rule
+  // membership.publisher_gives_no_principal), unless `principal` is given.
+  static v1::InboundPerson Person(const std::string& id, const std::string& publisher = "",
+                                  const std::string& principal = "") {
     v1::InboundPerson in;
     in.set_publisher(publisher);
     auto* p = in.mutable_person();
     p->set_programme_id(kProgramme);
     p->set_person_id(id);
     p->set_name("Person " + id);
-    p->set_principal(id + "@supplier.example");
+    p->set_principal(principal);
     p->add_functions(v1::PERSON_FUNCTION_OPERATIONS);
     return in;
   }
@@ -142,6 +154,7 @@ class InboundIdentity : public ::testing::Test {
   std::string dir_;
   std::string keyring_file_;
   std::unique_ptr<eventlog::Signer> hr_;
+  std::unique_ptr<eventlog::Signer> lms_;  // in the keyring, but no member of the programme
   std::unique_ptr<eventlog::Signer> stranger_;
   std::shared_ptr<const eventlog::Keyring> publishers_;
 };
@@ -149,12 +162,12 @@ class InboundIdentity : public ::testing::Test {
 TEST_F(InboundIdentity, WithAKeyringOnlyAPublishersOwnSignatureDecidesAndAsItsKey) {
   const std::string prefix = testing::UniqueTopicPrefix();
   testing::CommandServer commands(testing::SharedKafka(), prefix);
-  Charter(commands);
+  const std::string hr = hr_->key_id();
+  Charter(commands, "publisher:" + hr);
   services::ProgrammeIngesters ingesters(
       testing::SharedKafka(), commands.service(),
       {.topic_prefix = prefix, .group_id = prefix + "pi", .publishers = publishers_});
   ASSERT_TRUE(ingesters.Start().ok());
-  const std::string hr = hr_->key_id();
 
   // Olga, signed by HR (field empty), and Ivan, signed by HR whose field names HR: decided.
   auto olga = Signed(*hr_, prefix, "people", Person("olga"));
@@ -165,19 +178,24 @@ TEST_F(InboundIdentity, WithAKeyringOnlyAPublishersOwnSignatureDecidesAndAsItsKe
   auto moved = RecordOf(prefix, "people", Person("eve"));
   moved.headers = olga.headers;  // HR's signature over Olga's value, on Eve's
   auto claims = Signed(*hr_, prefix, "people", Person("carl", "payroll"));
-  Publish(prefix, {olga, ivan, unsigned_one, strangers, moved, claims});
+  // Authentic, but not allowed: HR giving someone a sign-in, and the LMS, whose key is in
+  // the keyring but which is no member of the programme.
+  auto sign_in = Signed(*hr_, prefix, "people", Person("nina", "", "nina@supplier.example"));
+  auto non_member = Signed(*lms_, prefix, "people", Person("lena"));
+  Publish(prefix, {olga, ivan, unsigned_one, strangers, moved, claims, sign_in, non_member});
   // HR's signature for the people topic, moved onto the trainings topic with its value.
   auto other_topic = RecordOf(prefix, "trainings", Person("olga"));
   other_topic.headers = olga.headers;
   Publish(prefix, {other_topic});
 
-  AwaitHandled(ingesters, 7);
+  AwaitHandled(ingesters, 9);
   EXPECT_EQ(ingesters.stats().recorded, 2u);
-  EXPECT_EQ(ingesters.stats().dead_lettered, 5u);
+  EXPECT_EQ(ingesters.stats().dead_lettered, 7u);
   ingesters.Stop();
 
   EXPECT_EQ(Registrations(commands.service().topic()),
-            (std::vector<std::string>{"olga by publisher:" + hr, "ivan by publisher:" + hr}));
+            (std::vector<std::string>{"hr by admin@supplier.example", "olga by publisher:" + hr,
+                                      "ivan by publisher:" + hr}));
   std::vector<std::string> reasons;
   for (const auto& r : DeadLetters(eventlog::InboundTopic(prefix, "people"))) {
     reasons.push_back(HeaderOf(r, eventlog::kDlqReasonHeader));
@@ -191,7 +209,16 @@ TEST_F(InboundIdentity, WithAKeyringOnlyAPublishersOwnSignatureDecidesAndAsItsKe
                 "PERMISSION_DENIED: inbound record's signature by key '" + hr +
                     "' does not verify over its people topic, key and value",
                 "PERMISSION_DENIED: inbound record claims publisher 'payroll' but is signed by '" +
-                    hr + "'"}));
+                    hr + "'",
+                "PERMISSION_DENIED: rule membership.publisher_gives_no_principal: person 'hr' "
+                "(publisher:" +
+                    hr +
+                    ") is a publisher of programme 'emea-kam': it registers people without a "
+                    "principal or other principals; an active champion or a steering-board "
+                    "member gives them one (ChangeMembership principal)",
+                "PERMISSION_DENIED: rule membership.required: publisher:" + lms_->key_id() +
+                    " may not RegisterPerson in programme 'emea-kam': it is not the principal of "
+                    "a registered person of that programme"}));
   const auto trainings = DeadLetters(eventlog::InboundTopic(prefix, "trainings"));
   ASSERT_EQ(trainings.size(), 1u);
   EXPECT_EQ(HeaderOf(trainings[0], eventlog::kDlqReasonHeader),
@@ -205,7 +232,7 @@ TEST_F(InboundIdentity, WithAKeyringOnlyAPublishersOwnSignatureDecidesAndAsItsKe
 TEST_F(InboundIdentity, WithoutAKeyringTheFieldNamesThePublisherAsBefore) {
   const std::string prefix = testing::UniqueTopicPrefix();
   testing::CommandServer commands(testing::SharedKafka(), prefix);
-  Charter(commands);
+  Charter(commands, "publisher:hr");
   services::ProgrammeIngesters ingesters(testing::SharedKafka(), commands.service(),
                                          {.topic_prefix = prefix, .group_id = prefix + "pi"});
   ASSERT_TRUE(ingesters.Start().ok());
@@ -218,7 +245,7 @@ TEST_F(InboundIdentity, WithoutAKeyringTheFieldNamesThePublisherAsBefore) {
   EXPECT_EQ(ingesters.stats().dead_lettered, 1u);
   ingesters.Stop();
   EXPECT_EQ(Registrations(commands.service().topic()),
-            std::vector<std::string>{"olga by publisher:hr"});
+            (std::vector<std::string>{"hr by admin@supplier.example", "olga by publisher:hr"}));
   const auto letters = DeadLetters(eventlog::InboundTopic(prefix, "people"));
   ASSERT_EQ(letters.size(), 1u);
   EXPECT_NE(HeaderOf(letters[0], eventlog::kDlqReasonHeader).find("publisher"), std::string::npos)
@@ -228,6 +255,8 @@ TEST_F(InboundIdentity, WithoutAKeyringTheFieldNamesThePublisherAsBefore) {
 // The metrics service's ingester follows the same rule.
 TEST_F(InboundIdentity, InboundMetricsAreDecidedAsTheirSigningKey) {
   const std::string prefix = testing::UniqueTopicPrefix();
+  testing::CommandServer commands(testing::SharedKafka(), prefix);
+  Charter(commands, "publisher:" + hr_->key_id());
   testing::MetricsServer metrics(testing::SharedKafka(), prefix, /*inbound=*/false);
   services::InboundIngester ingester(
       testing::SharedKafka(), metrics.service(),
@@ -255,19 +284,21 @@ TEST_F(InboundIdentity, InboundMetricsAreDecidedAsTheirSigningKey) {
   auto forged = metric("inv-2", "erp");  // unsigned, claims the ERP
   auto wrong_kind = metric("inv-3", "");
   eventlog::SignInbound(*hr_, "people", wrong_kind);  // signed for another topic
+  auto non_member = metric("inv-4", "");
+  eventlog::SignInbound(*lms_, "metrics", non_member);  // in the keyring, no member
   {
-    const std::vector<eventlog::Record> records = {good, forged, wrong_kind};
+    const std::vector<eventlog::Record> records = {good, forged, wrong_kind, non_member};
     auto producer = eventlog::TransactionalProducer::Create(testing::SharedKafka(), prefix + "erp");
     ASSERT_TRUE(producer.ok());
     ASSERT_TRUE((*producer)->Append(ingester.topic(), -1, records).ok());
   }
   const auto deadline = std::chrono::steady_clock::now() + seconds(60);
-  while (ingester.stats().recorded + ingester.stats().dead_lettered < 3 &&
+  while (ingester.stats().recorded + ingester.stats().dead_lettered < 4 &&
          std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   EXPECT_EQ(ingester.stats().recorded, 1u);
-  EXPECT_EQ(ingester.stats().dead_lettered, 2u);
+  EXPECT_EQ(ingester.stats().dead_lettered, 3u);
   ingester.Stop();
   std::vector<std::string> actors;
   auto s = eventlog::ReadAll(testing::SharedKafka(), metrics.service().topic(),
@@ -279,10 +310,14 @@ TEST_F(InboundIdentity, InboundMetricsAreDecidedAsTheirSigningKey) {
   ASSERT_TRUE(s.ok()) << s;
   EXPECT_EQ(actors, std::vector<std::string>{"publisher:" + hr_->key_id()});
   const auto letters = DeadLetters(ingester.topic());
-  ASSERT_EQ(letters.size(), 2u);
+  ASSERT_EQ(letters.size(), 3u);
   EXPECT_NE(HeaderOf(letters[0], eventlog::kDlqReasonHeader).find("unsigned"), std::string::npos);
   EXPECT_NE(HeaderOf(letters[1], eventlog::kDlqReasonHeader).find("does not verify"),
             std::string::npos);
+  EXPECT_EQ(HeaderOf(letters[2], eventlog::kDlqReasonHeader),
+            "PERMISSION_DENIED: rule membership.required: publisher:" + lms_->key_id() +
+                " may not RecordMetric in programme 'emea-kam': it is not the principal of a "
+                "registered person of that programme");
 }
 
 // The binaries take the keyring as --inbound-keyring and refuse to start with a bad one.

@@ -1,5 +1,6 @@
-// Sealed MetricRecorded envelopes for tests and benchmarks that fill a metrics topic
-// directly (many events, quickly), continuing each account's hash chain.
+// Metrics for tests: a revenue metric as a publisher sends it, and sealed MetricRecorded
+// envelopes for tests and benchmarks that fill a metrics topic directly (many events,
+// quickly), continuing each account's hash chain.
 #pragma once
 
 #include <map>
@@ -9,6 +10,21 @@
 #include "writer/envelopes.h"
 
 namespace kam::testing {
+
+// A revenue of account acme in programme emea-kam for 2025, source record `record`.
+inline v1::MetricRecorded Revenue(const std::string& record, int64_t cents = 1000) {
+  v1::MetricRecorded m;
+  m.set_programme_id("emea-kam");
+  m.set_account_id("acme");
+  m.set_kind(v1::METRIC_KIND_REVENUE);
+  m.set_period_start("2025-01-01");
+  m.set_period_end("2025-12-31");
+  m.mutable_amount()->set_currency("EUR");
+  m.mutable_amount()->set_minor_units(cents);
+  m.set_source_system("erp");
+  m.set_source_record_id(record);
+  return m;
+}
 
 class MetricEventFactory {
  public:

@@ -14,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "base/ids.h"
+#include "base/strings.h"
 #include "kam/v1/history_service.grpc.pb.h"
 #include "kam/v1/metrics_service.grpc.pb.h"
 #include "kam/v1/programme_service.grpc.pb.h"
@@ -23,6 +24,7 @@
 #include "services/metrics/inbound_ingester.h"
 #include "services/metrics/metrics_service.h"
 #include "services/programme/programme_service.h"
+#include "support/members.h"
 
 namespace kam::testing {
 
@@ -39,53 +41,6 @@ inline constexpr char kTestTokens[] =
     "tok-bob-board    bob@supplier.example   board\n"
     "tok-zoe-kam      zoe@supplier.example   kam\n"
     "tok-erp-publish  erp@supplier.example   publisher\n";
-
-// Registers `principal` as a board observer of `programme` (person `person_id`), so that it
-// reads the programme and commands nothing. The platform admin grants it while the programme
-// has no champion; after that its champion does (`token`). Returns the command's position
-// (for read-your-writes) or the error.
-inline absl::StatusOr<v1::LogPosition> RegisterBoardObserver(
-    v1::ProgrammeCommandService::Stub& stub, const std::string& programme,
-    const std::string& person_id = "bob", const std::string& principal = "bob@supplier.example",
-    const std::string& token = "tok-admin-000") {
-  v1::RegisterPersonRequest r;
-  r.mutable_metadata()->set_client_request_id(base::NewEventId());
-  r.set_programme_id(programme);
-  r.set_person_id(person_id);
-  r.set_name("Board observer " + person_id);
-  r.set_principal(principal);
-  r.add_functions(v1::PERSON_FUNCTION_BOARD_OBSERVER);
-  grpc::ClientContext ctx;
-  ctx.AddMetadata("authorization", "Bearer " + token);
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-  v1::RegisterPersonResponse resp;
-  const grpc::Status s = stub.RegisterPerson(&ctx, r, &resp);
-  if (!s.ok())
-    return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
-  return resp.result().position();
-}
-
-// Registers the members most tests act as, by the platform admin while `programme` has no
-// champion: kim (key account manager: nominates, assesses) and bob (board observer: reads).
-// Two events. Returns the position of the last, or the error.
-inline absl::StatusOr<v1::LogPosition> RegisterKimAndBob(v1::ProgrammeCommandService::Stub& stub,
-                                                         const std::string& programme) {
-  v1::RegisterPersonRequest r;
-  r.mutable_metadata()->set_client_request_id(base::NewEventId());
-  r.set_programme_id(programme);
-  r.set_person_id("kim");
-  r.set_name("Kim, key account manager");
-  r.set_principal("kim@supplier.example");
-  r.add_functions(v1::PERSON_FUNCTION_KEY_ACCOUNT_MANAGER);
-  grpc::ClientContext ctx;
-  ctx.AddMetadata("authorization", "Bearer tok-admin-000");
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-  v1::RegisterPersonResponse resp;
-  if (const grpc::Status s = stub.RegisterPerson(&ctx, r, &resp); !s.ok()) {
-    return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
-  }
-  return RegisterBoardObserver(stub, programme);
-}
 
 inline std::unique_ptr<server::Authenticator> TestAuth() {
   return std::move(*server::Authenticator::FromText(kTestTokens, "test-tokens"));

@@ -462,6 +462,7 @@ class Bench {
     const long n = Scale(20000, 300000);
     const long accounts = 300;
     const std::string publisher = platform_->token("publisher");
+    Charter("bench");  // the programme whose publisher the ERP is
     // RecordMetricBatch of 1,000 items from 4 callers.
     {
       std::atomic<long> next{0};
@@ -676,6 +677,9 @@ class Bench {
     person("kam", "kam@supplier.example", {v1::PERSON_FUNCTION_KEY_ACCOUNT_MANAGER});
     person("sponsor", "sponsor@supplier.example", {v1::PERSON_FUNCTION_EXECUTIVE});
     person("board", "board@supplier.example", {v1::PERSON_FUNCTION_BOARD_OBSERVER});
+    // The ERP publishes the programme's metrics over gRPC and on the inbound topic.
+    person("erp", "erp@supplier.example", {v1::PERSON_FUNCTION_PUBLISHER});
+    person("erp-feed", "publisher:erp", {v1::PERSON_FUNCTION_PUBLISHER});
     v1::AppointChampionRequest a;
     a.mutable_metadata()->set_client_request_id(base::NewEventId());
     a.set_programme_id(id);

@@ -59,8 +59,9 @@ std::vector<RpcCommand> Build() {
        "change-membership",
        {"membership"},
        kSetUp,
-       "Change a person's functions or other principals, or end their membership; needs a "
-       "champion or a steering-board member who is not that person.",
+       "Change a person's functions, principal (a sign-in for someone HR registered) or other "
+       "principals, or end their membership; needs a champion or a steering-board member who "
+       "is not that person.",
        "kamctl change-membership emea-kam kim --functions key-account-manager,sales --reason "
        "'Took over the sales role too'",
        {"programme_id", "person_id"}},
