@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "base/strings.h"
 
@@ -101,6 +102,22 @@ class Factory final : public grpc::experimental::ServerInterceptorFactoryInterfa
 };
 
 }  // namespace
+
+absl::Status ParseBody(const grpc::ByteBuffer& body, google::protobuf::Message& into) {
+  std::vector<grpc::Slice> slices;
+  std::string bytes;
+  if (body.Valid() && body.Dump(&slices).ok()) {
+    for (const grpc::Slice& slice : slices) {
+      bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+    }
+  }
+  TakeComplaint();
+  if (into.ParseFromString(bytes)) return absl::OkStatus();
+  const std::string complaint = Trimmed(TakeComplaint());
+  return absl::InvalidArgumentError(
+      base::StrCat("the request is not a valid ", into.GetDescriptor()->full_name(), ": ",
+                   complaint.empty() ? "its bytes do not parse as that message" : complaint));
+}
 
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
 MakeMalformedRequestRefusal() {

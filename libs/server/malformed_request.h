@@ -14,7 +14,9 @@
 //   only on a parsed request) is never touched.
 // - Client-streaming and bidirectional methods are left alone: there the handler's Read()
 //   returns false on a body that does not parse, exactly as on the client's half-close, and
-//   the handler's own status is sent. gRPC's synchronous API gives no way to tell the two.
+//   the handler's own status is sent. gRPC's synchronous API gives no way to tell the two,
+//   so such a handler reads raw bodies (grpc::ByteBuffer) and parses each with ParseBody,
+//   which answers with the same message (StreamMetrics does).
 // - The reason comes from protobuf's error log of the parse (invalid UTF-8 in a string
 //   field), caught on the parsing thread by a log handler installed once; protobuf's lines
 //   still reach the previous handler. Garbage bytes log nothing: the message then says
@@ -23,11 +25,19 @@
 //   interceptors.push_back(MakeMalformedRequestRefusal());  // before MakeRpcTelemetry()
 #pragma once
 
+#include <google/protobuf/message.h>
+#include <grpcpp/support/byte_buffer.h>
 #include <grpcpp/support/server_interceptor.h>
 
 #include <memory>
 
+#include "absl/status/status.h"
+
 namespace kam::server {
+
+// Parses one streamed request body into `into`: OK, or INVALID_ARGUMENT "the request is not a
+// valid <type>: <why>" as the interceptor says it. Call it on the thread that read the body.
+absl::Status ParseBody(const grpc::ByteBuffer& body, google::protobuf::Message& into);
 
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
 MakeMalformedRequestRefusal();

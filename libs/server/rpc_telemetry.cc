@@ -9,6 +9,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <thread>
@@ -43,11 +44,22 @@ base::MetricFamily<base::Histogram>& Durations() {
   return family;
 }
 
+// MarkRawMethod's methods.
+std::mutex raw_mu;
+std::set<std::string, std::less<>>& RawMethods() {
+  static auto* raw = new std::set<std::string, std::less<>>;
+  return *raw;
+}
+bool IsRaw(std::string_view method) {
+  std::lock_guard<std::mutex> lock(raw_mu);
+  return RawMethods().contains(method);
+}
+
 // One method's children, looked up once per method (and per code on its first use).
 struct MethodMetrics {
   explicit MethodMetrics(std::string method)
       : name(std::move(method)),
-        is_ours(name.rfind("/kam.", 0) == 0),
+        is_ours(name.rfind("/kam.", 0) == 0 && !IsRaw(name)),
         duration(Durations().With({name})) {}
 
   base::Counter& Calls(grpc::StatusCode code) {
@@ -204,6 +216,11 @@ class Factory final : public grpc::experimental::ServerInterceptorFactoryInterfa
 };
 
 }  // namespace
+
+void MarkRawMethod(std::string_view path) {
+  std::lock_guard<std::mutex> lock(raw_mu);
+  RawMethods().emplace(path);
+}
 
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> MakeRpcTelemetry() {
   Requests();  // registered now, so that a scrape shows them before the first call

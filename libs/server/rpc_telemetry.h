@@ -14,9 +14,15 @@
 #include <grpcpp/support/server_interceptor.h>
 
 #include <memory>
+#include <string_view>
 
 namespace kam::server {
 
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> MakeRpcTelemetry();
+
+// A method whose handler reads its bodies raw (grpc::ByteBuffer, not its message type), such
+// as "/kam.v1.MetricsCommandService/StreamMetrics": its ids come from the headers only. Call
+// before the server takes calls.
+void MarkRawMethod(std::string_view path);
 
 }  // namespace kam::server

@@ -8,7 +8,9 @@
 #include "base/errors.h"
 #include "base/strings.h"
 #include "eventlog/topics.h"
+#include "server/malformed_request.h"
 #include "server/roles.h"
+#include "server/rpc_telemetry.h"
 #include "server/status.h"
 #include "writer/inbound_ingester.h"
 #include "writer/kafka_event_log.h"
@@ -74,7 +76,23 @@ MetricsService::MetricsService(const MetricsServiceConfig& config,
           &domain::Evolve,
           writer::SnapshotCodec<domain::MetricsState>{&domain::EncodeSnapshot,
                                                       &domain::DecodeMetricsSnapshot},
-          &domain::EvolveUndoable) {}
+          &domain::EvolveUndoable) {
+  // The generated service registers its methods in the order of the .proto file.
+  server::MarkRawMethod("/kam.v1.MetricsCommandService/StreamMetrics");
+  const int index = v1::StreamMetricsRequest::descriptor()
+                        ->file()
+                        ->FindServiceByName("MetricsCommandService")
+                        ->FindMethodByName("StreamMetrics")
+                        ->index();
+  MarkMethodStreamed(
+      index,
+      new grpc::internal::BidiStreamingHandler<MetricsService, grpc::ByteBuffer, grpc::ByteBuffer>(
+          [](MetricsService* self, grpc::ServerContext* context,
+             grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>* stream) {
+            return self->StreamMetricsRaw(context, stream);
+          },
+          this));
+}
 
 absl::StatusOr<std::unique_ptr<MetricsService>> MetricsService::Create(
     const MetricsServiceConfig& config, const server::Authenticator& auth) {
@@ -218,9 +236,9 @@ grpc::Status MetricsService::RecordMetricBatch(grpc::ServerContext* context,
 // DEADLINE_EXCEEDED naming the limit. When the watchdog cancels a stream, the items already
 // read are still committed (their outcomes cannot be written any more): a client re-sends
 // what it has no outcome for, and the request id answers a committed item the same again.
-grpc::Status MetricsService::StreamMetrics(
+grpc::Status MetricsService::StreamMetricsRaw(
     grpc::ServerContext* context,
-    grpc::ServerReaderWriter<v1::StreamMetricsResponse, v1::StreamMetricsRequest>* stream) {
+    grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>* stream) {
   auto who = auth_.Authorize(*context, kPublishers, "call StreamMetrics");
   if (!who.ok()) return server::ToGrpc(who.status());
   auto slot = streams_.TryAcquire();  // held until the stream ends
@@ -248,7 +266,9 @@ grpc::Status MetricsService::StreamMetrics(
         auto busy = watch->Busy();  // the commit is the server's wait, not the client's
         *response.mutable_outcome() = ToItemOutcome(index++, next.get());
       }
-      if (!client_gone && !stream->Write(response)) {
+      const std::string bytes = response.SerializeAsString();
+      grpc::Slice slice(bytes);
+      if (!client_gone && !stream->Write(grpc::ByteBuffer(&slice, 1))) {
         std::lock_guard<std::mutex> lock(mu);
         client_gone = true;  // keep draining the futures; nothing more is written
         cv.notify_all();
@@ -258,10 +278,14 @@ grpc::Status MetricsService::StreamMetrics(
     }
   });
   v1::StreamMetricsRequest request;
+  grpc::ByteBuffer body;
   uint32_t index = 0;
   bool overdue = false;
-  while (stream->Read(&request)) {
+  absl::Status malformed;
+  while (stream->Read(&body)) {
     watch->Touch();
+    malformed = server::ParseBody(body, request);
+    if (!malformed.ok()) break;  // the items before it are answered, then the refusal
     {
       auto busy = watch->Busy();  // the server waits for the programme topic, not the client
       AwaitMembership(request.metric(), who->name);
@@ -288,6 +312,11 @@ grpc::Status MetricsService::StreamMetrics(
   answers.join();
   if (absl::Status ended = watch->Ended(); !ended.ok()) return server::ToGrpc(ended);
   if (overdue) return server::ToGrpc(watch->LifetimeStatus());
+  if (!malformed.ok()) {
+    return server::ToGrpc(absl::InvalidArgumentError(
+        base::StrCat("item ", index, ": ", malformed.message(),
+                     "; the items before it were answered, nothing after it was read")));
+  }
   return grpc::Status::OK;
 }
 

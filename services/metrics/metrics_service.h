@@ -72,9 +72,13 @@ class MetricsService final : public v1::MetricsCommandService::Service {
   grpc::Status RecordMetricBatch(grpc::ServerContext* context,
                                  const v1::RecordMetricBatchRequest* request,
                                  v1::RecordMetricBatchResponse* response) override;
-  grpc::Status StreamMetrics(grpc::ServerContext* context,
-                             grpc::ServerReaderWriter<v1::StreamMetricsResponse,
-                                                      v1::StreamMetricsRequest>* stream) override;
+  // StreamMetrics reads raw bodies (the constructor installs this handler in place of the
+  // generated one): a body that does not parse ends the stream INVALID_ARGUMENT naming why,
+  // after the items before it are answered, where the generated reader would end it as if
+  // the client had half-closed (server::ParseBody).
+  grpc::Status StreamMetricsRaw(
+      grpc::ServerContext* context,
+      grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>* stream);
 
   // Records one metric as `actor`.
   absl::StatusOr<v1::CommandResult> Record(const v1::CommandMetadata& metadata,

@@ -1,8 +1,8 @@
 // Request bodies that do not parse as their RPC's message, sent as raw bytes over real gRPC
 // to the real services (server/malformed_request.h): unary and server-streaming calls are
 // INVALID_ARGUMENT naming the message type (and, for invalid UTF-8, the field) while a valid
-// request is still served; a bidirectional stream cannot tell such a body from the client's
-// half-close, and what it answers is pinned here.
+// request is still served; the bidirectional StreamMetrics, which reads raw bodies, answers
+// the items before a bad one and then ends INVALID_ARGUMENT naming it.
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
@@ -13,6 +13,7 @@
 
 #include "base/ids.h"
 #include "support/kafka_broker.h"
+#include "support/metric_events.h"
 #include "support/raw_call.h"
 #include "support/servers.h"
 
@@ -188,18 +189,39 @@ TEST(MalformedBody, AServerStreamingRequestThatDoesNotParseIsInvalidArgumentNami
   std::filesystem::remove_all(dir);
 }
 
-// The limit, pinned: on a bidirectional stream the synchronous server's Read() returns false
-// for a body that does not parse, as for the client's half-close, and no interceptor can tell
-// the two apart. StreamMetrics therefore ends its reading there and answers the items before
-// it: the call is OK, and whatever the client sent after the bad body is not read.
-TEST(MalformedBody, ABidiStreamEndsItsReadingAtABodyThatDoesNotParse) {
-  testing::MetricsServer metrics(testing::SharedKafka(), testing::UniqueTopicPrefix(),
-                                 /*inbound=*/false);
-  const StreamOutcome out =
-      CallStream(metrics.port(), "/kam.v1.MetricsCommandService/StreamMetrics",
-                 {kGarbage, kGarbage}, "tok-erp-publish");
-  EXPECT_EQ(out.status.error_code(), grpc::StatusCode::OK) << out.status.error_message();
-  EXPECT_EQ(out.replies, 0);
+// A bidirectional stream: the synchronous server's generated reader would end its reads at
+// a body that does not parse, as at the client's half-close, and the call would be OK.
+// StreamMetrics reads raw bodies instead: it answers the items before the bad one (they are
+// recorded), reads nothing after it, and ends INVALID_ARGUMENT naming the item and why.
+TEST(MalformedBody, ABidiStreamAnswersTheItemsBeforeABadBodyThenRefusesItByNumber) {
+  const std::string prefix = testing::UniqueTopicPrefix();
+  testing::CommandServer commands(testing::SharedKafka(), prefix);
+  ASSERT_TRUE(testing::CharterWithErp(*commands.Stub()).ok());
+  testing::MetricsServer metrics(testing::SharedKafka(), prefix, /*inbound=*/false);
+  auto item = [](const std::string& record, const std::string& source_system) {
+    v1::StreamMetricsRequest req;
+    req.mutable_metadata()->set_client_request_id(base::NewEventId());
+    *req.mutable_metric() = testing::Revenue(record);
+    req.mutable_metric()->set_source_system(source_system);
+    return req.SerializeAsString();
+  };
+  const std::string utf8 = item("r2", "erp\xff");  // invalid UTF-8 in a string field
+  const StreamOutcome garbage = CallStream(
+      metrics.port(), "/kam.v1.MetricsCommandService/StreamMetrics",
+      {item("r0", "erp"), item("r1", "erp"), kGarbage, item("r3", "erp")}, "tok-erp-publish");
+  EXPECT_EQ(garbage.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(garbage.status.error_message(),
+            "item 2: the request is not a valid kam.v1.StreamMetricsRequest: its bytes do not "
+            "parse as that message; the items before it were answered, nothing after it was read");
+  EXPECT_EQ(garbage.replies, 2);
+  const StreamOutcome bad_text = CallStream(
+      metrics.port(), "/kam.v1.MetricsCommandService/StreamMetrics", {utf8}, "tok-erp-publish");
+  EXPECT_EQ(bad_text.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(Says(bad_text.status,
+                   "item 0: the request is not a valid "
+                   "kam.v1.StreamMetricsRequest: "));
+  EXPECT_TRUE(Says(bad_text.status, "invalid UTF-8")) << bad_text.status.error_message();
+  EXPECT_EQ(bad_text.replies, 0);
 }
 
 }  // namespace
