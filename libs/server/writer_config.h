@@ -55,15 +55,32 @@ inline void DefineInboundFlags(Flags& flags, const std::string& topics) {
   flags.Define("inbound", "true", base::StrCat("consume the inbound ", topics, " (true/false)"));
   flags.Define("inbound-keyring", "",
                "PEM public keys of the publishers allowed to write the inbound topics; records "
-               "must be signed by one of them (docs/topics.md). Empty: publishers are "
-               "unauthenticated (development only)");
+               "must be signed by one of them (docs/topics.md). Required while --inbound is "
+               "true, unless --inbound-unauthenticated");
+  flags.Define("inbound-unauthenticated", "false",
+               "development only: without --inbound-keyring, take an inbound record's publisher "
+               "from its own publisher field, which anyone who can write the topic fills in "
+               "(true/false)");
 }
 
 // INVALID_ARGUMENT naming the flag whose value cannot be used.
 inline absl::StatusOr<InboundFlags> ParseInboundFlags(const Flags& flags) {
   InboundFlags out;
   if (auto s = flags.GetBool("inbound", out.enabled); !s.ok()) return s;
-  if (const std::string file = flags.Get("inbound-keyring"); !file.empty()) {
+  bool unauthenticated = false;
+  if (auto s = flags.GetBool("inbound-unauthenticated", unauthenticated); !s.ok()) return s;
+  const std::string keyring_file = flags.Get("inbound-keyring");
+  if (out.enabled && keyring_file.empty() && !unauthenticated) {
+    return absl::InvalidArgumentError(
+        "--inbound-keyring: required while --inbound is true: publishers sign their records "
+        "(docs/topics.md); for development only, --inbound-unauthenticated true takes a "
+        "record's publisher from its own field, or --inbound false reads no inbound topic");
+  }
+  if (!keyring_file.empty() && unauthenticated) {
+    return absl::InvalidArgumentError(
+        "--inbound-unauthenticated: true contradicts --inbound-keyring; give one of them");
+  }
+  if (const std::string& file = keyring_file; !file.empty()) {
     auto keyring = eventlog::Keyring::FromPemFile(file);
     if (!keyring.ok()) {
       return absl::InvalidArgumentError(

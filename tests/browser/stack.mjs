@@ -81,9 +81,11 @@ export async function startStack({ demo = true } = {}) {
     brokers, '--tokens', tokensFile, '--topic-prefix', prefix, '--kafka-replication-factor', '1'];
   const log = (name) => path.join(dir, `${name}.log`);
   try {
-    const programme = await startBinary('kam-programme-service', common, log('programme'));
+    // The demo loads over gRPC: no inbound topic is read.
+    const writer = [...common, '--inbound', 'false'];
+    const programme = await startBinary('kam-programme-service', writer, log('programme'));
     children.push(programme.child);
-    const metrics = await startBinary('kam-metrics-service', common, log('metrics'));
+    const metrics = await startBinary('kam-metrics-service', writer, log('metrics'));
     children.push(metrics.child);
     const queries = await startBinary('kam-history-projection',
       [...common, '--data-dir', path.join(dir, 'history')], log('queries'));

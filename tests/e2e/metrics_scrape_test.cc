@@ -187,7 +187,7 @@ v1::MetricRecorded Revenue(const std::string& record, const std::string& currenc
 }
 
 TEST_F(MetricsScrape, EveryBinaryServesMetricsThatMoveAndLogsJsonLines) {
-  auto programme = Start("kam-programme-service", {});
+  auto programme = Start("kam-programme-service", {"--inbound-unauthenticated", "true"});
   const int commands_port = programme->AwaitField("port");
   const int programme_metrics = programme->AwaitField("metrics_port");
   auto metrics = Start("kam-metrics-service", {"--inbound", "false"});

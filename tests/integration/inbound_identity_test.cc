@@ -320,21 +320,44 @@ TEST_F(InboundIdentity, InboundMetricsAreDecidedAsTheirSigningKey) {
                 "registered person of that programme");
 }
 
-// The binaries take the keyring as --inbound-keyring and refuse to start with a bad one.
-TEST_F(InboundIdentity, AServiceRefusesAnInboundKeyringItCannotUse) {
+// The binaries take the keyring as --inbound-keyring and refuse to start with a bad one, or
+// without one while they read the inbound topics, unless told explicitly that the publisher
+// field is to be trusted (development).
+TEST_F(InboundIdentity, AServiceRefusesAnInboundKeyringItCannotUseOrNone) {
   std::ofstream(dir_ + "/tokens") << "tok-admin admin@example admin\n";
   fs::permissions(dir_ + "/tokens", fs::perms::owner_read | fs::perms::owner_write);
   std::ofstream(dir_ + "/empty.pem") << "not a key\n";
   for (const std::string binary : {"kam-programme-service", "kam-metrics-service"}) {
-    const auto r = testing::RunBinary(
-        "/usr/bin/timeout",
-        {"60", std::string(KAM_BINARY_DIR) + "/" + binary, "--listen", "127.0.0.1:0",
-         "--metrics-listen", "", "--brokers", "127.0.0.1:1", "--tokens", dir_ + "/tokens",
-         "--inbound-keyring", dir_ + "/empty.pem"});
+    auto run = [&](std::vector<std::string> extra) {
+      std::vector<std::string> args = {"60",
+                                       std::string(KAM_BINARY_DIR) + "/" + binary,
+                                       "--listen",
+                                       "127.0.0.1:0",
+                                       "--metrics-listen",
+                                       "",
+                                       "--brokers",
+                                       "127.0.0.1:1",
+                                       "--tokens",
+                                       dir_ + "/tokens"};
+      args.insert(args.end(), extra.begin(), extra.end());
+      return testing::RunBinary("/usr/bin/timeout", args);
+    };
+    auto r = run({"--inbound-keyring", dir_ + "/empty.pem"});
     EXPECT_NE(r.exit_code, 0) << binary;
     EXPECT_NE(
         r.err.find("--inbound-keyring: keyring " + dir_ + "/empty.pem: holds no PEM public key"),
         std::string::npos)
+        << binary << ": " << r.err;
+    r = run({});
+    EXPECT_NE(r.exit_code, 0) << binary;
+    EXPECT_NE(r.err.find("--inbound-keyring: required while --inbound is true: publishers sign "
+                         "their records"),
+              std::string::npos)
+        << binary << ": " << r.err;
+    r = run({"--inbound-keyring", keyring_file_, "--inbound-unauthenticated", "true"});
+    EXPECT_NE(r.exit_code, 0) << binary;
+    EXPECT_NE(r.err.find("--inbound-unauthenticated: true contradicts --inbound-keyring"),
+              std::string::npos)
         << binary << ": " << r.err;
   }
 }

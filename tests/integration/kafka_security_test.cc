@@ -442,6 +442,7 @@ TEST_F(KafkaSecurity, AServiceBinaryStartsAndWritesOverSaslSsl) {
                                    "--metrics-listen=",
                                    "--brokers=" + broker().sasl_ssl,
                                    "--kafka-replication-factor=1",
+                                   "--inbound=false",
                                    "--tokens=" + dir_ + "/tokens",
                                    "--topic-prefix=" + prefix_,
                                    "--kafka-security-protocol=sasl_ssl",

@@ -121,10 +121,15 @@ absl::Status Platform::Start() {
     args.insert(args.end(), extra.begin(), extra.end());
     return args;
   };
-  auto p = StartBinary("kam-programme-service", common, "commands");
+  auto p = StartBinary("kam-programme-service", with({"--inbound", "false"}), "commands");
   if (!p.ok()) return p.status();
+  // The ingestion benchmark publishes unsigned records as "erp" (a signature is measured in
+  // the integrity section).
   auto m = StartBinary("kam-metrics-service",
-                       with({"--inbound", options_.metrics_inbound ? "true" : "false"}), "metrics");
+                       options_.metrics_inbound
+                           ? with({"--inbound", "true", "--inbound-unauthenticated", "true"})
+                           : with({"--inbound", "false"}),
+                       "metrics");
   if (!m.ok()) return m.status();
   auto q =
       StartBinary("kam-history-projection", with({"--data-dir", dir_ + "/history"}), "queries");
