@@ -16,6 +16,7 @@ packages=(
   librdkafka-dev librocksdb-dev libgtest-dev libbenchmark-dev libssl-dev libabsl-dev
   libcpp-httplib-dev nlohmann-json3-dev libjemalloc-dev clang-format
   libcli11-dev libyaml-cpp-dev libtomlplusplus-dev tzdata
+  clang libclang-rt-14-dev   # tools/fuzz/run.sh: libFuzzer and the sanitizers' runtimes
   openjdk-17-jre-headless maven
 )
 for_tests=false
