@@ -30,6 +30,9 @@ constexpr std::string_view kTimestamp = "google.protobuf.Timestamp";
 constexpr std::string_view kMoney = "kam.v1.Money";
 constexpr std::string_view kPosition = "kam.v1.LogPosition";
 constexpr std::string_view kMetadata = "kam.v1.CommandMetadata";
+// The range of google.protobuf.Timestamp: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z.
+constexpr int64_t kMinTimestampSeconds = -62135596800;
+constexpr int64_t kMaxTimestampSeconds = 253402300799;
 
 bool IsAtomicMessage(const Descriptor* d) {
   const std::string& n = d->full_name();
@@ -248,10 +251,18 @@ absl::Status SetOne(Message& m, const FieldDescriptor* f, const Leaf& leaf, std:
       if (type == kTimestamp) {
         auto t = ParseTime(text);
         if (!t.ok()) return Bad(leaf, v, std::string(t.status().message()));
+        // A Timestamp holds 0001-01-01 to 9999-12-31 (absl also parses "infinite-future");
+        // seconds and nanoseconds apart, since nanoseconds since 1970 overflow before 1677
+        // and after 2262.
+        if (*t < absl::FromUnixSeconds(kMinTimestampSeconds) ||
+            *t >= absl::FromUnixSeconds(kMaxTimestampSeconds + 1)) {
+          return Bad(leaf, v, "a time between the years 1 and 9999");
+        }
         auto* ts = static_cast<google::protobuf::Timestamp*>(sub);
-        const int64_t nanos = absl::ToUnixNanos(*t);
-        ts->set_seconds(nanos >= 0 ? nanos / 1000000000 : (nanos - 999999999) / 1000000000);
-        ts->set_nanos(static_cast<int32_t>(nanos - ts->seconds() * 1000000000));
+        const int64_t seconds = absl::ToUnixSeconds(*t);  // rounds down, before 1970 too
+        ts->set_seconds(seconds);
+        ts->set_nanos(static_cast<int32_t>((*t - absl::FromUnixSeconds(seconds)) /
+                                           absl::Nanoseconds(1)));
         return absl::OkStatus();
       }
       if (type == kMoney) {
