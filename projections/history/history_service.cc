@@ -123,9 +123,17 @@ grpc::Status HistoryService::Subscribe(grpc::ServerContext* context,
     if (auto s = base::ValidateId("aggregate_id", request->aggregate_id()); !s.ok()) {
       return server::ToGrpc(s);
     }
-    if (auto s = scope_.MayRead(*reader, request->aggregate_id()); !s.ok()) {
-      return server::ToGrpc(s);
+    absl::Status may = scope_.MayRead(*reader, request->aggregate_id());
+    if (absl::IsPermissionDenied(may)) {
+      // A reader registered a moment ago may not be folded yet: once the read model has read
+      // the log to its end (at most a second), the answer stands.
+      const uint64_t seen = runtime_.progress().records_applied;
+      runtime_.WaitForMore(seen, std::chrono::milliseconds(200));
+      if (runtime_.WaitCaughtUp(std::chrono::seconds(1)).ok()) {
+        may = scope_.MayRead(*reader, request->aggregate_id());
+      }
     }
+    if (!may.ok()) return server::ToGrpc(may);
   }
   if (!request->account_id().empty()) {
     if (auto s = base::ValidateId("account_id", request->account_id()); !s.ok()) {

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <iostream>
 #include <map>
 #include <mutex>
 #include <set>
@@ -376,6 +377,36 @@ TEST_F(ScopedReads, AStreamCarriesAProgrammeFromTheEventThatMakesTheReaderAMembe
             (std::vector<std::string>{"PersonRegistered zoe", "AccountNominated umbrella"}));
   ctx->TryCancel();
   reading.join();
+}
+
+// A reader registered a moment ago subscribes to the programme at once: the service lets
+// the read model read to the end of the log before a refusal stands.
+TEST_F(ScopedReads, AReaderRegisteredAMomentAgoSubscribesToItsProgrammeAtOnce) {
+  auto history = queries_->Stub();
+  Register(kA, "zoe", "zoe@supplier.example", v1::PERSON_FUNCTION_BOARD_OBSERVER);
+  v1::SubscribeRequest mine;
+  mine.set_aggregate_id(kA);
+  auto ctx = Context("tok-zoe-kam");
+  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  auto reader = history->Subscribe(ctx.get(), mine);
+  v1::SubscribeResponse first;
+  ASSERT_TRUE(reader->Read(&first)) << reader->Finish().error_message();
+  EXPECT_EQ(first.entry().envelope().aggregate_id(), kA);
+  ctx->TryCancel();
+  reader->Finish();
+  // Someone who is no member is still refused, and at once when the read model is caught up.
+  ASSERT_TRUE(queries_->WaitCaughtUp());
+  v1::SubscribeRequest theirs;
+  theirs.set_aggregate_id(kB);
+  auto other = Context("tok-bob-board");  // a board observer of A only
+  const auto start = std::chrono::steady_clock::now();
+  auto refused = history->Subscribe(other.get(), theirs);
+  v1::SubscribeResponse none;
+  EXPECT_FALSE(refused->Read(&none));
+  EXPECT_EQ(refused->Finish().error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  std::cout << "a non-member's Subscribe refused after "
+            << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()
+            << " s\n";
 }
 
 }  // namespace
