@@ -165,22 +165,20 @@ void MetricsService::AwaitMembership(const v1::MetricRecorded& metric, const std
     return MayRecord(p, metric, actor, now);
   };
   if (programmes_->With(metric.programme_id(), may).ok()) return;
-  // Waited for lately in vain: the refusal stands at once, so a batch, a stream or the
-  // inbound topic full of one non-member's items waits once, not once per item.
-  const std::string pair = base::StrCat(metric.programme_id(), std::string_view("\0", 1), actor);
+  // A principal that waited in vain lately is not waited for again for 5 s, whatever the
+  // programme: items for many programmes (a batch, a stream, the inbound topic) cost one
+  // wait, not one each, so a caller cannot hold a thread by naming programme after
+  // programme. (A grant the follower has not read then has a poll's lag, ~100 ms, to lose.)
   {
     std::lock_guard<std::mutex> lock(awaited_mu_);
-    if (auto it = awaited_.find(pair); it != awaited_.end() && now - it->second < absl::Seconds(5))
+    if (auto it = awaited_.find(actor); it != awaited_.end() && now - it->second < absl::Seconds(5))
       return;
   }
   const bool lifted = programmes_->Await(metric.programme_id(), may, membership_wait_).ok();
   std::lock_guard<std::mutex> lock(awaited_mu_);
-  if (lifted) {
-    awaited_.erase(pair);
-    return;
-  }
+  if (lifted) return;
   if (awaited_.size() >= 10000) awaited_.clear();  // bounded; forgetting only costs a wait
-  awaited_[pair] = now;
+  awaited_[actor] = now;
 }
 
 grpc::Status MetricsService::RecordMetric(grpc::ServerContext* context,

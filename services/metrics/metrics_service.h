@@ -124,7 +124,7 @@ class MetricsService final : public v1::MetricsCommandService::Service {
   std::string topic_;
   std::string inbound_topic_;
   std::chrono::milliseconds membership_wait_;
-  // (programme, actor) pairs whose wait ended refused, and when (AwaitMembership).
+  // Principals whose wait ended refused, and when (AwaitMembership).
   std::mutex awaited_mu_;
   std::map<std::string, absl::Time> awaited_;
   // Who is a member of which programme, from the programme topic.

@@ -617,6 +617,21 @@ TEST(Metrics, OnlyThePublishersAndMembersOfAProgrammeRecordItsMetrics) {
   EXPECT_EQ(record("tok-erp-publish", elsewhere),
             "metric.programme_id: programme 'apac-kam' is not chartered (rule "
             "programme.must_exist)");
+  // A batch naming programme after programme the caller is no member of is refused item by
+  // item without a wait for each (200 waits of 1 s would outlast the call's deadline).
+  v1::RecordMetricBatchRequest strangers;
+  for (int i = 0; i < 200; ++i) {
+    auto* item = strangers.add_items();
+    item->mutable_metadata()->set_client_request_id(base::NewEventId());
+    *item->mutable_metric() = Revenue("s" + std::to_string(i), 100);
+    item->mutable_metric()->set_programme_id("elsewhere-" + std::to_string(i));
+  }
+  v1::RecordMetricBatchResponse refused;
+  auto quick = Context("tok-erp-publish");
+  quick->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  const grpc::Status batch = stub->RecordMetricBatch(quick.get(), strangers, &refused);
+  ASSERT_TRUE(batch.ok()) << batch.error_message();
+  EXPECT_EQ(refused.rejected(), 200u);
   // The platform admin is a member of no programme: it fabricates no revenue.
   EXPECT_EQ(record("tok-admin-000", Revenue("r3", 100)),
             "rule membership.required: admin@supplier.example may not RecordMetric in programme "
