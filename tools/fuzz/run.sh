@@ -2,8 +2,9 @@
 # Runs every libFuzzer target of tests/fuzz for a bounded time and prints, per target, the
 # executions, the corpus and coverage reached, and the findings.
 #
-#   tools/fuzz/run.sh                     quick: 20 s per target (about 5 min from scratch,
-#                                         most of it the clang build; 1.5 min once built)
+#   tools/fuzz/run.sh                     quick: 20 s per target (5 min from scratch on a
+#                                         2-core machine, 3.5 of them the clang build; 1.5
+#                                         min once built)
 #   tools/fuzz/run.sh --seconds 600       the full run: 10 min per target
 #   tools/fuzz/run.sh --only domain       one target (envelope, domain, inbound, import)
 #   tools/fuzz/run.sh --seconds 60 -- -jobs=2 -workers=2    more arguments go to libFuzzer
