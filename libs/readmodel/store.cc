@@ -5,6 +5,7 @@
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
+#include <rocksdb/utilities/checkpoint.h>
 
 #include <filesystem>
 
@@ -55,12 +56,10 @@ class AllButLastEight final : public rocksdb::SliceTransform {
 
 Store::~Store() = default;
 
-absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
-                                                   const StoreOptions& options) {
-  std::error_code ec;
-  std::filesystem::create_directories(path, ec);
-  if (ec) return absl::InternalError(base::StrCat("cannot create ", path, ": ", ec.message()));
-  std::unique_ptr<Store> self(new Store());
+namespace {
+
+// The options of every store, read-write or read-only; `cache` is the block cache to use.
+rocksdb::Options OptionsOf(const StoreOptions& options, std::shared_ptr<rocksdb::Cache> cache) {
   rocksdb::Options o;
   o.create_if_missing = true;
   o.write_buffer_size = options.write_buffer_bytes;
@@ -71,17 +70,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
   o.compression = rocksdb::kLZ4Compression;
   o.bottommost_compression = rocksdb::kLZ4Compression;
   o.memtable_insert_with_hint_prefix_extractor = std::make_shared<AllButLastEight>();
-  // Four shards, not RocksDB's default 64: with 64 shards of 1.5 MiB an index block of a
-  // large file does not fit its shard, and every lookup read it again (measured: a history
-  // page went from ~15 ms to under 1 ms). Index and filter blocks are charged to the cache
-  // at high priority and pinned for level-0 files, so data blocks cannot evict them.
-  rocksdb::LRUCacheOptions cache;
-  cache.capacity = options.block_cache_bytes;
-  cache.num_shard_bits = 2;
-  cache.high_pri_pool_ratio = 0.5;
-  self->cache_ = rocksdb::NewLRUCache(cache);
   rocksdb::BlockBasedTableOptions t;
-  t.block_cache = self->cache_;
+  t.block_cache = std::move(cache);
   t.cache_index_and_filter_blocks = true;
   t.cache_index_and_filter_blocks_with_high_priority = true;
   t.pin_l0_filter_and_index_blocks_in_cache = true;
@@ -91,12 +81,77 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
   // cannot hold a key.
   t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+  return o;
+}
+
+// Four shards, not RocksDB's default 64: with 64 shards of 1.5 MiB an index block of a
+// large file does not fit its shard, and every lookup read it again (measured: a history
+// page went from ~15 ms to under 1 ms). Index and filter blocks are charged to the cache
+// at high priority and pinned for level-0 files, so data blocks cannot evict them.
+std::shared_ptr<rocksdb::Cache> CacheOf(const StoreOptions& options) {
+  rocksdb::LRUCacheOptions cache;
+  cache.capacity = options.block_cache_bytes;
+  cache.num_shard_bits = 2;
+  cache.high_pri_pool_ratio = 0.5;
+  return rocksdb::NewLRUCache(cache);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
+                                                   const StoreOptions& options) {
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  if (ec) return absl::InternalError(base::StrCat("cannot create ", path, ": ", ec.message()));
+  std::unique_ptr<Store> self(new Store());
+  self->cache_ = CacheOf(options);
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(o, path, &raw);
+  rocksdb::Status s = rocksdb::DB::Open(OptionsOf(options, self->cache_), path, &raw);
   if (!s.ok()) return absl::InternalError(base::StrCat("rocksdb open ", path, ": ", s.ToString()));
   self->db_.reset(raw);
   self->RegisterGauges(path);
   return self;
+}
+
+absl::StatusOr<std::unique_ptr<Store>> Store::OpenReadOnly(const std::string& path,
+                                                           const StoreOptions& options) {
+  std::error_code ec;
+  if (!std::filesystem::exists(std::filesystem::path(path) / "CURRENT", ec)) {
+    return absl::NotFoundError(base::StrCat("no read model at ", path));
+  }
+  std::unique_ptr<Store> self(new Store());
+  self->cache_ = CacheOf(options);
+  rocksdb::Options o = OptionsOf(options, self->cache_);
+  o.create_if_missing = false;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::OpenForReadOnly(o, path, &raw);
+  if (!s.ok()) {
+    return absl::InternalError(base::StrCat("rocksdb open (read-only) ", path, ": ", s.ToString()));
+  }
+  self->db_.reset(raw);
+  return self;
+}
+
+absl::Status Store::Checkpoint(const std::string& to) const {
+  std::error_code ec;
+  // RocksDB wants an absolute path without a trailing slash (it appends ".tmp" to it).
+  const std::filesystem::path target = std::filesystem::absolute(to, ec).lexically_normal();
+  if (ec) return absl::InternalError(base::StrCat("checkpoint ", to, ": ", ec.message()));
+  std::string dir = target.string();
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  if (std::filesystem::exists(dir, ec)) {
+    return absl::AlreadyExistsError(base::StrCat("checkpoint ", dir, ": already exists"));
+  }
+  std::filesystem::create_directories(std::filesystem::path(dir).parent_path(), ec);
+  if (ec) return absl::InternalError(base::StrCat("checkpoint ", dir, ": ", ec.message()));
+  // An interrupted checkpoint's staging directory would make RocksDB refuse the name.
+  std::filesystem::remove_all(dir + ".tmp", ec);
+  rocksdb::Checkpoint* raw = nullptr;
+  rocksdb::Status s = rocksdb::Checkpoint::Create(db_.get(), &raw);
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  if (s.ok()) s = checkpoint->CreateCheckpoint(dir);
+  if (!s.ok()) return absl::InternalError(base::StrCat("checkpoint ", dir, ": ", s.ToString()));
+  return absl::OkStatus();
 }
 
 void Store::RegisterGauges(const std::string& path) {

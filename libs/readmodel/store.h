@@ -9,6 +9,11 @@
 // reports RocksDB's key and memory figures as gauges labelled with its path:
 // kam_rocksdb_estimated_keys, kam_rocksdb_sst_files_bytes, kam_rocksdb_block_cache_usage_bytes,
 // kam_rocksdb_memtables_bytes.
+//
+// A copy of a live store, for a new replica or a backup (read replicas, docs/architecture.md):
+//
+//   KAM_RETURN_IF_ERROR(store->Checkpoint("/var/lib/kam/checkpoints/20261127T120000.000Z"));
+//   auto copy = kam::readmodel::Store::OpenReadOnly("/var/lib/kam/checkpoints/...", {});
 #pragma once
 
 #include <cstdint>
@@ -42,6 +47,10 @@ class Store {
   // RocksDB's reason.
   static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& path,
                                                      const StoreOptions& options);
+  // Opens the database at `path` without writing to it and without taking its lock (to read
+  // a checkpoint; never a store another process writes). NOT_FOUND if there is none there.
+  static absl::StatusOr<std::unique_ptr<Store>> OpenReadOnly(const std::string& path,
+                                                             const StoreOptions& options);
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
@@ -62,6 +71,16 @@ class Store {
   // A digest (SHA-256, hex) of every key and value, offsets included: two stores with
   // the same digest hold the same read model.
   std::string Digest() const;
+
+  // Writes an openable copy of the store to `to` while it is in use, with RocksDB's
+  // Checkpoint: the memtables are flushed, SST files are hard-linked when `to` is on the same
+  // filesystem (copied otherwise), MANIFEST and WAL are copied. A WriteBatch is in the copy
+  // whole or not at all, and every runtime writes its offsets and fold digests in the batch
+  // of the read-model change they belong to, so the copy is a read model at some offsets: a
+  // store opened on it resumes folding from them, exactly once. RocksDB builds it under
+  // "<to>.tmp" and renames it, so `to` exists only complete. ALREADY_EXISTS if `to` exists;
+  // INTERNAL with RocksDB's reason (a leftover "<to>.tmp" is deleted first).
+  absl::Status Checkpoint(const std::string& to) const;
 
  private:
   Store() = default;
