@@ -1,5 +1,7 @@
 #include "projections/host/read_side.h"
 
+#include <sys/stat.h>
+
 #include <filesystem>
 
 #include "base/errors.h"
@@ -125,6 +127,32 @@ bool ReadSide::LogProgressUntilCaughtUp(const std::atomic<bool>& stopping) const
               {{"records_applied", applied}, {"seconds", seconds()}});
   }
   return true;
+}
+
+absl::StatusOr<StoreCheckpoint> ReadSide::Checkpoint(const std::string& to) const {
+  const auto started = std::chrono::steady_clock::now();
+  KAM_RETURN_IF_ERROR(store_->Checkpoint(to));
+  StoreCheckpoint out;
+  out.took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - started);
+  out.path = std::filesystem::absolute(to).lexically_normal().string();
+  // Read back from the copy, not from the live store (which has moved on): this is what a
+  // replica started on it begins with, and it shows the copy opens.
+  auto copy = readmodel::Store::OpenReadOnly(out.path, {.block_cache_bytes = 8ull << 20});
+  if (!copy.ok()) return copy.status();
+  out.records_folded =
+      HistoryIndex(**copy, index_->programme_topic(), index_->metrics_topic()).FoldedCount();
+  for (const auto* runtime : runtimes()) {
+    out.next_offsets[runtime->topic()] = (*copy)->Offsets(runtime->topic());
+  }
+  std::error_code ec;
+  for (const auto& file : std::filesystem::directory_iterator(out.path, ec)) {
+    struct stat st {};
+    if (stat(file.path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    out.bytes += static_cast<uint64_t>(st.st_size);
+    if (st.st_nlink > 1) out.linked_bytes += static_cast<uint64_t>(st.st_size);
+  }
+  return out;
 }
 
 }  // namespace kam::projections

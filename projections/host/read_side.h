@@ -16,6 +16,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -54,6 +56,18 @@ struct ReadSideConfig {
   server::StreamLimits stream_limits;
 };
 
+// What a checkpoint of the read side holds (ReadSide::Checkpoint).
+struct StoreCheckpoint {
+  std::string path;
+  // Records of the programme and metrics topics folded into the copy.
+  uint64_t records_folded = 0;
+  // The next offset of each partition of each folded topic, as stored in the copy.
+  std::map<std::string, std::map<int32_t, int64_t>> next_offsets;
+  uint64_t bytes = 0;                 // of its files
+  uint64_t linked_bytes = 0;          // of those shared with the live store by a hard link
+  std::chrono::milliseconds took{0};  // to make it (not to inspect it)
+};
+
 class ReadSide {
  public:
   // INTERNAL if the store cannot be opened (or deleted for a rebuild); UNAVAILABLE if Kafka
@@ -85,6 +99,12 @@ class ReadSide {
   // Logs progress every two seconds until caught up (true), a fold error (false) or
   // `stopping` turns true (true).
   bool LogProgressUntilCaughtUp(const std::atomic<bool>& stopping) const;
+
+  // Writes a consistent, openable copy of the store to `to` (which must not exist) while
+  // folding and queries go on (Store::Checkpoint), then opens it read-only to report what it
+  // holds. A kam-history-projection whose --data-dir is the copy, or a copy of it on another
+  // machine, serves it at once and folds on from its offsets. Errors as Store::Checkpoint.
+  absl::StatusOr<StoreCheckpoint> Checkpoint(const std::string& to) const;
 
   // Stops folding (the services then answer from what is stored). Idempotent.
   void Stop();
