@@ -13,8 +13,6 @@
 // ("[broker-kill] ...") for the closing note; only the guarantees are asserted. On a
 // failure the nodes' logs are kept in the test's directory (its path is printed).
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -42,6 +40,7 @@
 #include "eventlog/codec.h"
 #include "eventlog/consumer.h"
 #include "eventlog/kafka.h"
+#include "support/kafka_broker.h"
 #include "support/servers.h"
 
 namespace kam {
@@ -63,23 +62,12 @@ double SecondsBetween(Clock::time_point from, Clock::time_point to) {
   return std::chrono::duration<double>(to - from).count();
 }
 
-bool Bindable(int port) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  close(fd);
-  return ok;
-}
-
 // The first base port from `first` on (in steps of 30) whose six cluster ports are free: a
 // second run on the same machine, or a leftover cluster, moves this one up instead of failing.
 int FreeClusterBase(int first) {
   for (int base = first; base < first + 300; base += 30) {
     bool free = true;
-    for (int offset : {0, 1, 10, 11, 20, 21}) free = free && Bindable(base + offset);
+    for (int offset : {0, 1, 10, 11, 20, 21}) free = free && testing::Bindable(base + offset);
     if (free) return base;
   }
   throw std::runtime_error(base::StrCat("no free ports for a test cluster from ", first));

@@ -18,7 +18,6 @@
 #include "base/strings.h"
 
 namespace kam::testing {
-namespace {
 
 bool Bindable(int port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -30,6 +29,8 @@ bool Bindable(int port) {
   close(fd);
   return ok;
 }
+
+namespace {
 
 // A free run of `count` ports: the broker needs PORT and PORT+1 (controller), and the
 // secure listeners PORT+2..PORT+4. Probes until every one is free.

@@ -19,6 +19,9 @@
 
 namespace kam::testing {
 
+// Whether a TCP port on 127.0.0.1 can be bound now (a test picking ports for a broker).
+bool Bindable(int port);
+
 // The secured listeners of a broker started with `broker.sh start --secure`, and the files a
 // client needs for them (made by broker.sh in DIR/tls).
 struct SecureListeners {
