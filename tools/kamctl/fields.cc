@@ -261,8 +261,8 @@ absl::Status SetOne(Message& m, const FieldDescriptor* f, const Leaf& leaf, std:
         auto* ts = static_cast<google::protobuf::Timestamp*>(sub);
         const int64_t seconds = absl::ToUnixSeconds(*t);  // rounds down, before 1970 too
         ts->set_seconds(seconds);
-        ts->set_nanos(static_cast<int32_t>((*t - absl::FromUnixSeconds(seconds)) /
-                                           absl::Nanoseconds(1)));
+        ts->set_nanos(
+            static_cast<int32_t>((*t - absl::FromUnixSeconds(seconds)) / absl::Nanoseconds(1)));
         return absl::OkStatus();
       }
       if (type == kMoney) {
