@@ -10,14 +10,23 @@
 // returns, no zombie can commit. Thread-safe: one transaction at a time. Metrics, by topic:
 // kam_kafka_produce_duration_seconds, kam_kafka_commit_duration_seconds and
 // kam_kafka_transactions_total{outcome="committed|aborted|unknown"} (base/metrics.h).
+//
+// A ClusterWatch tells whether the cluster can be reached at all, so that a writer refuses
+// commands at once during an outage instead of letting each wait out its timeout:
+//
+//   auto watch = kam::eventlog::ClusterWatch::Start(kafka, {.topic = "kam.programme.v1"});
+//   if (absl::Status s = watch->Reachable(); !s.ok()) return s;  // "all brokers are down since"
+//   auto producer = kam::eventlog::TransactionalProducer::Create(kafka, id, 10s, watch);
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <span>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -28,6 +37,8 @@
 namespace RdKafka {
 class Producer;
 }  // namespace RdKafka
+struct rd_kafka_s;        // librdkafka's rd_kafka_t
+struct rd_kafka_topic_s;  // and rd_kafka_topic_t
 
 namespace kam::eventlog {
 
@@ -65,12 +76,71 @@ bool FencedByAnotherProducer(bool fencing_code, std::chrono::milliseconds transa
 // The producers' transaction.timeout.ms (a KafkaOptions property may override it).
 inline constexpr std::chrono::milliseconds kTransactionTimeout{60000};
 
+// Whether any broker of a cluster can be reached, watched by a client of its own (no
+// transaction, no record) and a thread that serves it. The cluster is down from the moment
+// librdkafka reports every broker connection down (_ALL_BROKERS_DOWN, right after the last
+// connection fails or is refused), or after `missed_heartbeats` metadata requests in a row
+// went unanswered (a network that drops packets closes no connection); it is up again when
+// a metadata request is answered: asked every `probe` while down, every `heartbeat` while
+// up (which also keeps the connection from being closed as idle, which librdkafka would
+// report as every broker down). Until the first report the cluster counts as up, so a
+// process starts as it would without a watch.
+//
+// Only a whole-cluster outage counts: one broker of three down is librdkafka's failover,
+// not a reason to refuse. Thread-safe. Metrics: kam_kafka_cluster_down (1 while a watch
+// sees the cluster down), kam_kafka_cluster_outages_total.
+class ClusterWatch {
+ public:
+  struct Options {
+    // An existing topic the metadata requests ask about, so that an answer is small; empty:
+    // every topic of the cluster (librdkafka asks for all when given none).
+    std::string topic;
+    std::chrono::milliseconds heartbeat{1000};
+    std::chrono::milliseconds probe{250};
+    std::chrono::milliseconds request_timeout{2000};  // of one metadata request
+    int missed_heartbeats = 3;
+  };
+
+  // INVALID_ARGUMENT on a bad Kafka property; INTERNAL if librdkafka refuses the client.
+  static absl::StatusOr<std::shared_ptr<ClusterWatch>> Start(const KafkaOptions& options,
+                                                             Options watch);
+  ~ClusterWatch();  // stops the thread and the client
+  ClusterWatch(const ClusterWatch&) = delete;
+  ClusterWatch& operator=(const ClusterWatch&) = delete;
+
+  // OK while the cluster is up; otherwise UNAVAILABLE "kafka: all brokers are down since
+  // <UTC time> (<seconds> s): <the last connection error>".
+  absl::Status Reachable() const;
+  bool down() const { return down_.load(std::memory_order_acquire); }
+
+ private:
+  ClusterWatch() = default;
+  static void OnError(rd_kafka_s* rk, int err, const char* reason, void* opaque);
+  void Run();
+  void MarkDown(std::string why);
+  void MarkUp();
+  bool Answers(std::chrono::milliseconds timeout);
+
+  Options options_;
+  rd_kafka_s* rk_ = nullptr;
+  rd_kafka_topic_s* topic_ = nullptr;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> down_{false};
+  mutable std::mutex mu_;
+  std::chrono::system_clock::time_point since_;  // guarded by mu_
+  std::string why_;                              // guarded by mu_
+  std::string last_error_;                       // guarded by mu_: the last connection error
+};
+
 class TransactionalProducer {
  public:
-  // UNAVAILABLE if the transaction coordinator cannot be reached within `timeout`.
+  // UNAVAILABLE if the transaction coordinator cannot be reached within `timeout`, or
+  // sooner once `watch` (optional) sees the cluster down.
   static absl::StatusOr<std::unique_ptr<TransactionalProducer>> Create(
       const KafkaOptions& options, std::string transactional_id,
-      std::chrono::milliseconds timeout = std::chrono::seconds(30));
+      std::chrono::milliseconds timeout = std::chrono::seconds(30),
+      std::shared_ptr<const ClusterWatch> watch = nullptr);
   ~TransactionalProducer();
   TransactionalProducer(const TransactionalProducer&) = delete;
   TransactionalProducer& operator=(const TransactionalProducer&) = delete;
@@ -79,8 +149,9 @@ class TransactionalProducer {
   // A record goes to `topic` / `partition` (-1: chosen by librdkafka from the key) unless it
   // names its own topic. With `offsets`, the consumer's offsets are committed in the same
   // transaction. Errors, with nothing committed:
-  //  - UNAVAILABLE: the brokers did not acknowledge within `timeout`; the transaction
-  //    was aborted, or the producer is now unusable (usable() == false) and the
+  //  - UNAVAILABLE: the brokers did not acknowledge within `timeout` (or, with a watch,
+  //    the watch saw the cluster go down meanwhile: waiting longer would not help); the
+  //    transaction was aborted, or the producer is now unusable (usable() == false) and the
   //    caller must create a new one, whose Create() aborts the open transaction;
   //  - FAILED_PRECONDITION: this producer was fenced by a newer one with its id
   //    (fenced() turns true and stays true); a transaction the coordinator aborted because
