@@ -1,6 +1,10 @@
 #include "writer/kafka_event_log.h"
 
+#include <mutex>
+
 #include "base/errors.h"
+#include "base/log.h"
+#include "base/strings.h"
 #include "writer/log_session.h"
 
 namespace kam::writer {
@@ -9,11 +13,12 @@ namespace {
 class KafkaPartitionLog final : public PartitionLog {
  public:
   KafkaPartitionLog(eventlog::KafkaOptions kafka, std::string topic, int32_t partition,
-                    std::string transactional_id, std::chrono::milliseconds timeout)
+                    std::string transactional_id, std::chrono::milliseconds timeout,
+                    std::shared_ptr<const eventlog::ClusterWatch> watch)
       : kafka_(kafka),
         topic_(std::move(topic)),
         partition_(partition),
-        session_(std::move(kafka), std::move(transactional_id), timeout) {}
+        session_(std::move(kafka), std::move(transactional_id), timeout, std::move(watch)) {}
 
   absl::Status Connect() override {
     KAM_RETURN_IF_ERROR(session_.Connect());
@@ -64,13 +69,35 @@ class Kafka final : public EventLog {
   }
   std::unique_ptr<PartitionLog> OpenPartition(const std::string& topic, int32_t partition,
                                               const std::string& transactional_id) override {
-    return std::make_unique<KafkaPartitionLog>(kafka_, topic, partition, transactional_id,
-                                               timeout_);
+    return std::make_unique<KafkaPartitionLog>(kafka_, topic, partition, transactional_id, timeout_,
+                                               Watch(topic));
   }
 
  private:
   eventlog::KafkaOptions kafka_;
   std::chrono::milliseconds timeout_;
+
+  // One watch for every partition (they share the cluster), started with the first: its
+  // heartbeat asks about that topic, which exists by then. Without one (a client librdkafka
+  // refuses to make) the writer still works and sees an outage only by timeouts.
+  std::shared_ptr<const eventlog::ClusterWatch> Watch(const std::string& topic) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (watch_ != nullptr || watch_failed_) return watch_;
+    auto watch = eventlog::ClusterWatch::Start(kafka_, {.topic = topic});
+    if (watch.ok()) {
+      watch_ = *std::move(watch);
+    } else {
+      watch_failed_ = true;
+      base::Log(base::LogLevel::kWarning,
+                base::StrCat("kafka: no cluster watch, an outage is seen only by timeouts: ",
+                             watch.status().message()));
+    }
+    return watch_;
+  }
+
+  std::mutex mu_;
+  std::shared_ptr<const eventlog::ClusterWatch> watch_;  // guarded by mu_
+  bool watch_failed_ = false;                            // guarded by mu_
 };
 
 }  // namespace

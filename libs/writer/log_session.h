@@ -3,7 +3,14 @@
 // which the writer must reload the partition's aggregates from the log - and retired for
 // good once another instance has fenced it.
 //
-//   kam::writer::LogSession log(kafka, "kam.programme-writer.p0", 10s);
+// With a ClusterWatch (shared by a writer's partitions), a session whose cluster is down
+// refuses at once: Connect() and Append() answer UNAVAILABLE naming the outage, touch
+// neither the producer nor the log, and leave needs_reload() as it was; a transaction in
+// flight stops waiting when the watch sees the cluster go down (eventlog/producer.h). When
+// the watch sees a broker answer again, the next call goes through as before: nothing here
+// reconnects by itself, so the fencing rules below are unchanged.
+//
+//   kam::writer::LogSession log(kafka, "kam.programme-writer.p0", 10s, watch);
 //   KAM_RETURN_IF_ERROR(log.Connect());        // fences any zombie with this id
 //   auto positions = log.Append(topic, 0, records);
 //   if (log.needs_reload()) { ...reload, then log.MarkReloaded(); }
@@ -25,16 +32,20 @@ namespace kam::writer {
 
 class LogSession {
  public:
+  // `watch` may be null: then an outage is seen only through timeouts.
   LogSession(eventlog::KafkaOptions kafka, std::string transactional_id,
-             std::chrono::milliseconds timeout);
+             std::chrono::milliseconds timeout,
+             std::shared_ptr<const eventlog::ClusterWatch> watch = nullptr);
 
-  // (Re)creates the producer; UNAVAILABLE if Kafka does not answer in time or if this
-  // session was fenced (it never takes ownership back: that would fence the new owner).
+  // (Re)creates the producer; UNAVAILABLE if Kafka does not answer in time, if the watch
+  // sees the cluster down (the old producer is kept until a new one can be made), or if
+  // this session was fenced (it never takes ownership back: that would fence the new owner).
   absl::Status Connect();
 
   // Appends in one transaction, connecting first if needed. UNAVAILABLE when Kafka does
-  // not acknowledge or this session has been fenced; on an error after which the outcome
-  // is unknown, needs_reload() turns true.
+  // not acknowledge, the watch sees the cluster down (nothing is sent then) or this session
+  // has been fenced; on an error after which the outcome is unknown, needs_reload() turns
+  // true.
   absl::StatusOr<std::vector<v1::LogPosition>> Append(
       const std::string& topic, int32_t partition, std::span<const eventlog::Record> records,
       const eventlog::TransactionOffsets* offsets = nullptr);
@@ -49,10 +60,13 @@ class LogSession {
 
  private:
   absl::Status FencedError() const;
+  // OK, or the watch's UNAVAILABLE with what a client should do about it.
+  absl::Status Outage() const;
 
   eventlog::KafkaOptions kafka_;
   std::string transactional_id_;
   std::chrono::milliseconds timeout_;
+  std::shared_ptr<const eventlog::ClusterWatch> watch_;
   std::unique_ptr<eventlog::TransactionalProducer> producer_;
   bool needs_reload_ = false;
   bool fenced_ = false;
