@@ -78,16 +78,6 @@ class Follower {
     }
   }
 
-  // Records kept out of the state, each with its place and reason.
-  std::vector<std::string> quarantined() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    std::vector<std::string> out;
-    for (const auto& [p, part] : parts_) {
-      out.insert(out.end(), part.quarantined.begin(), part.quarantined.end());
-    }
-    return out;
-  }
-
  private:
   const State* Find(const std::string& aggregate_id) const {
     for (const auto& [p, part] : parts_) {
