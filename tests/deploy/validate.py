@@ -5,8 +5,8 @@ and the platform's own rules, deploy/systemd against systemd and the same rules.
   validate.py --repo ROOT [--k8s DIR] [--systemd DIR] [--binaries DIR]
       prints each problem and exits 1 if there is any, 0 otherwise
   validate.py --repo ROOT --binaries DIR --self-test
-      copies the files into a temporary folder, breaks them in known ways, and exits 0 only
-      if the validator (run as a separate process over that folder) refuses every breakage
+      copies the files into temporary folders, breaks them in known ways, and exits 0 only
+      if the validator (run as separate processes over those folders) refuses every breakage
 
 Schemas (installed by tests/deploy/setup.sh, nothing is fetched here):
 - Kubernetes: the strict JSON schemas of kubernetes-validate (unknown fields are errors, as
@@ -18,7 +18,9 @@ Schemas (installed by tests/deploy/setup.sh, nothing is fetched here):
 The platform's own rules are the ones schemas cannot see: every topic of docs/topics.md with
 its durability settings, every flag a container or unit passes known to that binary's
 --help, the gRPC probes on the port the binary listens on, the private files (tokens,
-signing keys) readable by their owner only, who may write which topic, and so on.
+signing keys) readable by their owner only, who may write which topic, the writers' failover
+(--ownership group with several replicas, --advertise from the pod IP, Read on the owners
+group, a PodDisruptionBudget and a rollout that keep two up), and so on.
 """
 import argparse
 import json
@@ -529,15 +531,29 @@ def check_workloads(docs, binaries, repo, problems):
                             flag not in ("--data-dir", "--snapshot-dir") and \
                             mount_of(value, mounts) is None:
                         problems.add(place, f"{flag} {value}: no volume is mounted there")
-                for flag in ("--data-dir", "--snapshot-dir"):
-                    path = values.get(flag)
-                    if path and section == "containers":
-                        m = mount_of(path + "/", mounts)
-                        templates = [t["metadata"]["name"] for t in
-                                     doc["spec"].get("volumeClaimTemplates") or []]
-                        if m is None or m["name"] not in templates:
-                            problems.add(place, f"{flag} {path}: must be on a volume of the "
-                                                "StatefulSet's volumeClaimTemplates")
+                templates = [t["metadata"]["name"] for t in
+                             doc["spec"].get("volumeClaimTemplates") or []]
+                path = values.get("--data-dir")
+                if path and section == "containers":
+                    m = mount_of(path + "/", mounts)
+                    if m is None or m["name"] not in templates:
+                        problems.add(place, f"--data-dir {path}: must be on a volume of the "
+                                            "StatefulSet's volumeClaimTemplates")
+                # Snapshots are derived and local: a partition that moves replays from the log
+                # without them. A volume of the pod's own (emptyDir, or a StatefulSet's claim),
+                # never one shared by the replicas (they would overwrite each other's files).
+                path = values.get("--snapshot-dir")
+                if path and section == "containers":
+                    m = mount_of(path + "/", mounts)
+                    vol = volumes.get(m["name"]) if m else None
+                    if vol is None or not ("emptyDir" in vol or m["name"] in templates):
+                        problems.add(place, f"--snapshot-dir {path}: must be on an emptyDir or a "
+                                            "volume of the StatefulSet's volumeClaimTemplates "
+                                            "(the pod's own, writable)")
+                    elif (vol.get("emptyDir") or {}).get("medium") == "Memory":
+                        problems.add(place, f"--snapshot-dir {path}: not on a memory-backed "
+                                            "emptyDir (snapshots grow with the data and would "
+                                            "count against the memory limit)")
                 if section != "containers":
                     continue
                 # Ports and probes.
@@ -562,15 +578,9 @@ def check_workloads(docs, binaries, repo, problems):
                     problems.add(place, "--metrics-listen must be 0.0.0.0:<containerPort "
                                         "'metrics'> (probes and Prometheus reach it)")
                 if binary in WRITERS:
-                    env = {e["name"]: e.get("value") for e in c.get("env") or []}
-                    if doc["kind"] != "StatefulSet":
-                        problems.add(place, "a writer with --owned-partitions runs as a "
-                                            "StatefulSet (one owner per ordinal)")
-                    elif str(doc["spec"].get("replicas", 1)) != str(env.get("KAM_WRITER_REPLICAS")):
-                        problems.add(place, f"KAM_WRITER_REPLICAS ({env.get('KAM_WRITER_REPLICAS')}) "
-                                            f"must equal spec.replicas ({doc['spec'].get('replicas', 1)})")
-                    if values.get("--partitions") != "$KAM_PARTITIONS":
-                        problems.add(place, "--partitions must be $KAM_PARTITIONS (11-topics.yaml)")
+                    if values.get("--partitions") not in ("$(KAM_PARTITIONS)", "$KAM_PARTITIONS"):
+                        problems.add(place, "--partitions must be $(KAM_PARTITIONS) (11-topics.yaml)")
+                    check_writer_ownership(ref, place, binary, c, values, port, docs, problems)
         # Services select these pods and name ports they have.
         pod_ports = {p.get("name") for c in spec.get("containers") or [] for p in c.get("ports") or []}
         for sref in services:
@@ -580,6 +590,8 @@ def check_workloads(docs, binaries, repo, problems):
                     tp = p.get("targetPort")
                     if isinstance(tp, str) and tp not in pod_ports:
                         problems.add(where(sref), f"targetPort {tp} is not a port of {where(ref)}")
+    for ref, spec in pod_specs(docs):
+        check_availability(ref, docs, problems)
     for binary in sorted(GRPC_SERVERS | {"kam-board"}):
         if binary not in run_binaries:
             problems.add("deploy/k8s", f"no workload runs {binary}")
@@ -589,6 +601,133 @@ def check_workloads(docs, binaries, repo, problems):
                         .get("labels") or {}).get(k) == v for k, v in sel.items())
                    for r, _ in pod_specs(docs)):
             problems.add(where(sref), "selects no pod of deploy/k8s")
+
+
+def runs_writer(doc):
+    spec = ((doc.get("spec") or {}).get("template") or {}).get("spec") or {}
+    return any((container_invocation(c) or ("",))[0] in WRITERS
+               for c in spec.get("containers") or [])
+
+
+def expand(value, settings):
+    """A container argument with kam-settings' $(VAR)s put in (others left as they are)."""
+    return re.sub(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)",
+                  lambda m: settings.get(m.group(1), m.group(0)), value or "")
+
+
+def check_writer_ownership(ref, place, binary, c, values, port, docs, problems):
+    """A writer with several replicas shares its partitions through its Kafka group
+    (--ownership group), names itself to clients by its pod IP, and its KafkaUser may use
+    the group."""
+    doc = ref[2]
+    replicas = doc["spec"].get("replicas", 1)
+    ownership = values.get("--ownership", "static")
+    if ownership not in ("static", "group"):
+        problems.add(place, f"--ownership must be static or group, is {ownership}")
+        return
+    if ownership != "group":
+        if isinstance(replicas, int) and replicas > 1:
+            problems.add(place, f"{replicas} replicas without --ownership group: each would own "
+                                "every partition (or a hand-made share) and fence the others; "
+                                "no partition would move when a pod dies")
+        elif doc["kind"] == "Deployment":
+            problems.add(place, "a Deployment without --ownership group: its rolling update "
+                                "starts the new pod beside the old, both owning every partition")
+        if "--advertise" in values:
+            problems.add(place, "--advertise only with --ownership group (the binary refuses it)")
+        return
+    if values.get("--owned-partitions"):
+        problems.add(place, "--owned-partitions contradicts --ownership group (the group assigns "
+                            "the partitions; the binary refuses both)")
+    # Where clients reach this pod: its own IP from the downward API, on the gRPC port. A
+    # Service name or the node's address would name something else as the owner.
+    advertise = values.get("--advertise")
+    env = {e["name"]: e for e in c.get("env") or []}
+    m = re.fullmatch(r"(\[?)\$\(([A-Za-z_][A-Za-z0-9_]*)\)(\]?):(\d+)", advertise or "")
+    if advertise is None:
+        problems.add(place, "--ownership group needs --advertise $(POD_IP):<gRPC port> (--listen "
+                            "0.0.0.0 names no address clients can dial)")
+    elif m is None or m.group(1) != ("[" if m.group(3) else "") or int(m.group(4)) != port:
+        problems.add(place, f"--advertise {advertise}: must be $(VAR):{port} with VAR the pod's IP "
+                            "(env valueFrom.fieldRef.fieldPath status.podIP), the address clients "
+                            "are sent to as this pod's partitions' owner")
+    else:
+        var = m.group(2)
+        field = ((env.get(var) or {}).get("valueFrom") or {}).get("fieldRef") or {}
+        if field.get("fieldPath") != "status.podIP":
+            problems.add(place, f"--advertise {advertise}: {var} comes from "
+                                f"{field.get('fieldPath') or 'no fieldRef'}, must be the downward "
+                                "API's status.podIP")
+    # The group <transactional-id>.owners: Read (and Describe, which Read implies) for the
+    # binary's KafkaUser, or Join() is refused and the pod never starts.
+    settings = settings_of(docs)
+    prefix = expand(values.get("--topic-prefix", ""), settings)
+    base = expand(values.get("--transactional-id", ""), settings) or \
+        prefix + binary.replace("-service", "-writer").replace("kam-", "kam.")
+    group = base + ".owners"
+    users = {r[2]["metadata"]["name"]: r for r in by_kind(docs, "KafkaUser")}
+    user = users.get(binary)
+    if user is not None and not acl_ops(user[2], "group", group) & {"Read", "All"}:
+        problems.add(where(user), f"{binary} needs Read on group {group} (its instances share "
+                                  "the partitions through it: --ownership group)")
+
+
+def int_or_percent(value, total, round_up):
+    if isinstance(value, int):
+        return value
+    m = re.fullmatch(r"(\d+)%", str(value))
+    if not m:
+        return None
+    n = int(m.group(1)) * total
+    return -(-n // 100) if round_up else n // 100
+
+
+def check_availability(ref, docs, problems):
+    """A workload of several replicas: a PodDisruptionBudget that lets a drain proceed one
+    pod at a time, and a rolling update that keeps enough of them up. A writer keeps two up:
+    the one a partition fails over to is then never the only one left."""
+    doc = ref[2]
+    replicas = doc["spec"].get("replicas", 1)
+    if doc["kind"] not in ("Deployment", "StatefulSet") or not isinstance(replicas, int) or \
+            replicas < 2:
+        return
+    keep = min(2, replicas - 1) if runs_writer(doc) else 1
+    labels = ((doc["spec"].get("template") or {}).get("metadata") or {}).get("labels") or {}
+    pdbs = [r for r in by_kind(docs, "PodDisruptionBudget")
+            if (r[2]["metadata"].get("namespace") == doc["metadata"].get("namespace"))
+            and ((r[2].get("spec") or {}).get("selector") or {}).get("matchLabels")
+            and all(labels.get(k) == v for k, v in
+                    r[2]["spec"]["selector"]["matchLabels"].items())]
+    if not pdbs:
+        problems.add(where(ref), f"{replicas} replicas and no PodDisruptionBudget selects them: "
+                                 "a node drain may stop them all at once")
+    for p in pdbs:
+        spec = p[2]["spec"]
+        if "minAvailable" in spec:
+            least = int_or_percent(spec["minAvailable"], replicas, True)
+            allowed = None if least is None else replicas - least
+        else:
+            allowed = int_or_percent(spec.get("maxUnavailable"), replicas, True)
+        if allowed is None:
+            continue
+        if allowed < 1:
+            problems.add(where(p), f"allows no disruption of {replicas} replicas: node drains "
+                                   "would wait for ever")
+        elif replicas - allowed < keep:
+            problems.add(where(p), f"lets {allowed} of {replicas} replicas go at once; at least "
+                                   f"{keep} must stay up")
+    if doc["kind"] == "Deployment":
+        strategy = doc["spec"].get("strategy") or {}
+        if strategy.get("type", "RollingUpdate") != "RollingUpdate":
+            problems.add(where(ref), f"strategy {strategy.get('type')} stops every replica at "
+                                     "once; use RollingUpdate")
+            return
+        rolling = strategy.get("rollingUpdate") or {}
+        unavailable = int_or_percent(rolling.get("maxUnavailable", "25%"), replicas, False)
+        if unavailable is not None and replicas - unavailable < keep:
+            problems.add(where(ref), f"its rolling update may stop {unavailable} of {replicas} "
+                                     f"replicas at once (maxUnavailable); at least {keep} must "
+                                     "stay up")
 
 
 def check_common(docs, k8s_dir, problems):
@@ -778,6 +917,8 @@ def validate_systemd(directory, binaries, problems):
                 problems.add(unit, f"ExecStart uses ${var}, which {name}.env does not set")
         argv = [w for w in words[1:] if not re.fullmatch(r"\$[A-Za-z_][A-Za-z0-9_]*", w)]
         values = check_flags(unit, name, argv, binaries, problems)
+        if name in WRITERS:
+            check_unit_ownership(unit, name, values, env, problems)
         creds = {v.split(":", 1)[0] for v in keys.get("LoadCredential", [])}
         for flag in PRIVATE_FILE_FLAGS:
             v = values.get(flag)
@@ -793,6 +934,42 @@ def validate_systemd(directory, binaries, problems):
         if name in ("kam-history-projection", "kam-metrics-service") and not state:
             problems.add(unit, "needs a StateDirectory= for its RocksDB / snapshots")
     return units
+
+
+def check_unit_ownership(unit, name, values, env, problems):
+    """A writer's unit passes --ownership and --advertise from its environment file, so that
+    the same unit runs one VM's instance or several sharing the partitions (group)."""
+    resolve = lambda v: re.sub(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?",  # noqa: E731
+                               lambda m: env.get(m.group(1), ""), v or "")
+    for flag in ("--ownership", "--advertise"):
+        if flag not in values:
+            problems.add(unit, f"ExecStart must pass {flag} (from {name}.env), e.g. "
+                               f"{flag} ${{KAM_{flag[2:].upper()}}}")
+    ownership = resolve(values.get("--ownership", "static"))
+    advertise = resolve(values.get("--advertise"))
+    if ownership not in ("static", "group"):
+        problems.add(unit, f"--ownership is '{ownership}' ({name}.env): static or group")
+        return
+    if ownership == "static":
+        if advertise:
+            problems.add(unit, f"--advertise {advertise} with --ownership static: the binary "
+                               "refuses it (empty KAM_ADVERTISE, or ownership group)")
+        return
+    if resolve(values.get("--owned-partitions")):
+        problems.add(unit, "--owned-partitions with --ownership group: the binary refuses both "
+                           f"(empty KAM_OWNED_PARTITIONS in {name}.env)")
+    listen = resolve(values.get("--listen"))
+    host, _, port = (advertise or listen).rpartition(":")
+    if not advertise and host in ("", "0.0.0.0", "[::]", "::"):
+        problems.add(unit, f"--ownership group needs --advertise (KAM_ADVERTISE in {name}.env): "
+                           f"--listen {listen} names no address the other instances' clients "
+                           "can dial; give this VM's address:port")
+    elif host in ("0.0.0.0", "[::]", "::", "localhost") or host.startswith("127.") or \
+            host == "[::1]":
+        problems.add(unit, f"--advertise {advertise}: clients on other machines are sent there; "
+                           "give this VM's address")
+    elif port != listen.rpartition(":")[2]:
+        problems.add(unit, f"--advertise {advertise}: its port is not --listen's ({listen})")
 
 
 def systemd_analyze(directory, units, problems):
@@ -855,20 +1032,31 @@ def container(d, name):
 
 
 def self_test(args):
+    """Breaks copies of the files in known ways; every breakage must be refused for its
+    reason. Breakages that would hide each other (a writer with static ownership is not
+    checked for --advertise) go into separate rounds: fresh copies, validated in parallel."""
     tmp = tempfile.mkdtemp(prefix="kam-deploy-selftest.")
     try:
-        k8s = os.path.join(tmp, "k8s")
-        sysd = os.path.join(tmp, "systemd")
-        shutil.copytree(args.k8s, k8s)
-        shutil.copytree(args.systemd, sysd)
-        j = lambda f: os.path.join(k8s, f)  # noqa: E731
-        # Each breakage and the words its refusal must contain.
-        cases = []
+        rounds = []  # [(k8s dir, systemd dir, [(description, expected words)])]
+
+        def new_round():
+            base = os.path.join(tmp, f"round{len(rounds)}")
+            k8s, sysd = os.path.join(base, "k8s"), os.path.join(base, "systemd")
+            shutil.copytree(args.k8s, k8s)
+            shutil.copytree(args.systemd, sysd)
+            rounds.append((k8s, sysd, []))
+
+        j = lambda f: os.path.join(rounds[-1][0], f)  # noqa: E731
+        s = lambda f: os.path.join(rounds[-1][1], f)  # noqa: E731
 
         def case(expect, description, action):
             action()
-            cases.append((description, expect))
+            rounds[-1][2].append((description, expect))
 
+        def writer(d):
+            return container(d, d["metadata"]["name"])
+
+        new_round()
         case("Kubernetes 1.30 schema: spec.template.spec.containers.0: Additional properties",
              "a misspelt container field (imagePulPolicy)",
              lambda: edit_yaml(j("50-board.yaml"), "Deployment", "kam-board", lambda d: container(
@@ -894,22 +1082,21 @@ def self_test(args):
              lambda: edit_yaml(j("10-kafka.yaml"), "Kafka", "kam-kafka",
                                lambda d: d["spec"]["kafka"]["listeners"][0].__setitem__(
                                    "tlsVersion", "1.3")))
-        case("--owned-partition is not a flag of kam-metrics-service",
-             "a misspelt flag inside the writer's start script",
-             lambda: replace(j("31-metrics-service.yaml"), "--owned-partitions \"$owned\"",
-                             "--owned-partition \"$owned\""))
+        case("--inbound-keyrng is not a flag of kam-metrics-service",
+             "a misspelt flag of a writer",
+             lambda: edit_yaml(j("31-metrics-service.yaml"), "Deployment", "kam-metrics-service",
+                               lambda d: set_arg(writer(d), "--inbound-keyring",
+                                                 "--inbound-keyrng")))
         case("kam.inbound.people.v1: retention.ms must be -1",
              "an inbound topic with a finite retention",
              lambda: edit_yaml(j("11-topics.yaml"), "KafkaTopic", "kam-inbound-people-v1",
                                lambda d: d["spec"]["config"].__setitem__("retention.ms", 604800000)))
-        case("KAM_WRITER_REPLICAS (1) must equal spec.replicas (3)",
-             "writer replicas that disagree with the partition split",
-             lambda: edit_yaml(j("30-programme-service.yaml"), "StatefulSet",
-                               "kam-programme-service", lambda d: d["spec"].__setitem__("replicas", 3)))
         case("--tokens /etc/kam/secrets/tokens/tokens: must be on an emptyDir",
              "the tokens file straight from its Secret volume (group-readable under fsGroup)",
-             lambda: replace(j("30-programme-service.yaml"), "--tokens /run/kam/private/tokens",
-                             "--tokens /etc/kam/secrets/tokens/tokens"))
+             lambda: edit_yaml(j("30-programme-service.yaml"), "Deployment",
+                               "kam-programme-service", lambda d: set_arg(
+                                   writer(d), "/run/kam/private/tokens",
+                                   "/etc/kam/secrets/tokens/tokens")))
         case("kam-publisher-crm may write kam.programme.v1",
              "a publisher allowed to write an event topic",
              lambda: edit_yaml(j("12-users.yaml"), "KafkaUser", "kam-publisher-crm",
@@ -922,38 +1109,110 @@ def self_test(args):
              lambda: replace(j("Dockerfile"), "      librocksdb7.8 \\\n", ""))
         case("is not YAML", "a file that does not parse",
              lambda: open(j("99-broken.yaml"), "w").write("kind: Service\n  metadata: [\n"))
+        # The writers' failover (--ownership group).
+        case("--advertise kam-metrics-service.kam.svc:50052: must be $(VAR):50052",
+             "a writer advertising its Service instead of its pod (clients would loop)",
+             lambda: edit_yaml(j("31-metrics-service.yaml"), "Deployment", "kam-metrics-service",
+                               lambda d: set_arg(writer(d), "$(POD_IP):50052",
+                                                 "kam-metrics-service.kam.svc:50052")))
+        case("POD_IP comes from status.hostIP",
+             "a writer advertising its node's address",
+             lambda: edit_yaml(j("30-programme-service.yaml"), "Deployment",
+                               "kam-programme-service", lambda d: [
+                                   e["valueFrom"]["fieldRef"].__setitem__("fieldPath",
+                                                                          "status.hostIP")
+                                   for e in writer(d)["env"] if e["name"] == "POD_IP"]))
+        case("kam-metrics-service needs Read on group kam.metrics-writer.owners",
+             "a writer's KafkaUser without Read on its owners group",
+             lambda: edit_yaml(j("12-users.yaml"), "KafkaUser", "kam-metrics-service",
+                               lambda d: d["spec"]["authorization"].__setitem__("acls", [
+                                   a for a in d["spec"]["authorization"]["acls"]
+                                   if a["resource"]["name"] != "kam.metrics-writer.owners"])))
+        case("3 replicas and no PodDisruptionBudget selects them",
+             "a writer without a PodDisruptionBudget",
+             lambda: drop_doc(j("30-programme-service.yaml"), "PodDisruptionBudget",
+                              "kam-programme-service"))
+        case("its rolling update may stop 2 of 3 replicas at once",
+             "a writer rollout that may leave one pod up",
+             lambda: edit_yaml(j("31-metrics-service.yaml"), "Deployment", "kam-metrics-service",
+                               lambda d: d["spec"]["strategy"]["rollingUpdate"].update(
+                                   maxSurge=0, maxUnavailable=2)))
         case("ExecStart uses $KAM_DATA_DIRECTORY, which kam-history-projection.env does not set",
              "a unit using a variable its environment file lacks",
-             lambda: replace(os.path.join(sysd, "kam-history-projection.service"),
+             lambda: replace(s("kam-history-projection.service"),
                              "--data-dir /var/lib/kam/history",
                              "--data-dir ${KAM_DATA_DIRECTORY}"))
+        case("--ownership group needs --advertise (KAM_ADVERTISE in kam-programme-service.env)",
+             "a VM's writer in the group without its address",
+             lambda: replace(s("kam-programme-service.env"),
+                             "\nKAM_ADVERTISE=kam-1.example.internal:50051\n",
+                             "\nKAM_ADVERTISE=\n"))
+        case("ExecStart must pass --ownership (from kam-metrics-service.env)",
+             "a writer's unit that does not pass --ownership",
+             lambda: replace(s("kam-metrics-service.service"),
+                             "  --ownership ${KAM_OWNERSHIP} \\\n", ""))
         if shutil.which("systemd-analyze"):
             case("Unknown key 'RestartSecs'",
                  "a unit with a key systemd does not know",
-                 lambda: replace(os.path.join(sysd, "kam-board.service"), "RestartSec=",
-                                 "RestartSecs="))
-        out = subprocess.run([sys.executable, os.path.abspath(__file__), "--repo", args.repo,
-                              "--k8s", k8s, "--systemd", sysd, "--binaries",
-                              args.binaries or ""], capture_output=True, text=True, timeout=300)
-        failed = 0
-        if out.returncode != 1:
-            print(f"FAIL self-test: the validator exited {out.returncode} on broken files "
-                  "(want 1)")
-            failed += 1
-        for description, expect in cases:
-            if expect in out.stdout:
-                print(f"refused as it must be: {description}")
-            else:
-                print(f"FAIL self-test: {description} was not refused (wanted '{expect}')")
-                failed += 1
-        if failed:
-            print("--- the validator's output on the broken files ---")
-            print(out.stdout + out.stderr)
-        print(f"self-test: {len(cases) - failed if failed <= len(cases) else 0} passed, "
-              f"{failed} failed")
+                 lambda: replace(s("kam-board.service"), "RestartSec=", "RestartSecs="))
+        new_round()
+        case("3 replicas without --ownership group",
+             "a writer Deployment of 3 replicas with static ownership (all would own everything)",
+             lambda: edit_yaml(j("30-programme-service.yaml"), "Deployment",
+                               "kam-programme-service", lambda d: drop_flag(writer(d),
+                                                                            "--ownership")))
+        case("--ownership group needs --advertise $(POD_IP):<gRPC port>",
+             "a writer Deployment in the group without --advertise",
+             lambda: edit_yaml(j("31-metrics-service.yaml"), "Deployment", "kam-metrics-service",
+                               lambda d: drop_flag(writer(d), "--advertise")))
+        runs = [subprocess.Popen([sys.executable, os.path.abspath(__file__), "--repo", args.repo,
+                                  "--k8s", k8s, "--systemd", sysd, "--binaries",
+                                  args.binaries or ""], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+                 for k8s, sysd, _ in rounds]
+        failed = total = 0
+        for run, (_, _, cases) in zip(runs, rounds):
+            stdout, stderr = run.communicate(timeout=300)
+            total += len(cases)
+            round_failed = 0
+            if run.returncode != 1:
+                print(f"FAIL self-test: the validator exited {run.returncode} on broken files "
+                      "(want 1)")
+                round_failed += 1
+            for description, expect in cases:
+                if expect in stdout:
+                    print(f"refused as it must be: {description}")
+                else:
+                    print(f"FAIL self-test: {description} was not refused (wanted '{expect}')")
+                    round_failed += 1
+            if round_failed:
+                print("--- the validator's output on the broken files ---")
+                print(stdout + stderr)
+            failed += round_failed
+        print(f"self-test: {max(total - failed, 0)} passed, {failed} failed")
         return 1 if failed else 0
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def set_arg(c, old, new):
+    args = c["args"]
+    args[args.index(old)] = new
+
+
+def drop_flag(c, flag):
+    args = c["args"]
+    i = args.index(flag)
+    del args[i:i + 2]
+
+
+def drop_doc(path, kind, name):
+    with open(path) as f:
+        docs = [d for d in yaml.safe_load_all(f) if d]
+    kept = [d for d in docs if not (d.get("kind") == kind and d["metadata"]["name"] == name)]
+    assert len(kept) == len(docs) - 1, f"self-test: no {kind}/{name} in {path}"
+    with open(path, "w") as f:
+        yaml.safe_dump_all(kept, f, sort_keys=False)
 
 
 def replace(path, old, new):
