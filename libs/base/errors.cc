@@ -35,6 +35,14 @@ absl::Status WithReason(absl::Status status, std::string_view reason) {
 
 std::string ReasonOf(const absl::Status& status) { return Payload(status, kReasonPayload); }
 
+absl::Status WithOwner(absl::Status status, std::string_view owner) {
+  status.SetPayload(absl::string_view(kOwnerPayload.data(), kOwnerPayload.size()),
+                    absl::Cord(absl::string_view(owner.data(), owner.size())));
+  return status;
+}
+
+std::string OwnerOf(const absl::Status& status) { return Payload(status, kOwnerPayload); }
+
 std::string RuleOf(const absl::Status& status) { return Payload(status, kRulePayload); }
 std::string FieldOf(const absl::Status& status) { return Payload(status, kFieldPayload); }
 

@@ -38,4 +38,10 @@ inline constexpr std::string_view kReasonNotOwner = "partition_not_owned";
 absl::Status WithReason(absl::Status status, std::string_view reason);
 std::string ReasonOf(const absl::Status& status);
 
+// With kReasonNotOwner: the endpoint of the instance that owns the partition now (as it
+// advertises itself), when known; server/status.h hands it on as ErrorDetail.owner.
+inline constexpr std::string_view kOwnerPayload = "kam.v1/owner";
+absl::Status WithOwner(absl::Status status, std::string_view owner);
+std::string OwnerOf(const absl::Status& status);
+
 }  // namespace kam::base

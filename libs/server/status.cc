@@ -21,6 +21,7 @@ grpc::Status ToGrpc(const absl::Status& status) {
   detail.set_rule(base::RuleOf(status));
   detail.set_field(base::FieldOf(status));
   detail.set_reason(base::ReasonOf(status));
+  detail.set_owner(base::OwnerOf(status));
   if (detail.rule().empty() && detail.field().empty() && detail.reason().empty()) {
     return grpc::Status(code, message);
   }
@@ -43,6 +44,8 @@ absl::Status FromGrpc(const grpc::Status& status) {
   if (!detail.field().empty())
     out.SetPayload(absl::string_view(base::kFieldPayload.data(), base::kFieldPayload.size()),
                    absl::Cord(detail.field()));
+  if (!detail.reason().empty()) out = base::WithReason(std::move(out), detail.reason());
+  if (!detail.owner().empty()) out = base::WithOwner(std::move(out), detail.owner());
   return out;
 }
 
