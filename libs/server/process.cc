@@ -273,6 +273,17 @@ void DefineWriterFlags(Flags& flags, const std::string& default_transactional_id
   flags.Define("owned-partitions", "",
                "comma-separated partitions this instance writes (default: all); another "
                "instance claiming one fences this one for it");
+  flags.Define("ownership", "static",
+               "how this instance gets its partitions: static (--owned-partitions) or group "
+               "(every live instance with the same --transactional-id shares them through a "
+               "Kafka consumer group; a dead instance's partitions move to the others)");
+  flags.Define("advertise", "",
+               "with --ownership group: host:port where clients reach this instance, named "
+               "to them as the owner of its partitions (default: --listen, if it names a host "
+               "and a port)");
+  flags.Define("group-session-timeout-ms", "6000",
+               "with --ownership group: how long a silent instance keeps its partitions "
+               "before the others take them (the broker's minimum is 6000)");
   flags.Define("append-timeout-ms", "10000",
                "how long a command waits for Kafka (at most 50000: below the producer's "
                "transaction.timeout.ms of 60000, so the writer gives up on a transaction "
@@ -301,6 +312,7 @@ absl::StatusOr<WriterFlags> ParseWriterFlags(const Flags& flags,
   long linger_us = 0;
   long gap_us = 0;
   long checkpoint_ms = 0;
+  long session_ms = 0;
   std::vector<int> owned;
   for (auto s : {flags.GetInt("partitions", 1, 1000, partitions),
                  flags.GetInt("append-timeout-ms", 100, 50000, timeout_ms),
@@ -309,7 +321,8 @@ absl::StatusOr<WriterFlags> ParseWriterFlags(const Flags& flags,
                  flags.GetInt("group-max-bytes", 1024, 64L << 20, group_bytes),
                  flags.GetInt("group-linger-us", 0, 1000000, linger_us),
                  flags.GetInt("transaction-gap-us", 0, 1000000, gap_us),
-                 flags.GetInt("checkpoint-interval-ms", 0, 86400000, checkpoint_ms)}) {
+                 flags.GetInt("checkpoint-interval-ms", 0, 86400000, checkpoint_ms),
+                 flags.GetInt("group-session-timeout-ms", 1000, 300000, session_ms)}) {
     if (!s.ok()) return s;
   }
   out.group_max_commands = static_cast<std::size_t>(group_commands);
@@ -327,6 +340,44 @@ absl::StatusOr<WriterFlags> ParseWriterFlags(const Flags& flags,
   }
   out.owned_partitions.assign(owned.begin(), owned.end());
   out.append_timeout = std::chrono::milliseconds(timeout_ms);
+  out.group_session_timeout = std::chrono::milliseconds(session_ms);
+  const std::string ownership = flags.Get("ownership");
+  if (ownership != "static" && ownership != "group") {
+    return absl::InvalidArgumentError(
+        base::StrCat("--ownership: must be static or group, not '", ownership, "'"));
+  }
+  out.group_ownership = ownership == "group";
+  if (!out.group_ownership) {
+    if (!flags.Get("advertise").empty()) {
+      return absl::InvalidArgumentError("--advertise: only with --ownership group");
+    }
+    return out;
+  }
+  if (!out.owned_partitions.empty()) {
+    return absl::InvalidArgumentError(
+        "--owned-partitions: contradicts --ownership group, where the group assigns the "
+        "partitions; give one of them");
+  }
+  out.advertise = flags.Get("advertise");
+  if (out.advertise.empty()) {
+    // --listen, when it names a host clients can dial and a fixed port.
+    const std::string listen = flags.Get("listen");
+    const auto colon = listen.rfind(':');
+    const std::string host = colon == std::string::npos ? "" : listen.substr(0, colon);
+    const std::string port = colon == std::string::npos ? "" : listen.substr(colon + 1);
+    if (host.empty() || host == "0.0.0.0" || host == "[::]" || port.empty() || port == "0") {
+      return absl::InvalidArgumentError(
+          base::StrCat("--advertise: required with --ownership group when --listen (", listen,
+                       ") names no host or port that clients can dial; give host:port"));
+    }
+    out.advertise = listen;
+  }
+  const auto colon = out.advertise.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == out.advertise.size() ||
+      out.advertise.find_first_of(" ,/") != std::string::npos) {
+    return absl::InvalidArgumentError(
+        base::StrCat("--advertise: must be host:port, not '", out.advertise, "'"));
+  }
   return out;
 }
 

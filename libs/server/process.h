@@ -88,7 +88,8 @@ void DefineMetricsFlag(Flags& flags, const std::string& default_listen);
 absl::StatusOr<std::unique_ptr<MetricsEndpoint>> StartMetricsEndpoint(const Flags& flags);
 
 // The flags of a command service's writer: --partitions, --transactional-id,
-// --owned-partitions, --append-timeout-ms, and group commit's bounds --group-max-commands,
+// --owned-partitions or --ownership group (--advertise, --group-session-timeout-ms),
+// --append-timeout-ms, and group commit's bounds --group-max-commands,
 // --group-max-bytes, --group-linger-us, --transaction-gap-us.
 struct WriterFlags {
   int partitions = 3;
@@ -103,6 +104,12 @@ struct WriterFlags {
   std::chrono::microseconds transaction_gap{2000};
   // --checkpoint-interval-ms: between signed checkpoints of the chain tips (0: at shutdown).
   std::chrono::milliseconds checkpoint_interval{60000};
+  // --ownership group: the live instances divide the partitions through a Kafka consumer
+  // group (eventlog/ownership.h) named after the transactional id, each naming itself to
+  // clients by --advertise; static: --owned-partitions.
+  bool group_ownership = false;
+  std::string advertise;  // host:port (from --advertise, or --listen when it is concrete)
+  std::chrono::milliseconds group_session_timeout{6000};
 };
 // The transactional id defaults to the topic prefix then `default_transactional_id`, so
 // that environments sharing a cluster (told apart by --topic-prefix) never fence each other.

@@ -7,12 +7,14 @@
 //   if (auto s = kam::server::ConfigureWriter(config, *common, *writer); !s.ok()) ...
 #pragma once
 
+#include <algorithm>
 #include <memory>
 #include <string>
 
 #include "absl/status/status.h"
 #include "base/strings.h"
 #include "eventlog/kafka.h"
+#include "eventlog/ownership.h"
 #include "eventlog/signing.h"
 #include "server/process.h"
 
@@ -40,6 +42,14 @@ absl::Status ConfigureWriter(Config& config, const CommonFlags& common, const Wr
   config.group = {writer.group_max_commands, writer.group_max_bytes, writer.group_linger,
                   writer.transaction_gap};
   config.checkpoint_interval = writer.checkpoint_interval;
+  if (writer.group_ownership) {
+    config.writer_group = eventlog::OwnershipOptions{
+        .group_id = base::StrCat(writer.transactional_id, ".owners"),
+        .endpoint = writer.advertise,
+        .session_timeout = writer.group_session_timeout,
+        .heartbeat_interval =
+            std::max(std::chrono::milliseconds(100), writer.group_session_timeout / 6)};
+  }
   return absl::OkStatus();
 }
 

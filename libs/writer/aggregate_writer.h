@@ -17,7 +17,14 @@
 // "<transactional_id>.p<partition>": another instance claiming that partition fences this
 // one (Kafka aborts our open transaction and refuses our commits), so two writers never
 // interleave on an aggregate. A command for an aggregate in a partition not owned here,
-// or fenced away, is UNAVAILABLE with the reason "partition_not_owned".
+// or fenced away, is UNAVAILABLE with the reason "partition_not_owned" and, when known,
+// the owner's endpoint (base::OwnerOf; ErrorDetail.owner over gRPC).
+//
+// Which partitions: a static list (options.owned_partitions, default all), or, after
+// JoinGroup(), the assignment of a Kafka consumer group shared by every live instance of
+// the writer (eventlog/ownership.h): partitions are acquired (fence, replay, start) and
+// released (finish the transaction in flight, answer the queue "not owned") as instances
+// come and go.
 //
 // Group commit: each owned partition has a writer thread (partition_writer.h). Commands
 // for one partition that arrive while its transaction is in flight are decided in order
@@ -41,19 +48,23 @@
 // from its last known offset. Thread-safe.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <future>
 #include <map>
 #include <memory>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "base/errors.h"
+#include "base/log.h"
 #include "base/strings.h"
 #include "eventlog/kafka.h"
+#include "eventlog/ownership.h"
 #include "eventlog/signing.h"
 #include "writer/clock.h"
 #include "writer/event_log.h"
@@ -69,8 +80,10 @@ struct WriterOptions {
   int partitions = 3;  // when the topic must be created
   // Base of the per-partition transactional ids.
   std::string transactional_id;
-  // The partitions this instance owns; empty: all of them.
+  // The partitions this instance owns; empty: all of them (unless owned_by_group).
   std::vector<int32_t> owned_partitions;
+  // Start() owns no partition: they come from JoinGroup()'s assignment (or Acquire()).
+  bool owned_by_group = false;
   // Where snapshots live; empty: no snapshots.
   std::string snapshot_dir;
   uint64_t snapshot_every_events = 100000;
@@ -120,7 +133,8 @@ class AggregateWriter {
 
   // Creates the topic if needed, takes over the owned partitions' transactional ids
   // (fencing any zombie and aborting its open transactions), rebuilds every aggregate of
-  // those partitions from the log, and starts their writer threads.
+  // those partitions from the log, and starts their writer threads. With owned_by_group it
+  // owns nothing yet: JoinGroup() next.
   absl::Status Start() {
     if (options_.keyring != nullptr &&
         (options_.signer == nullptr || !options_.keyring->Has(options_.signer->key_id()))) {
@@ -130,6 +144,11 @@ class AggregateWriter {
                        ": its own events would not verify; add its public key to the keyring "
                        "(openssl pkey -in KEY.pem -pubout >> KEYRING.pem)"));
     }
+    if (options_.owned_by_group && !options_.owned_partitions.empty()) {
+      return base::InvalidField("owned_partitions",
+                                "a writer whose partitions are assigned by its group owns no "
+                                "static list; give one or the other");
+    }
     KAM_RETURN_IF_ERROR(log_->EnsureTopic(options_.topic, options_.partitions));
     if (!options_.checkpoint_topic.empty()) {
       KAM_RETURN_IF_ERROR(log_->EnsureTopic(options_.checkpoint_topic, 1));
@@ -137,44 +156,124 @@ class AggregateWriter {
     auto count = log_->PartitionCount(options_.topic);
     if (!count.ok()) return count.status();
     partition_count_ = *count;
+    if (options_.owned_by_group) return absl::OkStatus();
     std::vector<int32_t> owned = options_.owned_partitions;
     if (owned.empty()) {
       for (int32_t p = 0; p < partition_count_; ++p) owned.push_back(p);
     }
+    std::map<int32_t, std::shared_ptr<PartitionWriter<State>>> parts;
     for (int32_t p : owned) {
       if (p < 0 || p >= partition_count_) {
         return base::InvalidField(
             "owned_partitions", base::StrCat("partition ", p, " does not exist in ", options_.topic,
                                              " (", partition_count_, " partitions)"));
       }
-      const std::string transactional_id = base::StrCat(options_.transactional_id, ".p", p);
-      partitions_.emplace(
-          p, std::make_unique<PartitionWriter<State>>(
-                 p, log_->OpenPartition(options_.topic, p, transactional_id), pipeline_,
-                 options_.group, clock_, snapshots_.get(),
-                 CheckpointOptions{options_.checkpoint_topic, options_.checkpoint_interval,
-                                   transactional_id}));
+      parts.emplace(p, MakePartition(p));
     }
-    for (auto& [p, part] : partitions_) KAM_RETURN_IF_ERROR(part->Load());
-    for (auto& [p, part] : partitions_) part->Start();
+    for (auto& [p, part] : parts) KAM_RETURN_IF_ERROR(part->Load());
+    for (auto& [p, part] : parts) part->Start();
+    std::unique_lock<std::shared_mutex> lock(parts_mu_);
+    partitions_ = std::move(parts);
+    ++ownership_epoch_;
     return absl::OkStatus();
   }
 
-  // Stops the writer threads (queued commands are answered UNAVAILABLE). Idempotent.
+  // Joins the Kafka consumer group `options.group_id` of every live instance of this writer
+  // (after Start(), with owned_by_group): the group's assignment decides which partitions
+  // this instance owns from then on (eventlog/ownership.h). Returns after the first
+  // assignment has been taken over. `options.topic` is the writer's.
+  absl::Status JoinGroup(const eventlog::KafkaOptions& kafka, eventlog::OwnershipOptions options) {
+    if (!options_.owned_by_group) {
+      return absl::FailedPreconditionError(
+          "JoinGroup: the writer owns a static list of partitions (owned_by_group is false)");
+    }
+    options.topic = options_.topic;
+    auto group =
+        eventlog::GroupOwnership::Join(kafka, std::move(options),
+                                       {.acquire = [this](int32_t p) { return Acquire(p); },
+                                        .release = [this](int32_t p) { Release(p); }});
+    if (!group.ok()) return group.status();
+    std::unique_lock<std::shared_mutex> lock(parts_mu_);
+    group_ = std::move(*group);
+    return absl::OkStatus();
+  }
+
+  // Takes partition `partition` over: fences its earlier holder, rebuilds its aggregates
+  // and starts its writer. OK if it is owned already (and not fenced away meanwhile).
+  absl::Status Acquire(int32_t partition) {
+    if (partition < 0 || partition >= partition_count_) {
+      return base::InvalidField("partition", base::StrCat("partition ", partition,
+                                                          " does not exist in ", options_.topic));
+    }
+    if (auto held = Part(partition)) {
+      if (!held->fenced()) return absl::OkStatus();
+      Release(partition);  // another instance had it meanwhile: start afresh
+    }
+    auto part = MakePartition(partition);
+    const auto started = std::chrono::steady_clock::now();
+    KAM_RETURN_IF_ERROR(part->Load());
+    part->Start();
+    base::Log(base::LogLevel::kInfo,
+              base::StrCat(options_.aggregate_type, " writer took ", options_.topic, "/", partition,
+                           " over: ", part->load_stats().records_replayed, " records replayed in ",
+                           std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::steady_clock::now() - started)
+                               .count(),
+                           " ms"),
+              {{"topic", options_.topic}, {"partition", partition}});
+    std::unique_lock<std::shared_mutex> lock(parts_mu_);
+    partitions_.emplace(partition, std::move(part));
+    ++ownership_epoch_;
+    return absl::OkStatus();
+  }
+
+  // Gives partition `partition` up: its transaction in flight finishes, what is queued is
+  // answered "not owned" (the client retries at the new owner with the same request id),
+  // and the latest checkpoint and snapshot are written. A no-op if it is not owned.
+  void Release(int32_t partition) {
+    std::shared_ptr<PartitionWriter<State>> part;
+    {
+      std::unique_lock<std::shared_mutex> lock(parts_mu_);
+      auto it = partitions_.find(partition);
+      if (it == partitions_.end()) return;
+      part = std::move(it->second);
+      partitions_.erase(it);
+      ++ownership_epoch_;
+    }
+    part->Stop(base::WithReason(
+        absl::UnavailableError(base::StrCat("partition ", partition, " of ", options_.topic,
+                                            " moved to another instance; send the command "
+                                            "there with the same request id")),
+        base::kReasonNotOwner));
+    if (auto s = part->WriteSnapshot(); !s.ok()) {
+      base::Log(base::LogLevel::kWarning,
+                base::StrCat("snapshot of ", options_.topic, "/", partition,
+                             " at release failed: ", s.message()));
+    }
+  }
+
+  // Leaves the group (if any), then stops the writer threads (queued commands are answered
+  // UNAVAILABLE). Idempotent.
   void Stop() {
-    for (auto& [p, part] : partitions_) part->Stop();
+    std::shared_ptr<eventlog::GroupOwnership> group;
+    {
+      std::unique_lock<std::shared_mutex> lock(parts_mu_);
+      group = std::move(group_);
+    }
+    if (group) group->Leave();  // releases every partition it assigned
+    for (auto& part : Parts()) part->Stop();
   }
 
   // Writes a snapshot of every owned partition (e.g. at shutdown). A no-op without
   // snapshots configured.
   absl::Status SnapshotAll() {
-    for (auto& [p, part] : partitions_) KAM_RETURN_IF_ERROR(part->WriteSnapshot());
+    for (auto& part : Parts()) KAM_RETURN_IF_ERROR(part->WriteSnapshot());
     return absl::OkStatus();
   }
 
   // Appends a checkpoint of every owned partition that moved since its last one.
   absl::Status CheckpointAll() {
-    for (auto& [p, part] : partitions_) KAM_RETURN_IF_ERROR(part->WriteCheckpoint());
+    for (auto& part : Parts()) KAM_RETURN_IF_ERROR(part->WriteCheckpoint());
     return absl::OkStatus();
   }
 
@@ -182,7 +281,7 @@ class AggregateWriter {
   // ("<topic>/<partition>@<offset>: <problem>"), as the read model's verification lists them.
   std::vector<std::string> quarantined() const {
     std::vector<std::string> out;
-    for (const auto& [p, part] : partitions_) {
+    for (const auto& part : Parts()) {
       for (const std::string& q :
            part->Read([](const Partition<State>& s) { return s.quarantined; })) {
         out.push_back(q);
@@ -194,7 +293,7 @@ class AggregateWriter {
   using LoadStats = typename PartitionWriter<State>::LoadStats;
   std::map<int32_t, LoadStats> load_stats() const {
     std::map<int32_t, LoadStats> out;
-    for (const auto& [p, part] : partitions_) out[p] = part->load_stats();
+    for (const auto& part : Parts()) out[part->partition()] = part->load_stats();
     return out;
   }
 
@@ -215,9 +314,9 @@ class AggregateWriter {
   // Queues a command on its partition's writer; the future is ready after its group's
   // transaction. UNAVAILABLE (reason partition_not_owned) for a partition not owned here.
   std::future<Outcome> Submit(Command<State> command) {
-    auto part = partitions_.find(PartitionOf(command.aggregate_id));
-    if (part == partitions_.end()) return Ready(NotOwned(command.aggregate_id));
-    return part->second->Submit(std::move(command));
+    auto part = Part(PartitionOf(command.aggregate_id));
+    if (part == nullptr) return Ready(NotOwned(command.aggregate_id));
+    return part->Submit(std::move(command));
   }
 
   // Every command at once, each on its partition (they may share transactions with other
@@ -238,27 +337,23 @@ class AggregateWriter {
   std::future<std::vector<Outcome>> SubmitTransaction(
       int32_t partition, std::vector<Command<State>> commands,
       std::optional<eventlog::TransactionOffsets> offsets) {
-    auto part = partitions_.find(partition);
-    if (part == partitions_.end()) {
+    auto part = Part(partition);
+    if (part == nullptr) {
       std::vector<Outcome> out(commands.size());
-      for (auto& o : out) {
-        o.result = base::WithReason(
-            absl::UnavailableError(base::StrCat("partition ", partition, " of ", options_.topic,
-                                                " is not owned by this instance")),
-            base::kReasonNotOwner);
-      }
+      const absl::Status why = NotOwnedPartition(partition);
+      for (auto& o : out) o.result = why;
       std::promise<std::vector<Outcome>> ready;
       ready.set_value(std::move(out));
       return ready.get_future();
     }
-    return part->second->SubmitTransaction(std::move(commands), std::move(offsets));
+    return part->SubmitTransaction(std::move(commands), std::move(offsets));
   }
 
   // A copy of the aggregate's state and its version (0: no events yet, or not owned here).
   std::pair<State, uint64_t> Snapshot(const std::string& aggregate_id) const {
-    auto part = partitions_.find(PartitionOf(aggregate_id));
-    if (part == partitions_.end()) return {State{}, 0};
-    return part->second->Read([&](const Partition<State>& p) -> std::pair<State, uint64_t> {
+    auto part = Part(PartitionOf(aggregate_id));
+    if (part == nullptr) return {State{}, 0};
+    return part->Read([&](const Partition<State>& p) -> std::pair<State, uint64_t> {
       auto it = p.aggregates.find(aggregate_id);
       if (it == p.aggregates.end()) return {State{}, 0};
       return {it->second.state, it->second.chain.version};
@@ -270,16 +365,25 @@ class AggregateWriter {
   }
   int partition_count() const { return partition_count_; }
   std::vector<int32_t> owned_partitions() const {
+    std::shared_lock<std::shared_mutex> lock(parts_mu_);
     std::vector<int32_t> out;
     for (const auto& [p, part] : partitions_) out.push_back(p);
     return out;
+  }
+  // Changes whenever a partition is acquired or released (for consumers that follow the
+  // owned partitions, such as the inbound ingesters).
+  uint64_t ownership_epoch() const { return ownership_epoch_.load(); }
+  // The group's view (null without JoinGroup).
+  std::shared_ptr<const eventlog::GroupOwnership> group() const {
+    std::shared_lock<std::shared_mutex> lock(parts_mu_);
+    return group_;
   }
   const std::string& topic() const { return options_.topic; }
 
   // Groups and commands processed, over all owned partitions.
   typename PartitionWriter<State>::Counters counters() const {
     typename PartitionWriter<State>::Counters total;
-    for (const auto& [p, part] : partitions_) {
+    for (const auto& part : Parts()) {
       auto c = part->counters();
       total.groups += c.groups;
       total.commands += c.commands;
@@ -297,12 +401,66 @@ class AggregateWriter {
     p.set_value(std::move(o));
     return p.get_future();
   }
+
+  std::shared_ptr<PartitionWriter<State>> MakePartition(int32_t p) {
+    const std::string transactional_id = base::StrCat(options_.transactional_id, ".p", p);
+    return std::make_shared<PartitionWriter<State>>(
+        p, log_->OpenPartition(options_.topic, p, transactional_id), pipeline_, options_.group,
+        clock_, snapshots_.get(),
+        CheckpointOptions{options_.checkpoint_topic, options_.checkpoint_interval,
+                          transactional_id});
+  }
+
+  std::shared_ptr<PartitionWriter<State>> Part(int32_t partition) const {
+    std::shared_lock<std::shared_mutex> lock(parts_mu_);
+    auto it = partitions_.find(partition);
+    return it == partitions_.end() ? nullptr : it->second;
+  }
+
+  std::vector<std::shared_ptr<PartitionWriter<State>>> Parts() const {
+    std::shared_lock<std::shared_mutex> lock(parts_mu_);
+    std::vector<std::shared_ptr<PartitionWriter<State>>> out;
+    for (const auto& [p, part] : partitions_) out.push_back(part);
+    return out;
+  }
+
+  // Names the owner when the group knows it.
+  absl::Status WithOwnerOf(absl::Status status, int32_t partition) const {
+    std::shared_ptr<eventlog::GroupOwnership> group;
+    {
+      std::shared_lock<std::shared_mutex> lock(parts_mu_);
+      group = group_;
+    }
+    status = base::WithReason(std::move(status), base::kReasonNotOwner);
+    if (group == nullptr) return status;
+    std::optional<std::string> owner = group->OwnerOf(partition);
+    if (!owner || *owner == group->options().endpoint) {
+      return base::WithReason(absl::UnavailableError(base::StrCat(
+                                  status.message(),
+                                  "; no instance owns it at this moment (the writers are "
+                                  "rebalancing): retry shortly with the same request id")),
+                              base::kReasonNotOwner);
+    }
+    absl::Status named = base::WithReason(
+        absl::UnavailableError(base::StrCat(status.message(), "; its owner is ", *owner,
+                                            ": send the command there with the same request id")),
+        base::kReasonNotOwner);
+    return base::WithOwner(std::move(named), *owner);
+  }
+
   absl::Status NotOwned(const std::string& aggregate_id) const {
-    return base::WithReason(absl::UnavailableError(base::StrCat(
-                                options_.aggregate_type, " '", aggregate_id,
-                                "' lives in partition ", PartitionOf(aggregate_id), " of ",
-                                options_.topic, ", which this instance does not own")),
-                            base::kReasonNotOwner);
+    const int32_t p = PartitionOf(aggregate_id);
+    return WithOwnerOf(absl::UnavailableError(base::StrCat(
+                           options_.aggregate_type, " '", aggregate_id, "' lives in partition ", p,
+                           " of ", options_.topic, ", which this instance does not own")),
+                       p);
+  }
+
+  absl::Status NotOwnedPartition(int32_t partition) const {
+    return WithOwnerOf(
+        absl::UnavailableError(base::StrCat("partition ", partition, " of ", options_.topic,
+                                            " is not owned by this instance")),
+        partition);
   }
 
   std::unique_ptr<EventLog> log_;
@@ -311,7 +469,10 @@ class AggregateWriter {
   PipelineOptions<State> pipeline_;
   std::unique_ptr<SnapshotStore<State>> snapshots_;
   int partition_count_ = 0;
-  std::map<int32_t, std::unique_ptr<PartitionWriter<State>>> partitions_;  // fixed after Start()
+  mutable std::shared_mutex parts_mu_;  // guards partitions_ and group_
+  std::map<int32_t, std::shared_ptr<PartitionWriter<State>>> partitions_;
+  std::shared_ptr<eventlog::GroupOwnership> group_;
+  std::atomic<uint64_t> ownership_epoch_{0};
 };
 
 }  // namespace kam::writer

@@ -10,7 +10,8 @@
 //
 // The inbound topic has as many partitions as the aggregate topic, and a record's key is
 // its aggregate id: an inbound partition feeds the writer partition of the same number, so
-// the ingester reads only the partitions its writer owns. Each polled batch of a partition
+// the ingester reads only the partitions its writer owns (following them as they move
+// between instances of a writer group). Each polled batch of a partition
 // is ONE transaction of that partition's writer holding the batch's events, its dead
 // letters and the consumer group's offsets: a crash at any point neither loses nor repeats
 // an inbound record. A record the translator cannot turn into a command (it does not
@@ -131,11 +132,10 @@ class InboundIngester {
           options_.topic, " has ", *inbound, " partitions but the aggregate topic has ", count,
           ": they must match so that an inbound record reaches the writer owning its aggregate"));
     }
-    partitions_ = writer_.owned_partitions();
     auto consumer = eventlog::Consumer::CreateInGroup(kafka_, options_.group_id);
     if (!consumer.ok()) return consumer.status();
     consumer_ = std::move(*consumer);
-    KAM_RETURN_IF_ERROR(consumer_->AssignCommitted(options_.topic, partitions_));
+    KAM_RETURN_IF_ERROR(FollowOwnership());
     stop_ = false;
     thread_ = std::thread([this] { Run(); });
     return absl::OkStatus();
@@ -162,8 +162,28 @@ class InboundIngester {
   }
 
  private:
+  // Reads the partitions the writer owns now, from their committed offsets. A partition
+  // the writer has just acquired was fenced from its last owner first, so its committed
+  // offsets are final: the last owner's transaction committed them with its events, or
+  // was aborted with them.
+  absl::Status FollowOwnership() {
+    epoch_ = writer_.ownership_epoch();
+    partitions_ = writer_.owned_partitions();
+    return consumer_->AssignCommitted(options_.topic, partitions_);
+  }
+
   void Run() {
     while (!stop_) {
+      if (writer_.ownership_epoch() != epoch_) {
+        if (auto s = FollowOwnership(); !s.ok()) {
+          base::Log(base::LogLevel::kWarning,
+                    base::StrCat("ingester of ", options_.topic,
+                                 ": cannot follow the writer's partitions: ", s.message()));
+          std::this_thread::sleep_for(options_.retry_backoff);
+          epoch_ = ~uint64_t{0};  // try again next time round
+          continue;
+        }
+      }
       auto batch = consumer_->Poll(options_.max_batch, std::chrono::milliseconds(200));
       if (!batch.ok()) {
         std::this_thread::sleep_for(options_.retry_backoff);
@@ -209,7 +229,7 @@ class InboundIngester {
         base::Log(base::StrCat("ingester of ", options_.topic,
                                ": will retry after: ", transient.message()));
         std::this_thread::sleep_for(options_.retry_backoff);
-        (void)consumer_->AssignCommitted(options_.topic, partitions_);
+        (void)FollowOwnership();
       }
     }
   }
@@ -219,6 +239,7 @@ class InboundIngester {
   Options options_;
   Translate translate_;
   std::vector<int32_t> partitions_;
+  uint64_t epoch_ = 0;  // the writer's ownership_epoch() that partitions_ follows
   std::unique_ptr<eventlog::Consumer> consumer_;
   std::thread thread_;
   std::atomic<bool> stop_{false};

@@ -109,16 +109,18 @@ class PartitionWriter {
     thread_ = std::thread([this] { Run(); });
   }
 
-  // Answers what is queued UNAVAILABLE and stops the thread. Idempotent.
-  void Stop() {
+  // Lets the transaction in flight finish, answers what is queued (and what is submitted
+  // from now on) with `why`, and stops the thread. Idempotent.
+  void Stop(absl::Status why = absl::UnavailableError("the writer is shutting down")) {
     {
       std::lock_guard<std::mutex> lock(queue_mu_);
+      if (!stop_) stop_reason_ = std::move(why);
       stop_ = true;
     }
     queue_cv_.notify_all();
     if (thread_.joinable()) thread_.join();
     std::lock_guard<std::mutex> lock(queue_mu_);
-    for (Item& item : queue_) Fail(item, absl::UnavailableError("the writer is shutting down"));
+    for (Item& item : queue_) Fail(item, stop_reason_);
     queue_.clear();
   }
 
@@ -163,6 +165,11 @@ class PartitionWriter {
     return load_;
   }
   int32_t partition() const { return partition_; }
+  // True once another instance took the partition over: this writer never writes it again.
+  bool fenced() const {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    return log_->fenced();
+  }
 
   struct Counters {
     uint64_t groups = 0;
@@ -209,7 +216,7 @@ class PartitionWriter {
         return;
       }
     }
-    Fail(item, absl::UnavailableError("the writer is shutting down"));
+    Fail(item, stop_reason_);
   }
 
   static std::size_t Bytes(const Single& s) {
@@ -492,6 +499,7 @@ class PartitionWriter {
   std::condition_variable queue_cv_;
   std::deque<Item> queue_;
   bool stop_ = false;
+  absl::Status stop_reason_;  // what a command gets once stop_ is set
   std::thread thread_;
   std::chrono::steady_clock::time_point last_commit_;      // written by the writer thread only
   std::chrono::steady_clock::time_point last_checkpoint_;  // likewise

@@ -66,6 +66,7 @@ MetricsService::MetricsService(const MetricsServiceConfig& config,
                                 .partitions = config.partitions,
                                 .transactional_id = config.transactional_id,
                                 .owned_partitions = config.owned_partitions,
+                                .owned_by_group = config.writer_group.has_value(),
                                 .snapshot_dir = config.snapshot_dir,
                                 .snapshot_every_events = config.snapshot_every_events,
                                 .group = config.group,
@@ -100,6 +101,8 @@ absl::StatusOr<std::unique_ptr<MetricsService>> MetricsService::Create(
   KAM_RETURN_IF_ERROR(eventlog::EnsureTopic(config.kafka, self->dead_letter_topic(), 1));
   KAM_RETURN_IF_ERROR(self->programmes_->Start());
   KAM_RETURN_IF_ERROR(self->writer_.Start());
+  if (config.writer_group)
+    KAM_RETURN_IF_ERROR(self->writer_.JoinGroup(config.kafka, *config.writer_group));
   return self;
 }
 

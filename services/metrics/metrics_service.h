@@ -14,6 +14,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -40,6 +41,9 @@ struct MetricsServiceConfig {
   int partitions = 3;
   std::string transactional_id = "kam.metrics-writer";
   std::vector<int32_t> owned_partitions;  // empty: all
+  // With a value: the partitions are shared among the live instances through this Kafka
+  // consumer group instead (owned_partitions must be empty; eventlog/ownership.h).
+  std::optional<eventlog::OwnershipOptions> writer_group;
   std::chrono::milliseconds append_timeout{10000};
   writer::GroupOptions group;
   // Local snapshots of the account-metrics aggregates; empty: none (full replay on start).

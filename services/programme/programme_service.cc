@@ -46,6 +46,7 @@ ProgrammeService::ProgrammeService(const ProgrammeServiceConfig& config,
                                 .partitions = config.partitions,
                                 .transactional_id = config.transactional_id,
                                 .owned_partitions = config.owned_partitions,
+                                .owned_by_group = config.writer_group.has_value(),
                                 .group = config.group,
                                 .signer = config.signer,
                                 .keyring = config.keyring,
@@ -57,6 +58,8 @@ absl::StatusOr<std::unique_ptr<ProgrammeService>> ProgrammeService::Create(
     const ProgrammeServiceConfig& config, const server::Authenticator& auth) {
   std::unique_ptr<ProgrammeService> self(new ProgrammeService(config, auth));
   if (auto s = self->writer_.Start(); !s.ok()) return s;
+  if (config.writer_group)
+    KAM_RETURN_IF_ERROR(self->writer_.JoinGroup(config.kafka, *config.writer_group));
   return self;
 }
 

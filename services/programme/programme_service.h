@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -69,6 +70,9 @@ struct ProgrammeServiceConfig {
   std::string transactional_id = "kam.programme-writer";
   // The partitions of the programme topic this instance owns; empty: all.
   std::vector<int32_t> owned_partitions;
+  // With a value: the partitions are shared among the live instances through this Kafka
+  // consumer group instead (owned_partitions must be empty; eventlog/ownership.h).
+  std::optional<eventlog::OwnershipOptions> writer_group;
   std::chrono::milliseconds append_timeout{10000};
   writer::GroupOptions group;
   // Event signatures (writer::WriterOptions): the signing key and the keyring.

@@ -495,5 +495,114 @@ TEST_F(GroupCommit, ACommandForAPartitionNotOwnedIsRefusedWithTheReason) {
   EXPECT_EQ(base::ReasonOf(out[0].result.status()), base::kReasonNotOwner);
 }
 
+// --- Handing a partition over between two instances (what a writer group's rebalance does) --
+
+// One log shared by two writers, as two instances share a Kafka cluster.
+class SharedLog final : public EventLog {
+ public:
+  explicit SharedLog(testing::MemoryEventLog& log) : log_(log) {}
+  absl::Status EnsureTopic(const std::string& topic, int partitions) override {
+    return log_.EnsureTopic(topic, partitions);
+  }
+  absl::StatusOr<int> PartitionCount(const std::string& topic) override {
+    return log_.PartitionCount(topic);
+  }
+  std::unique_ptr<PartitionLog> OpenPartition(const std::string& topic, int32_t partition,
+                                              const std::string& id) override {
+    return log_.OpenPartition(topic, partition, id);
+  }
+
+ private:
+  testing::MemoryEventLog& log_;
+};
+
+class Handover : public ::testing::Test {
+ protected:
+  std::unique_ptr<AggregateWriter<Roster>> Instance() {
+    WriterOptions o;
+    o.topic = "rosters";
+    o.aggregate_type = "roster";
+    o.partitions = 1;
+    o.transactional_id = "w";
+    o.owned_by_group = true;
+    auto w = std::make_unique<AggregateWriter<Roster>>(std::make_unique<SharedLog>(log_), o,
+                                                       &EvolveRoster, SnapshotCodec<Roster>{},
+                                                       nullptr, clock_);
+    EXPECT_TRUE(w->Start().ok());
+    return w;
+  }
+  FakeClock clock_;
+  testing::MemoryEventLog log_;
+};
+
+TEST_F(Handover, AWriterOfAGroupOwnsNothingUntilAPartitionIsAcquired) {
+  auto a = Instance();
+  EXPECT_TRUE(a->owned_partitions().empty());
+  auto refused = a->Submit(Add("r1", "acme")).get();
+  EXPECT_EQ(base::ReasonOf(refused.result.status()), base::kReasonNotOwner);
+  ASSERT_TRUE(a->Acquire(0).ok());
+  EXPECT_EQ(a->owned_partitions(), std::vector<int32_t>{0});
+  EXPECT_EQ(Render({a->Submit(Add("r1", "acme")).get()}), "r1@1");
+  EXPECT_EQ(a->Acquire(3).code(), absl::StatusCode::kInvalidArgument) << "no such partition";
+}
+
+TEST_F(Handover, TheTransactionInFlightFinishesTheQueueIsSentOnAndTheNewOwnerRemembersResults) {
+  auto a = Instance();
+  auto b = Instance();
+  ASSERT_TRUE(a->Acquire(0).ok());
+  const uint64_t epoch = a->ownership_epoch();
+  const Outcome first = a->Submit(Add("r1", "acme")).get();
+  ASSERT_TRUE(first.result.ok());
+  log_.HoldAppends();
+  auto in_flight = a->Submit(Add("r1", "globex"));
+  log_.AwaitHeld(1);
+  auto queued = a->Submit(Add("r1", "initech"));
+  std::thread release([&] { a->Release(0); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  log_.ReleaseAppends();
+  release.join();
+  EXPECT_NE(a->ownership_epoch(), epoch) << "the ingesters follow the epoch";
+  const Outcome globex = in_flight.get();
+  EXPECT_EQ(Render({globex}), "r1@2") << "the transaction in flight commits";
+  const Outcome sent_on = queued.get();
+  ASSERT_FALSE(sent_on.result.ok());
+  EXPECT_EQ(base::ReasonOf(sent_on.result.status()), base::kReasonNotOwner);
+  EXPECT_NE(sent_on.result.status().message().find("moved to another instance"), std::string::npos)
+      << sent_on.result.status();
+  EXPECT_EQ(base::ReasonOf(a->Submit(Add("r1", "hooli")).get().result.status()),
+            base::kReasonNotOwner);
+
+  ASSERT_TRUE(b->Acquire(0).ok());
+  // The client retries both at the new owner with their request ids.
+  const Outcome again = b->Submit(Add("r1", "globex")).get();
+  EXPECT_EQ(Render({again}), "r1@2(dup)");
+  EXPECT_EQ(again.result->position().offset(), globex.result->position().offset());
+  EXPECT_EQ(Render({b->Submit(Add("r1", "initech")).get()}), "r1@3");
+  EXPECT_EQ(Render({b->Submit(Add("r1", "acme")).get()}), "r1@1(dup)");
+  std::vector<std::string> logged;
+  for (const auto& r : log_.Records("rosters", 0)) {
+    logged.push_back(eventlog::Open(r.value)->envelope.event().account_nominated().account_id());
+  }
+  EXPECT_EQ(logged, (std::vector<std::string>{"acme", "globex", "initech"}));
+}
+
+TEST_F(Handover, AnInstanceThatTakesAPartitionBackFencesTheOneThatHadIt) {
+  auto a = Instance();
+  auto b = Instance();
+  ASSERT_TRUE(a->Acquire(0).ok());
+  ASSERT_TRUE(b->Acquire(0).ok());  // a did not release it: it is a zombie now
+  const Outcome zombie = a->Submit(Add("r1", "acme")).get();
+  ASSERT_FALSE(zombie.result.ok());
+  EXPECT_EQ(base::ReasonOf(zombie.result.status()), base::kReasonNotOwner);
+  EXPECT_EQ(Render({b->Submit(Add("r1", "acme")).get()}), "r1@1");
+  EXPECT_EQ(log_.Records("rosters", 0).size(), 1u);
+  // The group gives it back to a: its fenced writer is replaced, not reused.
+  ASSERT_TRUE(a->Acquire(0).ok());
+  EXPECT_EQ(Render({a->Submit(Add("r1", "globex")).get()}), "r1@2");
+  EXPECT_EQ(base::ReasonOf(b->Submit(Add("r1", "initech")).get().result.status()),
+            base::kReasonNotOwner);
+  EXPECT_EQ(log_.Records("rosters", 0).size(), 2u);
+}
+
 }  // namespace
 }  // namespace kam::writer
