@@ -14,6 +14,7 @@
 #include "base/strings.h"
 #include "kam/v1/errors.pb.h"
 #include "server/process.h"
+#include "server/status.h"
 #include "tools/kamctl/text.h"
 
 namespace kam::kamctl {
@@ -267,17 +268,38 @@ Client::Client(Settings settings) : settings_(std::move(settings)) {
   }
 }
 
-std::shared_ptr<grpc::Channel> Client::Channel(Endpoint endpoint) {
-  const int i = static_cast<int>(endpoint);
-  if (!channels_[i]) {
-    const std::string& target = endpoint == Endpoint::kCommands  ? settings_.commands
-                                : endpoint == Endpoint::kMetrics ? settings_.metrics
-                                                                 : settings_.queries;
+std::vector<std::string> Client::Targets(Endpoint endpoint) const {
+  const std::string& list = endpoint == Endpoint::kCommands  ? settings_.commands
+                            : endpoint == Endpoint::kMetrics ? settings_.metrics
+                                                             : settings_.queries;
+  std::vector<std::string> out;
+  std::size_t from = 0;
+  while (from <= list.size()) {
+    std::size_t comma = list.find(',', from);
+    if (comma == std::string::npos) comma = list.size();
+    std::string one = list.substr(from, comma - from);
+    one.erase(0, one.find_first_not_of(' '));
+    one.erase(one.find_last_not_of(' ') + 1);
+    if (!one.empty()) out.push_back(one);
+    from = comma + 1;
+  }
+  return out;
+}
+
+std::shared_ptr<grpc::Channel> Client::ChannelTo(const std::string& target) {
+  auto& channel = channels_[target];
+  if (!channel) {
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(64 << 20);
-    channels_[i] = grpc::CreateCustomChannel(target, credentials_, args);
+    channel = grpc::CreateCustomChannel(target, credentials_, args);
   }
-  return channels_[i];
+  return channel;
+}
+
+std::shared_ptr<grpc::Channel> Client::Channel(Endpoint endpoint) {
+  const std::vector<std::string> targets = Targets(endpoint);
+  const int i = static_cast<int>(endpoint);
+  return ChannelTo(targets.empty() ? std::string() : targets[preferred_[i] % targets.size()]);
 }
 
 std::unique_ptr<grpc::ClientContext> Client::Context() const {
@@ -290,7 +312,39 @@ std::unique_ptr<grpc::ClientContext> Client::Context() const {
 grpc::Status Client::Unary(const google::protobuf::MethodDescriptor* method,
                            const google::protobuf::Message& request,
                            google::protobuf::Message* response) {
-  grpc::GenericStub stub(Channel(EndpointOf(method)));
+  // Several instances of a command service (--ownership group): an instance that does not
+  // own the command's partition names its owner, and the same request (same request id)
+  // goes there; an instance that does not answer at all is skipped for the next in the
+  // list. At most one try per listed instance plus three hops to named owners.
+  const Endpoint endpoint = EndpointOf(method);
+  const std::vector<std::string> targets = Targets(endpoint);
+  const int i = static_cast<int>(endpoint);
+  std::string target = targets.empty() ? std::string() : targets[preferred_[i] % targets.size()];
+  grpc::Status status;
+  int hops = 0;
+  for (std::size_t tries = 0; tries < targets.size() + 3; ++tries) {
+    status = UnaryAt(target, method, request, response);
+    if (status.error_code() != grpc::StatusCode::UNAVAILABLE) break;
+    const v1::ErrorDetail detail = server::DetailOf(status);
+    if (detail.reason() == base::kReasonNotOwner && !detail.owner().empty() && hops < 3 &&
+        detail.owner() != target) {
+      ++hops;
+      target = detail.owner();
+      continue;
+    }
+    if (!detail.reason().empty() || tries + 1 >= targets.size()) break;
+    // Not answered (the instance is down): the next one of the list.
+    preferred_[i] = (preferred_[i] + 1) % targets.size();
+    target = targets[preferred_[i]];
+  }
+  return status;
+}
+
+grpc::Status Client::UnaryAt(const std::string& target,
+                             const google::protobuf::MethodDescriptor* method,
+                             const google::protobuf::Message& request,
+                             google::protobuf::Message* response) {
+  grpc::GenericStub stub(ChannelTo(target));
   grpc::CompletionQueue cq;
   std::string bytes;
   request.SerializeToString(&bytes);

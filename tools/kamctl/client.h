@@ -4,7 +4,8 @@
 // $KAM_TOKEN or from a token file readable only by its owner.
 //
 //   # ~/.config/kam/config.toml
-//   commands = "kam.example.com:50051"     # ProgrammeCommandService
+//   commands = "kam.example.com:50051"     # ProgrammeCommandService (or a comma-separated
+//                                          # list of its instances)
 //   metrics = "kam.example.com:50052"      # MetricsCommandService
 //   queries = "kam.example.com:50061"      # governance and history queries
 //   tls_ca = "/etc/kam/ca.pem"             # TLS to all three (plaintext without)
@@ -23,9 +24,11 @@
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "eventlog/kafka.h"
@@ -91,17 +94,27 @@ class Client {
   explicit Client(Settings settings);
   const Settings& settings() const { return settings_; }
 
+  // The endpoint's first instance (or the one that answered last, of a comma-separated list).
   std::shared_ptr<grpc::Channel> Channel(Endpoint endpoint);
   // A context with the token and the deadline.
   std::unique_ptr<grpc::ClientContext> Context() const;
   // A unary call of any RPC by its descriptor: serialises `request`, parses `response`.
+  // A command that reaches an instance not owning its partition follows the owner it names
+  // (ErrorDetail.owner); an instance that does not answer is skipped for the next listed.
   grpc::Status Unary(const google::protobuf::MethodDescriptor* method,
                      const google::protobuf::Message& request, google::protobuf::Message* response);
 
  private:
+  std::vector<std::string> Targets(Endpoint endpoint) const;
+  std::shared_ptr<grpc::Channel> ChannelTo(const std::string& target);
+  grpc::Status UnaryAt(const std::string& target, const google::protobuf::MethodDescriptor* method,
+                       const google::protobuf::Message& request,
+                       google::protobuf::Message* response);
+
   Settings settings_;
   std::shared_ptr<grpc::ChannelCredentials> credentials_;
-  std::shared_ptr<grpc::Channel> channels_[3];
+  std::map<std::string, std::shared_ptr<grpc::Channel>> channels_;
+  std::size_t preferred_[3] = {0, 0, 0};
 };
 
 // The exit code for a call's status.
