@@ -35,6 +35,9 @@ std::string FieldOf(const absl::Status& status);
 // A machine-readable reason for an error that is neither a rule nor a field, so that a
 // caller decides by value ("partition_not_owned": send the command to another instance).
 inline constexpr std::string_view kReasonNotOwner = "partition_not_owned";
+// No instance owns the partition at this moment: the writer group is moving it (an
+// instance joined, left or died). Retrying shortly with the same request id succeeds.
+inline constexpr std::string_view kReasonRebalancing = "partition_rebalancing";
 absl::Status WithReason(absl::Status status, std::string_view reason);
 std::string ReasonOf(const absl::Status& status);
 

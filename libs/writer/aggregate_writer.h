@@ -62,6 +62,7 @@
 #include "absl/status/statusor.h"
 #include "base/errors.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "base/strings.h"
 #include "eventlog/kafka.h"
 #include "eventlog/ownership.h"
@@ -120,6 +121,16 @@ class AggregateWriter {
     pipeline_.signer = options_.signer.get();
     pipeline_.keyring = options_.keyring.get();
     pipeline_.dedup = options_.dedup;
+    // Which partitions this instance owns now, for the operator: 1 per owned partition.
+    owned_gauge_ = base::Metrics().GaugeCallback(
+        "kam_writer_owned_partition",
+        "1 for each partition of its topic this writer instance owns now (writer groups move "
+        "them between instances)",
+        {"aggregate_type", "topic", "partition"}, [this](base::GaugeSamples& out) {
+          for (int32_t p : owned_partitions()) {
+            out.push_back({{options_.aggregate_type, options_.topic, std::to_string(p)}, 1});
+          }
+        });
     if (codec.encode != nullptr && codec.decode != nullptr && !options_.snapshot_dir.empty()) {
       snapshots_ = std::make_unique<SnapshotStore<State>>(
           SnapshotOptions{options_.snapshot_dir, options_.topic, options_.aggregate_type,
@@ -244,7 +255,7 @@ class AggregateWriter {
         absl::UnavailableError(base::StrCat("partition ", partition, " of ", options_.topic,
                                             " moved to another instance; send the command "
                                             "there with the same request id")),
-        base::kReasonNotOwner));
+        base::kReasonRebalancing));
     if (auto s = part->WriteSnapshot(); !s.ok()) {
       base::Log(base::LogLevel::kWarning,
                 base::StrCat("snapshot of ", options_.topic, "/", partition,
@@ -439,7 +450,7 @@ class AggregateWriter {
                                   status.message(),
                                   "; no instance owns it at this moment (the writers are "
                                   "rebalancing): retry shortly with the same request id")),
-                              base::kReasonNotOwner);
+                              base::kReasonRebalancing);
     }
     absl::Status named = base::WithReason(
         absl::UnavailableError(base::StrCat(status.message(), "; its owner is ", *owner,
@@ -473,6 +484,7 @@ class AggregateWriter {
   std::map<int32_t, std::shared_ptr<PartitionWriter<State>>> partitions_;
   std::shared_ptr<eventlog::GroupOwnership> group_;
   std::atomic<uint64_t> ownership_epoch_{0};
+  base::CallbackRegistration owned_gauge_;  // last: unregistered before the rest goes
 };
 
 }  // namespace kam::writer

@@ -4,10 +4,13 @@
 #include <sys/stat.h>
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <sstream>
+#include <thread>
 
 #include "absl/status/status.h"
 #include "base/errors.h"
@@ -312,28 +315,67 @@ std::unique_ptr<grpc::ClientContext> Client::Context() const {
 grpc::Status Client::Unary(const google::protobuf::MethodDescriptor* method,
                            const google::protobuf::Message& request,
                            google::protobuf::Message* response) {
+  // While the instances move partitions (one joined, left or died), a round ends
+  // "rebalancing" or at an owner that does not answer: the same request (the same request
+  // id, so it is never written twice) is tried again every second, for at most 20 s.
+  const auto settle_until =
+      std::chrono::steady_clock::now() +
+      std::min<std::chrono::seconds>(settings_.timeout, std::chrono::seconds(20));
+  bool told = false;
+  for (;;) {
+    bool moving = false;
+    grpc::Status status = Round(method, request, response, moving);
+    if (!moving || status.error_code() != grpc::StatusCode::UNAVAILABLE ||
+        std::chrono::steady_clock::now() + std::chrono::seconds(1) > settle_until) {
+      return status;
+    }
+    if (!told) {
+      std::cerr << "kamctl: " << status.error_message()
+                << "\nkamctl: the instances are moving partitions; retrying with the same "
+                   "request id for up to 20 s\n";
+      told = true;
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+}
+
+grpc::Status Client::Round(const google::protobuf::MethodDescriptor* method,
+                           const google::protobuf::Message& request,
+                           google::protobuf::Message* response, bool& moving) {
   // Several instances of a command service (--ownership group): an instance that does not
-  // own the command's partition names its owner, and the same request (same request id)
-  // goes there; an instance that does not answer at all is skipped for the next in the
-  // list. At most one try per listed instance plus three hops to named owners.
+  // own the command's partition names its owner, and the same request goes there; an
+  // instance that does not answer at all is skipped for the next in the list. At most one
+  // try per listed instance plus three hops to named owners.
   const Endpoint endpoint = EndpointOf(method);
   const std::vector<std::string> targets = Targets(endpoint);
   const int i = static_cast<int>(endpoint);
   std::string target = targets.empty() ? std::string() : targets[preferred_[i] % targets.size()];
   grpc::Status status;
   int hops = 0;
+  bool named = false;  // the target is an owner an instance named
   for (std::size_t tries = 0; tries < targets.size() + 3; ++tries) {
     status = UnaryAt(target, method, request, response);
     if (status.error_code() != grpc::StatusCode::UNAVAILABLE) break;
     const v1::ErrorDetail detail = server::DetailOf(status);
+    if (detail.reason() == base::kReasonRebalancing) {
+      moving = true;
+      break;
+    }
     if (detail.reason() == base::kReasonNotOwner && !detail.owner().empty() && hops < 3 &&
         detail.owner() != target) {
       ++hops;
       target = detail.owner();
+      named = true;
       continue;
     }
-    if (!detail.reason().empty() || tries + 1 >= targets.size()) break;
-    // Not answered (the instance is down): the next one of the list.
+    if (!detail.reason().empty()) break;
+    // Not answered: an owner named a moment ago has died (its partitions are moving), or a
+    // listed instance is down (the next one of the list).
+    if (named) {
+      moving = true;
+      break;
+    }
+    if (tries + 1 >= targets.size()) break;
     preferred_[i] = (preferred_[i] + 1) % targets.size();
     target = targets[preferred_[i]];
   }

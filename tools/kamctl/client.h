@@ -100,13 +100,17 @@ class Client {
   std::unique_ptr<grpc::ClientContext> Context() const;
   // A unary call of any RPC by its descriptor: serialises `request`, parses `response`.
   // A command that reaches an instance not owning its partition follows the owner it names
-  // (ErrorDetail.owner); an instance that does not answer is skipped for the next listed.
+  // (ErrorDetail.owner); an instance that does not answer is skipped for the next listed;
+  // while the instances move partitions it is tried again each second (at most 20 s).
   grpc::Status Unary(const google::protobuf::MethodDescriptor* method,
                      const google::protobuf::Message& request, google::protobuf::Message* response);
 
  private:
   std::vector<std::string> Targets(Endpoint endpoint) const;
   std::shared_ptr<grpc::Channel> ChannelTo(const std::string& target);
+  grpc::Status Round(const google::protobuf::MethodDescriptor* method,
+                     const google::protobuf::Message& request, google::protobuf::Message* response,
+                     bool& moving);
   grpc::Status UnaryAt(const std::string& target, const google::protobuf::MethodDescriptor* method,
                        const google::protobuf::Message& request,
                        google::protobuf::Message* response);
