@@ -13,12 +13,17 @@
 # min.insync.replicas=2 (--kafka-replication-factor 3), as in production; try
 # `deploy/kafka/cluster.sh kill-node 2` while it runs. Its event store is separate from the
 # one broker's, and so are the read model and snapshots derived from it (.run/cluster/).
+# It also runs two instances of each command service sharing their partitions through a
+# writer group (--ownership group): the second ones on 50053 (commands) and 50054
+# (metrics); kill one (`kill -9 $(cat .run/kam-programme-service-2.pid)`) and the other
+# takes its partitions over within seconds.
 #
 # State lives in .run/ (broker data, read model, logs, tokens); delete it to start afresh.
 # Ports: Kafka 9092 (+9093 controller; with --cluster also 9102/9103 and 9112/9113),
 # programme commands 50051, metrics 50052, queries 50061, dashboard 8080; override with
 # KAM_KAFKA_PORT (the first node's), KAM_COMMANDS_PORT, KAM_METRICS_PORT, KAM_QUERIES_PORT,
-# KAM_BOARD_PORT. KAM_DEMO=false skips the demo programme.
+# KAM_BOARD_PORT (and with --cluster KAM_COMMANDS_PORT2, KAM_METRICS_PORT2). KAM_DEMO=false
+# skips the demo programme.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 run=$root/.run
@@ -44,12 +49,16 @@ commands_port=${KAM_COMMANDS_PORT:-50051}
 metrics_port=${KAM_METRICS_PORT:-50052}
 queries_port=${KAM_QUERIES_PORT:-50061}
 board_port=${KAM_BOARD_PORT:-8080}
-# Prometheus endpoints (GET /metrics): programme, metrics, history, board.
-prometheus_ports=(${KAM_PROMETHEUS_PORTS:-9464 9465 9466 9467})
+commands_port2=${KAM_COMMANDS_PORT2:-50053}
+metrics_port2=${KAM_METRICS_PORT2:-50054}
+# Prometheus endpoints (GET /metrics): programme, metrics, history, board, and with
+# --cluster the second programme and metrics instances.
+prometheus_ports=(${KAM_PROMETHEUS_PORTS:-9464 9465 9466 9467 9468 9469})
 mkdir -p "$run/logs" "$derived"
 
 stop_all() {
-  for name in kam-board kam-history-projection kam-metrics-service kam-programme-service; do
+  for name in kam-board kam-history-projection kam-metrics-service-2 kam-programme-service-2 \
+    kam-metrics-service kam-programme-service; do
     if [ -f "$run/$name.pid" ]; then
       kill -TERM "$(cat "$run/$name.pid")" 2>/dev/null || true
       for _ in $(seq 1 50); do kill -0 "$(cat "$run/$name.pid")" 2>/dev/null || break; sleep 0.2; done
@@ -103,12 +112,12 @@ else
 fi
 echo "kafka: $brokers (data in $kafka_dir)"
 
-start() {  # name, then its arguments
+start() {  # name (the binary, or the binary-N for its Nth instance), then its arguments
   local name=$1; shift
   local log=$run/logs/$name.log
   # The log is kept across runs: only this run's lines say whether it serves.
   local before; before=$( (wc -l < "$log") 2>/dev/null || echo 0)
-  "$root/build/bin/$name" "$@" >> "$log" 2>&1 &
+  "$root/build/bin/${name%-[0-9]}" "$@" >> "$log" 2>&1 &
   echo $! > "$run/$name.pid"
   for _ in $(seq 1 150); do
     tail -n "+$((before + 1))" "$log" 2>/dev/null | grep -q "serving" && return 0
@@ -122,13 +131,17 @@ start() {  # name, then its arguments
 }
 # A development stack: inbound records name their publisher in a field, unsigned (a shared
 # environment gives the services --inbound-keyring instead; docs/topics.md).
+# With --cluster, the command services share their partitions with a second instance each
+# (started after the demo, below) through their writer groups.
+ownership=()
+if $cluster; then ownership=(--ownership group); fi
 start kam-programme-service --listen "127.0.0.1:$commands_port" --brokers "$brokers" \
   --tokens "$run/tokens" --metrics-listen "127.0.0.1:${prometheus_ports[0]}" "${signing[@]}" \
-  "${replication[@]}" --inbound-unauthenticated true
+  "${replication[@]}" "${ownership[@]}" --inbound-unauthenticated true
 start kam-metrics-service --listen "127.0.0.1:$metrics_port" --brokers "$brokers" \
   --tokens "$run/tokens" --snapshot-dir "$derived/snapshots" \
   --metrics-listen "127.0.0.1:${prometheus_ports[1]}" "${signing[@]}" "${replication[@]}" \
-  --inbound-unauthenticated true
+  "${ownership[@]}" --inbound-unauthenticated true
 start kam-history-projection --listen "127.0.0.1:$queries_port" --brokers "$brokers" \
   --tokens "$run/tokens" --data-dir "$derived/history" \
   --metrics-listen "127.0.0.1:${prometheus_ports[2]}" "${verifying[@]}" "${replication[@]}"
@@ -142,6 +155,20 @@ if [ "${KAM_DEMO:-true}" = "true" ]; then
     echo "demo: could not load the demo programme (see above); the platform runs without it"
 fi
 
+commands_list="127.0.0.1:$commands_port"
+metrics_list="127.0.0.1:$metrics_port"
+if $cluster; then
+  start kam-programme-service-2 --listen "127.0.0.1:$commands_port2" --brokers "$brokers" \
+    --tokens "$run/tokens" --metrics-listen "127.0.0.1:${prometheus_ports[4]}" "${signing[@]}" \
+    "${replication[@]}" "${ownership[@]}" --inbound-unauthenticated true
+  start kam-metrics-service-2 --listen "127.0.0.1:$metrics_port2" --brokers "$brokers" \
+    --tokens "$run/tokens" --snapshot-dir "$derived/snapshots-2" \
+    --metrics-listen "127.0.0.1:${prometheus_ports[5]}" "${signing[@]}" "${replication[@]}" \
+    "${ownership[@]}" --inbound-unauthenticated true
+  commands_list="$commands_list,127.0.0.1:$commands_port2"
+  metrics_list="$metrics_list,127.0.0.1:$metrics_port2"
+fi
+
 champion=$(awk '$3=="champion"{print $1}' "$run/tokens")
 kam=$(awk '$3=="kam"{print $1}' "$run/tokens")
 board=$(awk '$3=="board"{print $1}' "$run/tokens")
@@ -152,8 +179,8 @@ The KAM platform is running.
   Dashboard: http://127.0.0.1:$board_port/   log in with the board token: $board
   (.run/tokens has a token per role; the champion's is $champion)
 
-  commands  ProgrammeCommandService  127.0.0.1:$commands_port   (log: .run/logs/kam-programme-service.log)
-  metrics   MetricsCommandService    127.0.0.1:$metrics_port   (log: .run/logs/kam-metrics-service.log;
+  commands  ProgrammeCommandService  $commands_list   (logs: .run/logs/kam-programme-service*.log)
+  metrics   MetricsCommandService    $metrics_list   (logs: .run/logs/kam-metrics-service*.log;
             also ingests the Kafka topic kam.inbound.metrics.v1, rejects to ...v1.dlq)
   queries   HistoryQueryService      127.0.0.1:$queries_port   (log: .run/logs/kam-history-projection.log)
             GovernanceQueryService
@@ -164,7 +191,7 @@ The KAM platform is running.
   :${prometheus_ports[2]} (queries), :${prometheus_ports[3]} (board). Logs are one JSON object per line.
 Bearer tokens per role are in .run/tokens. Try:
 
-  export KAM_COMMANDS=127.0.0.1:$commands_port KAM_QUERIES=127.0.0.1:$queries_port
+  export KAM_COMMANDS=$commands_list KAM_METRICS=$metrics_list KAM_QUERIES=127.0.0.1:$queries_port
   KAM_TOKEN=$board build/bin/kamctl scorecard emea-kam
   KAM_TOKEN=$kam build/bin/kamctl nominate emea-kam acme "ACME Industries" "Top-5 by contribution"
   KAM_TOKEN=$board build/bin/kamctl history emea-kam acme
