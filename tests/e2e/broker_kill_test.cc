@@ -54,10 +54,12 @@ using std::chrono::seconds;
 using testing::CallContext;
 using testing::CharterOf;
 using testing::CountLog;
+using testing::EnvInt;
 using testing::Figures;
 using testing::LogCount;
 using testing::PersonOf;
 using testing::Retryable;
+using testing::SecondsBetween;
 using testing::SendWithRetries;
 using testing::Sent;
 using testing::Tally;
@@ -65,15 +67,6 @@ using testing::TallyOf;
 
 constexpr int kPartitions = 3;  // the services' default, for both topics
 constexpr char kMetricsProgramme[] = "bk-metrics";
-
-int EnvInt(const char* name, int fallback) {
-  const char* v = std::getenv(name);
-  return v != nullptr && *v != '\0' ? std::atoi(v) : fallback;
-}
-
-double SecondsBetween(Clock::time_point from, Clock::time_point to) {
-  return std::chrono::duration<double>(to - from).count();
-}
 
 // The first base port from `first` on (in steps of 30) whose six cluster ports are free: a
 // second run on the same machine, or a leftover cluster, moves this one up instead of failing.

@@ -53,29 +53,14 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 using testing::CallContext;
+using testing::EnvInt;
+using testing::Eventually;
+using testing::SecondsBetween;
 using testing::Sent;
 
 constexpr int kPartitions = 6;
 constexpr int kInstances = 3;
 constexpr char kAdmin[] = "tok-admin-000";
-
-int EnvInt(const char* name, int fallback) {
-  const char* v = std::getenv(name);
-  return v != nullptr && *v != '\0' ? std::atoi(v) : fallback;
-}
-
-double SecondsBetween(Clock::time_point from, Clock::time_point to) {
-  return std::chrono::duration<double>(to - from).count();
-}
-
-bool Eventually(const std::function<bool()>& done, milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  while (!done()) {
-    if (Clock::now() > deadline) return false;
-    std::this_thread::sleep_for(milliseconds(50));
-  }
-  return true;
-}
 
 // One kam-programme-service process of the writer group.
 class Instance {

@@ -11,6 +11,8 @@
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -30,6 +32,26 @@
 namespace kam::testing {
 
 using FaultClock = std::chrono::steady_clock;
+
+// An integer from the environment (a fault test's duration, a port), or `fallback`.
+inline int EnvInt(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? std::atoi(v) : fallback;
+}
+
+inline double SecondsBetween(FaultClock::time_point from, FaultClock::time_point to) {
+  return std::chrono::duration<double>(to - from).count();
+}
+
+// Polls `done` every 50 ms until it is true (true) or `timeout` passes (false).
+inline bool Eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
+  const auto deadline = FaultClock::now() + timeout;
+  while (!done()) {
+    if (FaultClock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return true;
+}
 
 // One command as a client saw it: every retry carries the same request id, as kamctl's do,
 // so a retry of a command whose first attempt was written is answered, not written again.
