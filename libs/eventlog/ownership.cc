@@ -311,7 +311,16 @@ GroupOwnership::Stats GroupOwnership::stats() const {
 
 std::optional<std::string> GroupOwnership::OwnerOf(int32_t partition,
                                                    std::chrono::milliseconds timeout) {
-  std::lock_guard<std::mutex> one(describe_mu_);
+  const auto cached = [&]() -> std::optional<std::string> {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = owners_.find(partition);
+    if (it == owners_.end()) return std::nullopt;
+    return it->second;
+  };
+  // One description at a time, at most one a second (also after a failed one): callers
+  // meanwhile get the last answer instead of queueing behind a slow coordinator.
+  std::unique_lock<std::mutex> one(describe_mu_, std::try_to_lock);
+  if (!one.owns_lock()) return cached();
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (std::chrono::steady_clock::now() - described_at_ < std::chrono::seconds(1)) {
@@ -322,14 +331,16 @@ std::optional<std::string> GroupOwnership::OwnerOf(int32_t partition,
   }
   if (!consumer_ || stop_) return std::nullopt;
   auto owners = Describe(consumer_->c_ptr(), options_.group_id, options_.topic, timeout);
-  std::lock_guard<std::mutex> lock(mu_);
-  if (owners.ok()) {
-    owners_ = *std::move(owners);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
     described_at_ = std::chrono::steady_clock::now();
+    if (owners.ok()) {
+      owners_ = *std::move(owners);
+    } else {
+      owners_.clear();  // stale owners would send clients to a dead instance
+    }
   }
-  auto it = owners_.find(partition);
-  if (it == owners_.end()) return std::nullopt;
-  return it->second;
+  return cached();
 }
 
 absl::StatusOr<std::map<int32_t, std::string>> DescribeOwners(const KafkaOptions& kafka,

@@ -412,6 +412,45 @@ TEST(WriterFailover, ADeadInstancesPartitionsMoveToTheSurvivorsAndNoAcknowledged
             << router.owner_hops() << "; not-owner answers: " << router.not_owner_answers()
             << std::endl;
 
+  // kamctl, as a person runs it, with every instance listed (the dead one first): each
+  // command reaches its partition's owner. Over plaintext it never follows an owner it
+  // was not given.
+  std::vector<std::string> survivors;
+  for (const auto& e : endpoints) {
+    if (e != victim_endpoint) survivors.push_back(e);
+  }
+  const std::map<std::string, std::string> env = {
+      {"HOME", dir}, {"KAM_TOKEN", kAdmin}, {"KAM_QUERIES", ""}};
+  std::set<int32_t> reached;
+  for (int n = 0; reached.size() < kPartitions && n < 200; ++n) {
+    const std::string programme = base::StrCat("fo-kamctl-", n);
+    const int32_t p = eventlog::PartitionFor(programme, kPartitions);
+    if (reached.count(p)) continue;
+    const auto r = testing::RunBinary(
+        std::string(KAM_BINARY_DIR) + "/kamctl",
+        {"--commands", base::StrCat(victim_endpoint, ",", survivors[0], ",", survivors[1]),
+         "charter-programme", programme, "Via kamctl", "Every partition through any instance"},
+        env);
+    EXPECT_EQ(r.exit_code, 0) << "partition " << p << ": " << r.out << r.err;
+    reached.insert(p);
+  }
+  std::optional<int32_t> elsewhere;  // a partition the first survivor does not own
+  for (const auto& [p, e] : after) {
+    if (e != survivors[0]) elsewhere = p;
+  }
+  ASSERT_TRUE(elsewhere.has_value()) << OwnersText(after);
+  for (int n = 0; n < 200; ++n) {
+    const std::string programme = base::StrCat("fo-unlisted-", n);
+    if (eventlog::PartitionFor(programme, kPartitions) != *elsewhere) continue;
+    const auto r = testing::RunBinary(
+        std::string(KAM_BINARY_DIR) + "/kamctl",
+        {"--commands", survivors[0], "charter-programme", programme, "Unlisted", "Refused"}, env);
+    EXPECT_EQ(r.exit_code, 5) << r.out << r.err;
+    EXPECT_NE(r.err.find("sends the token only to the listed instances"), std::string::npos)
+        << r.err;
+    break;
+  }
+
   EXPECT_GT(tally.acknowledged, 0);
   EXPECT_EQ(tally.acknowledged_missing, 0);
   EXPECT_EQ(tally.acknowledged_duplicated, 0);

@@ -363,6 +363,20 @@ grpc::Status Client::Round(const google::protobuf::MethodDescriptor* method,
     }
     if (detail.reason() == base::kReasonNotOwner && !detail.owner().empty() && hops < 3 &&
         detail.owner() != target) {
+      // The owner comes from the writer group, which anyone allowed to join it can fill in:
+      // the token goes only to a listed instance, or over TLS (where the owner must prove
+      // its name under the configured CA).
+      const bool listed =
+          std::find(targets.begin(), targets.end(), detail.owner()) != targets.end();
+      if (!listed && settings_.tls_ca.empty()) {
+        return grpc::Status(
+            status.error_code(),
+            base::StrCat(status.error_message(),
+                         "; kamctl sends the token only to the listed "
+                         "instances over plaintext: add ",
+                         detail.owner(), " to --commands/--metrics (or use --tls-ca)"),
+            status.error_details());
+      }
       ++hops;
       target = detail.owner();
       named = true;
