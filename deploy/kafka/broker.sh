@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts and stops a one-node Apache Kafka broker in KRaft mode on 127.0.0.1.
 #
-#   broker.sh start  [--dir DIR] [--port PORT] [--secure]
+#   broker.sh start  [--dir DIR] [--port PORT] [--secure | --advertise-port P]
 #                                                format (first time), start, wait until it answers
 #   broker.sh stop   [--dir DIR]                 stop cleanly (SIGTERM, then SIGKILL after 30 s)
 #   broker.sh status [--dir DIR]                 exit 0 when running
@@ -30,6 +30,14 @@
 #     --kafka-sasl-password-file DIR/tls/sasl-password
 #   --brokers 127.0.0.1:PORT+3 --kafka-security-protocol ssl --kafka-ssl-ca DIR/tls/ca.pem
 #     --kafka-ssl-cert DIR/tls/client.pem --kafka-ssl-key DIR/tls/client.key
+#
+# --advertise-port P adds, for fault tests that put a TCP proxy between clients and the broker
+# (tests/support/tcp_proxy.h), a second PLAINTEXT client listener on PORT+2 that advertises
+# 127.0.0.1:P instead of itself. A client bootstrapped through a proxy on P that forwards to
+# PORT+2 learns 127.0.0.1:P from the metadata and so stays behind the proxy; clients of PORT,
+# and the broker's own traffic (its controller on PORT+1, PLAINTEXT as its inter-broker
+# listener), never pass through it. Not with --secure, whose listeners take PORT+2.
+#
 # librdkafka before 2.6.1 (Debian 12 has 2.0.2) fails SCRAM against Kafka 4 brokers ("invalid
 # credentials" for the right password: it sends a wrong nonce, which Kafka 4 checks strictly);
 # with such a client use PLAIN (over SASL_SSL outside tests).
@@ -45,14 +53,24 @@ shift || true
 dir=${KAM_KAFKA_DIR:-$repo/.run/kafka}
 port=9092
 secure=false
+advertise_port=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --dir) dir=$2; shift 2 ;;
     --port) port=$2; shift 2 ;;
     --secure) secure=true; shift ;;
+    --advertise-port) advertise_port=$2; shift 2 ;;
     *) echo "broker.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
+if [ -n "$advertise_port" ]; then
+  case "$advertise_port" in
+    ''|*[!0-9]*) echo "broker.sh: --advertise-port takes a port number, not '$advertise_port'" >&2; exit 2 ;;
+  esac
+  if $secure; then
+    echo "broker.sh: --advertise-port and --secure both take PORT+2; use one" >&2; exit 2
+  fi
+fi
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 pidfile=$dir/broker.pid
@@ -64,7 +82,13 @@ running() { kafka_pid_running "$pidfile"; }
 
 # The ports this start listens on.
 ports() {
-  if $secure; then seq "$port" $((port + 4)); else echo "$port" $((port + 1)); fi
+  if $secure; then
+    seq "$port" $((port + 4))
+  elif [ -n "$advertise_port" ]; then
+    echo "$port" $((port + 1)) $((port + 2))
+  else
+    echo "$port" $((port + 1))
+  fi
 }
 
 # A throwaway CA, the broker's certificate and a client certificate, made once (--secure).
@@ -108,6 +132,11 @@ write_config() {
     listeners="$listeners,$sasl,$ssl,$sasl_ssl"
     advertised="$advertised,$sasl,$ssl,$sasl_ssl"
     map="$map,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL"
+  fi
+  if [ -n "$advertise_port" ]; then
+    listeners="$listeners,PROXIED://127.0.0.1:$((port + 2))"
+    advertised="$advertised,PROXIED://127.0.0.1:$advertise_port"
+    map="$map,PROXIED:PLAINTEXT"
   fi
   cat > "$dir/server.properties" <<PROPS
 process.roles=broker,controller
@@ -161,6 +190,11 @@ start() {
   if running; then
     if $secure && ! grep -q '^listeners=.*SASL_PLAINTEXT://' "$dir/server.properties"; then
       echo "broker.sh: the broker in $dir runs without --secure; stop it first" >&2; exit 1
+    fi
+    if [ -n "$advertise_port" ] &&
+        ! grep -q "^advertised.listeners=.*PROXIED://127.0.0.1:$advertise_port\(,\|$\)" "$dir/server.properties"; then
+      echo "broker.sh: the broker in $dir runs without --advertise-port $advertise_port; stop it first" >&2
+      exit 1
     fi
     echo "127.0.0.1:$(cat "$dir/port")"; return 0
   fi
@@ -236,5 +270,5 @@ case "$cmd" in
   start) start ;;
   stop) stop ;;
   status) running ;;
-  *) echo "usage: broker.sh start|stop|status [--dir DIR] [--port PORT] [--secure]" >&2; exit 2 ;;
+  *) echo "usage: broker.sh start|stop|status [--dir DIR] [--port PORT] [--secure | --advertise-port P]" >&2; exit 2 ;;
 esac

@@ -73,12 +73,24 @@ std::string Script() { return std::string(KAM_SOURCE_DIR) + "/deploy/kafka/broke
 
 }  // namespace
 
-PrivateBroker::PrivateBroker(bool secure) : secure_(secure) {
+PrivateBroker::PrivateBroker(Options options) : secure_(options.secure), proxied_(options.proxied) {
+  if (secure_ && proxied_) throw std::logic_error("a broker both secure and proxied");
   char tmpl[] = "/tmp/kam-test-broker-XXXXXX";
   if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
   dir_ = tmpl;
-  port_ = FreePorts(secure ? 5 : 2);
+  port_ = FreePorts(secure_ ? 5 : proxied_ ? 3 : 2);
   brokers_ = base::StrCat("127.0.0.1:", port_);
+  advertised_port_ = port_ + 2;
+}
+
+std::string PrivateBroker::proxied_listener() const {
+  if (!proxied_) throw std::logic_error("the proxied listener of a broker started without it");
+  return base::StrCat("127.0.0.1:", port_ + 2);
+}
+
+void PrivateBroker::AdvertiseProxiedAs(int port) {
+  if (!proxied_) throw std::logic_error("the proxied listener of a broker started without it");
+  advertised_port_ = port;
 }
 
 SecureListeners PrivateBroker::secure_listeners() const {
@@ -102,8 +114,9 @@ PrivateBroker::~PrivateBroker() {
 }
 
 void PrivateBroker::Start() {
-  const std::string cmd = base::StrCat(Script(), " start --dir ", dir_, " --port ", port_,
-                                       secure_ ? " --secure" : "", " >/dev/null");
+  const std::string cmd = base::StrCat(
+      Script(), " start --dir ", dir_, " --port ", port_, secure_ ? " --secure" : "",
+      proxied_ ? base::StrCat(" --advertise-port ", advertised_port_) : "", " >/dev/null");
   if (std::system(cmd.c_str()) != 0) {
     throw std::runtime_error(base::StrCat("test broker did not start: ", cmd, " (see ", dir_, ")"));
   }

@@ -6,6 +6,11 @@
 //   kam::testing::PrivateBroker broker;   // one this test may stop and start (outages)
 //   broker.Start(); broker.Stop(); broker.Start();
 //
+//   kam::testing::PrivateBroker broker({.proxied = true});   // clients behind a TcpProxy
+//   kam::testing::TcpProxy proxy(broker.proxied_listener());
+//   broker.AdvertiseProxiedAs(proxy.port());
+//   broker.Start();   // bootstrap clients at proxy.address(); broker.brokers() bypasses it
+//
 //   const kam::testing::SecureListeners& secured = kam::testing::SharedSecureBroker();
 //   secured.sasl_plaintext;   // 127.0.0.1:PORT+2: SCRAM or PLAIN, as secured.sasl_username
 //   secured.ssl;              // 127.0.0.1:PORT+3: a client certificate (client_cert_file)
@@ -38,9 +43,20 @@ struct SecureListeners {
 
 class PrivateBroker {
  public:
-  // Picks free ports and a temp dir; does not start. `secure`: with broker.sh's --secure
-  // listeners (SASL_PLAINTEXT, SSL with client certificates, SASL_SSL) beside PLAINTEXT.
-  explicit PrivateBroker(bool secure = false);
+  struct Options {
+    // With broker.sh's --secure listeners (SASL_PLAINTEXT, SSL with client certificates,
+    // SASL_SSL) beside PLAINTEXT.
+    bool secure = false;
+    // With broker.sh's --advertise-port listener: a second PLAINTEXT client listener
+    // (proxied_listener()) that advertises the port given to AdvertiseProxiedAs(), so that a
+    // client bootstrapped through a proxy there stays behind it after metadata. Not with
+    // `secure`.
+    bool proxied = false;
+  };
+
+  // Picks free ports and a temp dir; does not start.
+  explicit PrivateBroker(bool secure = false) : PrivateBroker(Options{.secure = secure}) {}
+  explicit PrivateBroker(Options options);
   ~PrivateBroker();  // stops and removes the data
   PrivateBroker(const PrivateBroker&) = delete;
   PrivateBroker& operator=(const PrivateBroker&) = delete;
@@ -54,8 +70,16 @@ class PrivateBroker {
   SecureListeners secure_listeners() const;
   std::string tls_dir() const { return dir_ + "/tls"; }
 
+  // With `proxied` only (std::logic_error otherwise): the listener a proxy forwards to
+  // (127.0.0.1:PORT+2), and, before Start(), the port on 127.0.0.1 it advertises (the
+  // proxy's). Without AdvertiseProxiedAs() it advertises itself.
+  std::string proxied_listener() const;
+  void AdvertiseProxiedAs(int port);
+
  private:
   bool secure_ = false;
+  bool proxied_ = false;
+  int advertised_port_ = 0;
   std::string dir_;
   int port_ = 0;
   std::string brokers_;
