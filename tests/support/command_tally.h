@@ -132,7 +132,16 @@ inline v1::RegisterPersonRequest PersonOf(const std::string& programme, const st
 
 // What an independent read_committed reader finds in a topic.
 struct LogCount {
+  // One readable event: where it is and what it says.
+  struct Event {
+    int32_t partition = 0;
+    int64_t offset = 0;
+    std::string event_id;
+    uint64_t version = 0;  // of its aggregate
+  };
   std::map<std::string, int> by_event_id;
+  // Per request id, its events in log order (per partition).
+  std::map<std::string, std::vector<Event>> events_of_request;
   // Per request id: the commands (a command's first event) and the events carrying it.
   std::map<std::string, int> commands_by_request;
   std::map<std::string, int> events_by_request;
@@ -158,6 +167,11 @@ inline LogCount CountLog(const eventlog::KafkaOptions& kafka, const std::string&
         const v1::EventEnvelope& e = opened->envelope;
         ++count.by_event_id[e.event_id()];
         ++count.events_by_request[e.client_request_id()];
+        count.events_of_request[e.client_request_id()].push_back(
+            {.partition = r.partition,
+             .offset = r.offset,
+             .event_id = e.event_id(),
+             .version = e.aggregate_version()});
         if (e.command_event_index() == 0) {
           ++count.commands_by_request[e.client_request_id()];
           count.expected_events_by_request[e.client_request_id()] += e.command_event_count();
