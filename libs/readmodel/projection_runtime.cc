@@ -6,6 +6,11 @@
 #include "base/strings.h"
 
 namespace kam::readmodel {
+namespace {
+// Between the retries of a batch the store refused: doubling from the first to the last.
+constexpr std::chrono::milliseconds kFirstRetry{200};
+constexpr std::chrono::milliseconds kLastRetry{5000};
+}  // namespace
 
 std::optional<std::string> FoldContext::GetCommitted(std::string_view key) const {
   std::string value;
@@ -120,20 +125,25 @@ absl::Status ProjectionRuntime::Start() {
       consumer_->QueryEndOffsets(options_.topic, std::chrono::seconds(5));
   {
     std::lock_guard<std::mutex> lock(mu_);
-    next_offsets_ = start;
-    digests_ = store_.FoldDigests(options_.topic);
-    for (int32_t p = 0; p < partitions_; ++p) {
-      if (next_offsets_.try_emplace(p, 0).first->second == 0) digests_[p] = "";
-    }
+    LoadPositionsLocked();
     end_offsets_ = std::move(ends);
     at_end_.clear();
     records_applied_ = 0;
     caught_up_ = false;
     error_ = absl::OkStatus();
+    stalled_ = absl::OkStatus();
   }
   stop_ = false;
   thread_ = std::thread([this] { Run(); });
   return absl::OkStatus();
+}
+
+void ProjectionRuntime::LoadPositionsLocked() {
+  next_offsets_ = store_.Offsets(options_.topic);
+  digests_ = store_.FoldDigests(options_.topic);
+  for (int32_t p = 0; p < partitions_; ++p) {
+    if (next_offsets_.try_emplace(p, 0).first->second == 0) digests_[p] = "";
+  }
 }
 
 void ProjectionRuntime::Stop() {
@@ -143,21 +153,41 @@ void ProjectionRuntime::Stop() {
 }
 
 void ProjectionRuntime::Run() {
+  std::vector<eventlog::ConsumedRecord> refused;  // a batch the store did not take
+  std::chrono::milliseconds backoff = kFirstRetry;
   while (!stop_) {
-    auto batch = consumer_->Poll(options_.max_batch, options_.poll_timeout);
-    if (!batch.ok()) {
-      // A consumer error (e.g. the broker is away): librdkafka reconnects by itself.
-      std::this_thread::sleep_for(options_.poll_timeout);
-      continue;
-    }
-    {
+    std::vector<eventlog::ConsumedRecord> batch;
+    if (refused.empty()) {
+      auto polled = consumer_->Poll(options_.max_batch, options_.poll_timeout);
+      if (!polled.ok()) {
+        // A consumer error (e.g. the broker is away): librdkafka reconnects by itself.
+        std::this_thread::sleep_for(options_.poll_timeout);
+        continue;
+      }
+      batch = std::move(*polled);
       // The ends the fetch of this batch reported count while the batch is folded.
       std::lock_guard<std::mutex> lock(mu_);
       for (const auto& [p, end] : consumer_->EndOffsets(options_.topic)) end_offsets_[p] = end;
-      for (const auto& r : *batch) at_end_.erase(r.partition);
+      for (const auto& r : batch) at_end_.erase(r.partition);
+    } else {
+      // The consumer stays where it is: the refused batch is what it returned last.
+      if (!SleepUnlessStopped(backoff)) return;
+      backoff = std::min(2 * backoff, kLastRetry);
+      batch = Unfolded(std::move(refused));
+      refused.clear();
     }
-    absl::Status s = Apply(*batch);
+    bool store_refused = false;
+    absl::Status s = Apply(batch, store_refused);
     std::lock_guard<std::mutex> lock(mu_);
+    if (store_refused) {
+      refused = std::move(batch);
+      stalled_ = s;
+      caught_up_ = false;
+      cv_.notify_all();
+      continue;
+    }
+    stalled_ = absl::OkStatus();
+    backoff = kFirstRetry;
     if (!s.ok()) {
       error_ = s;
       cv_.notify_all();
@@ -169,7 +199,31 @@ void ProjectionRuntime::Run() {
   }
 }
 
-absl::Status ProjectionRuntime::Apply(const std::vector<eventlog::ConsumedRecord>& batch) {
+std::vector<eventlog::ConsumedRecord> ProjectionRuntime::Unfolded(
+    std::vector<eventlog::ConsumedRecord> refused) {
+  projection_.Reset();
+  std::lock_guard<std::mutex> lock(mu_);
+  LoadPositionsLocked();
+  std::erase_if(refused, [&](const eventlog::ConsumedRecord& r) {
+    auto next = next_offsets_.find(r.partition);
+    return next != next_offsets_.end() && r.offset < next->second;
+  });
+  return refused;
+}
+
+bool ProjectionRuntime::SleepUnlessStopped(std::chrono::milliseconds d) const {
+  const auto until = std::chrono::steady_clock::now() + d;
+  while (!stop_) {
+    const auto left = until - std::chrono::steady_clock::now();
+    if (left <= std::chrono::steady_clock::duration::zero()) return true;
+    std::this_thread::sleep_for(
+        std::min<std::chrono::steady_clock::duration>(left, std::chrono::milliseconds(50)));
+  }
+  return false;
+}
+
+absl::Status ProjectionRuntime::Apply(const std::vector<eventlog::ConsumedRecord>& batch,
+                                      bool& refused) {
   if (batch.empty()) return absl::OkStatus();
   const auto started = std::chrono::steady_clock::now();
   rocksdb::WriteBatch wb;
@@ -213,9 +267,10 @@ absl::Status ProjectionRuntime::Apply(const std::vector<eventlog::ConsumedRecord
     ctx.Put(Store::OffsetKey(options_.topic, p), EncodeU64(static_cast<uint64_t>(o)));
   }
   for (const auto& [p, d] : digests) ctx.Put(Store::FoldDigestKey(options_.topic, p), d);
-  rocksdb::WriteOptions wo;
-  rocksdb::Status s = store_.db()->Write(wo, &wb);
-  if (!s.ok()) return absl::InternalError(base::StrCat("rocksdb write: ", s.ToString()));
+  if (absl::Status s = store_.Write(wb); !s.ok()) {
+    refused = true;
+    return s;
+  }
   folded_.Inc(batch.size());
   batch_seconds_.Observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
@@ -253,6 +308,12 @@ absl::Status ProjectionRuntime::WaitFor(std::span<const v1::LogPosition> positio
     return true;
   };
   if (!cv_.wait_for(lock, timeout, reached)) {
+    if (!stalled_.ok()) {
+      return absl::UnavailableError(
+          base::StrCat("read model has not reached ", missing->topic(), "/", missing->partition(),
+                       "@", missing->offset(), " within ", timeout.count(),
+                       " ms: folding is paused (", stalled_.message(), "); retry later"));
+    }
     return absl::DeadlineExceededError(base::StrCat(
         "read model has not reached ", missing->topic(), "/", missing->partition(), "@",
         missing->offset(), " within ", timeout.count(), " ms (it is at offset ",
@@ -295,6 +356,7 @@ ProjectionRuntime::Progress ProjectionRuntime::progress() const {
   out.records_applied = records_applied_;
   out.caught_up = caught_up_;
   out.error = error_;
+  out.stalled = stalled_;
   return out;
 }
 

@@ -11,6 +11,13 @@
 // Metrics: kam_fold_records_total{topic}, kam_fold_batch_duration_seconds{topic},
 // kam_consumer_lag{topic,partition} and kam_projection_caught_up{topic} (base/metrics.h).
 //
+// Failures: a fold's error stops the runtime (progress().error; it is deterministic, so a
+// retry would fail the same way). A write the store refuses (its disk is full: Store::Write
+// logs it once and sets kam_rocksdb_unwritable) pauses it instead (progress().stalled): it
+// keeps the batch and retries with back-off, each time from what the store holds (the fold's
+// memory Reset(), offsets and digests read back, records already stored dropped), so when
+// the store takes writes again every record is folded exactly once, as after a restart.
+//
 //   class MyFold : public kam::readmodel::Projection { ... };
 //   kam::readmodel::ProjectionRuntime rt(kafka, *store, fold, {.topic = "kam.programme.v1"});
 //   KAM_RETURN_IF_ERROR(rt.Start());
@@ -106,7 +113,8 @@ class ProjectionRuntime {
   void Stop();
 
   // Returns once every position has been applied; DEADLINE_EXCEEDED naming the first
-  // position still missing otherwise; INVALID_ARGUMENT for a position of another topic
+  // position still missing otherwise (UNAVAILABLE naming the store's refusal if folding is
+  // paused on one); INVALID_ARGUMENT for a position of another topic
   // or a partition that does not exist; the runtime's error if it has stopped on one.
   absl::Status WaitFor(std::span<const v1::LogPosition> positions,
                        std::chrono::milliseconds timeout) const;
@@ -130,6 +138,8 @@ class ProjectionRuntime {
     uint64_t records_applied = 0;  // since Start()
     bool caught_up = false;
     absl::Status error;
+    // OK while folding; the store's refusal while folding is paused and retried.
+    absl::Status stalled;
   };
   Progress progress() const;
   const std::string& topic() const { return options_.topic; }
@@ -140,7 +150,16 @@ class ProjectionRuntime {
 
  private:
   void Run();
-  absl::Status Apply(const std::vector<eventlog::ConsumedRecord>& batch);
+  // Folds `batch` and writes it with its offsets; `refused` tells that the fold went through
+  // but the store did not take the write (Run retries it).
+  absl::Status Apply(const std::vector<eventlog::ConsumedRecord>& batch, bool& refused);
+  // Offsets and fold digests as the store holds them (under mu_).
+  void LoadPositionsLocked();
+  // What of a refused batch is still to fold after the fold and the positions are set back
+  // to what the store holds (a write reported as refused may have landed after all).
+  std::vector<eventlog::ConsumedRecord> Unfolded(std::vector<eventlog::ConsumedRecord> refused);
+  // Sleeps `d`, or less if Stop() is called; false if it was.
+  bool SleepUnlessStopped(std::chrono::milliseconds d) const;
 
   eventlog::KafkaOptions kafka_;
   Store& store_;
@@ -160,6 +179,7 @@ class ProjectionRuntime {
   uint64_t records_applied_ = 0;
   bool caught_up_ = false;
   absl::Status error_;
+  absl::Status stalled_;
 
   base::Counter& folded_;
   base::Histogram& batch_seconds_;

@@ -1,15 +1,29 @@
 #include "readmodel/store.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/checkpoint.h>
+#include <rocksdb/write_batch.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cinttypes>
+#include <cmath>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 
 #include "absl/strings/escaping.h"
+#include "absl/time/clock.h"
+#include "base/log.h"
 #include "base/strings.h"
 #include "eventlog/codec.h"
 
@@ -50,6 +64,42 @@ class AllButLastEight final : public rocksdb::SliceTransform {
     return rocksdb::Slice(key.data(), key.size() - 8);
   }
   bool InDomain(const rocksdb::Slice& key) const override { return key.size() > 8; }
+};
+
+// RocksDB's info log, <dir>/LOG (the previous run's in LOG.old), one write(2) per line. RocksDB's
+// own file logger stops for good at its first failed write and Debian's build asserts on the
+// next line, which aborted the process when the disk was full; this one drops the lines a full
+// disk cannot take and writes again once it can.
+class InfoLog final : public rocksdb::Logger {
+ public:
+  explicit InfoLog(const std::string& dir) {
+    std::error_code ec;
+    std::filesystem::rename(dir + "/LOG", dir + "/LOG.old", ec);  // absent the first time
+    fd_ = open((dir + "/LOG").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+  }
+  ~InfoLog() override {
+    if (fd_ >= 0) close(fd_);
+  }
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    if (fd_ < 0) return;
+    char line[4096];
+    const std::string time =
+        absl::FormatTime("%Y/%m/%d-%H:%M:%E6S ", absl::Now(), absl::LocalTimeZone());
+    int n = std::snprintf(line, sizeof line, "%s%" PRIx64 " ", time.c_str(),
+                          static_cast<uint64_t>(pthread_self()));
+    if (n < 0) return;
+    const int body =
+        std::vsnprintf(line + n, sizeof line - static_cast<std::size_t>(n) - 1, format, ap);
+    if (body < 0) return;
+    n = std::min<int>(n + body, static_cast<int>(sizeof line) - 2);
+    line[n++] = '\n';
+    const ssize_t written = write(fd_, line, static_cast<std::size_t>(n));
+    (void)written;  // a line the disk cannot take is dropped
+  }
+
+ private:
+  int fd_ = -1;
 };
 
 }  // namespace
@@ -104,9 +154,14 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
   std::filesystem::create_directories(path, ec);
   if (ec) return absl::InternalError(base::StrCat("cannot create ", path, ": ", ec.message()));
   std::unique_ptr<Store> self(new Store());
+  self->path_ = path;
+  self->min_free_bytes_ =
+      static_cast<uint64_t>(options.max_write_buffers + 2) * options.write_buffer_bytes;
   self->cache_ = CacheOf(options);
+  rocksdb::Options o = OptionsOf(options, self->cache_);
+  o.info_log = std::make_shared<InfoLog>(path);
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(OptionsOf(options, self->cache_), path, &raw);
+  rocksdb::Status s = rocksdb::DB::Open(o, path, &raw);
   if (!s.ok()) return absl::InternalError(base::StrCat("rocksdb open ", path, ": ", s.ToString()));
   self->db_.reset(raw);
   self->RegisterGauges(path);
@@ -120,6 +175,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::OpenReadOnly(const std::string& pa
     return absl::NotFoundError(base::StrCat("no read model at ", path));
   }
   std::unique_ptr<Store> self(new Store());
+  self->path_ = path;
   self->cache_ = CacheOf(options);
   rocksdb::Options o = OptionsOf(options, self->cache_);
   o.create_if_missing = false;
@@ -130,6 +186,70 @@ absl::StatusOr<std::unique_ptr<Store>> Store::OpenReadOnly(const std::string& pa
   }
   self->db_.reset(raw);
   return self;
+}
+
+absl::Status Store::Write(rocksdb::WriteBatch& batch) {
+  // Kept from running RocksDB out of space: a write-ahead log append it cannot make leaves
+  // RocksDB 7.8's WAL writer broken for good when the memtable is empty (Resume() skips the
+  // flush that would replace the log, and Debian's build, assertions on, aborts at the next
+  // write). A write may switch memtables, so it needs room for the new log's preallocation and
+  // the flushes behind it; the log's appends then land in space it already holds.
+  struct statvfs fs {};
+  if (statvfs(path_.c_str(), &fs) == 0) {
+    const uint64_t free = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
+    if (free < min_free_bytes_) {
+      return Refused(base::StrCat(std::strerror(ENOSPC), ": ", free,
+                                  " bytes free on its filesystem, ", min_free_bytes_,
+                                  " needed to write"));
+    }
+  }
+  if (unwritable_.load()) {
+    // After a refused write, flush or compaction RocksDB takes no writes until Resume(), which
+    // retries the flush (a no-op without a background error; BUSY while RocksDB's own
+    // recovery runs, which ends the error by itself once there is space).
+    if (rocksdb::Status resumed = db_->Resume(); !resumed.ok()) {
+      return Refused(resumed.ToString());
+    }
+  }
+  if (rocksdb::Status s = db_->Write(rocksdb::WriteOptions(), &batch); !s.ok()) {
+    return Refused(s.ToString());
+  }
+  if (unwritable_.load()) Accepted();
+  return absl::OkStatus();
+}
+
+absl::Status Store::Refused(const std::string& reason) {
+  std::lock_guard<std::mutex> lock(unwritable_mu_);
+  ++refused_writes_;
+  if (!unwritable_.load()) {
+    unwritable_since_ = std::chrono::steady_clock::now();
+    unwritable_cause_ = reason;
+    unwritable_ = true;
+    base::Log(
+        base::LogLevel::kError,
+        base::StrCat("read model ", path_,
+                     " cannot be written; folding is paused and retried until it can: ", reason),
+        {{"path", path_}, {"cause", reason}});
+  }
+  // The cause that started the episode (a later attempt may only say that RocksDB is busy).
+  return absl::UnavailableError(
+      base::StrCat("read model ", path_, " cannot be written: ", unwritable_cause_));
+}
+
+void Store::Accepted() {
+  std::lock_guard<std::mutex> lock(unwritable_mu_);
+  if (!unwritable_.load()) return;
+  unwritable_ = false;
+  const double seconds =
+      std::round(std::chrono::duration<double>(std::chrono::steady_clock::now() - unwritable_since_)
+                     .count() *
+                 10) /
+      10;
+  base::Log(base::LogLevel::kInfo,
+            base::StrCat("read model ", path_, " is writable again after ", seconds, " s and ",
+                         refused_writes_, " refused writes; folding resumed"),
+            {{"path", path_}, {"seconds", seconds}, {"refused_writes", refused_writes_}});
+  refused_writes_ = 0;
 }
 
 absl::Status Store::Checkpoint(const std::string& to) const {
@@ -170,6 +290,13 @@ void Store::RegisterGauges(const std::string& path) {
       {"kam_rocksdb_memtables_bytes", "Bytes of a read model's memtables (active and immutable)",
        "rocksdb.cur-size-all-mem-tables"},
   };
+  gauges_.push_back(base::Metrics().GaugeCallback(
+      "kam_rocksdb_unwritable",
+      "1 while a read model's store refuses writes (e.g. its disk is full) and its projections "
+      "wait to retry, else 0",
+      {"path"}, [this, path](base::GaugeSamples& out) {
+        out.push_back({{path}, unwritable_.load() ? 1.0 : 0.0});
+      }));
   for (const Property& p : kProperties) {
     gauges_.push_back(base::Metrics().GaugeCallback(
         p.metric, p.help, {"path"}, [this, path, property = p.rocksdb](base::GaugeSamples& out) {

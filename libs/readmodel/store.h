@@ -8,7 +8,7 @@
 // Thread-safe (RocksDB is); the projection runtime is the only writer. While open, a store
 // reports RocksDB's key and memory figures as gauges labelled with its path:
 // kam_rocksdb_estimated_keys, kam_rocksdb_sst_files_bytes, kam_rocksdb_block_cache_usage_bytes,
-// kam_rocksdb_memtables_bytes.
+// kam_rocksdb_memtables_bytes, and kam_rocksdb_unwritable (1 while it refuses writes: Write).
 //
 // A copy of a live store, for a new replica or a backup (read replicas, docs/architecture.md):
 //
@@ -16,9 +16,12 @@
 //   auto copy = kam::readmodel::Store::OpenReadOnly("/var/lib/kam/checkpoints/...", {});
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +32,7 @@
 namespace rocksdb {
 class DB;
 class Cache;
+class WriteBatch;
 }  // namespace rocksdb
 
 namespace kam::readmodel {
@@ -56,6 +60,17 @@ class Store {
   Store& operator=(const Store&) = delete;
 
   rocksdb::DB* db() const { return db_.get(); }
+
+  // Writes `batch` whole or not at all, once the filesystem has room for what RocksDB may
+  // allocate for it: (max_write_buffers + 2) x write_buffer_bytes free (a new write-ahead log
+  // and the flushes behind it; 128 MiB with the defaults). When there is less, or RocksDB
+  // refuses the write (an I/O error; RocksDB then takes no writes until Resume()), the store
+  // is unwritable: UNAVAILABLE naming the directory and the cause ("No space left on device:
+  // ..."), ONE error log line for the whole episode (not one per attempt), and the gauge
+  // kam_rocksdb_unwritable{path} reads 1. Every later Write checks the room again and asks
+  // RocksDB to Resume(); the first that succeeds logs that the store is writable again (after
+  // how long, how many writes were refused). Reads go on meanwhile. Thread-safe.
+  absl::Status Write(rocksdb::WriteBatch& batch);
 
   // The next offset to read per partition of `topic`, as stored with the read model.
   std::map<int32_t, int64_t> Offsets(const std::string& topic) const;
@@ -85,9 +100,19 @@ class Store {
  private:
   Store() = default;
   void RegisterGauges(const std::string& path);
+  absl::Status Refused(const std::string& reason);
+  void Accepted();
 
+  std::string path_;
+  uint64_t min_free_bytes_ = 0;  // on path_'s filesystem, for a write to go ahead
   std::shared_ptr<rocksdb::Cache> cache_;
   std::unique_ptr<rocksdb::DB> db_;
+  // While a write was refused and none has succeeded since (Write).
+  std::atomic<bool> unwritable_{false};
+  std::mutex unwritable_mu_;  // guards the three below and the episode's log lines
+  std::chrono::steady_clock::time_point unwritable_since_;
+  std::string unwritable_cause_;
+  uint64_t refused_writes_ = 0;
   // Last: unregistered before the database closes.
   std::vector<base::CallbackRegistration> gauges_;
 };

@@ -224,6 +224,7 @@ grpc::Status HistoryService::GetProjectionStatus(grpc::ServerContext* context,
     response->set_records_applied_since_start(response->records_applied_since_start() +
                                               progress.records_applied);
     if (error.ok()) error = progress.error;
+    if (error.ok()) error = progress.stalled;  // folding paused: the store refuses writes
   }
   response->set_records_folded_total(index_.FoldedCount());
   response->set_error(std::string(error.message()));

@@ -78,6 +78,7 @@ readmodel::ProjectionRuntime::Progress ReadSide::progress() const {
   for (const auto* other : {metrics_.get(), checkpoints_.get()}) {
     const auto o = other->progress();
     if (p.error.ok()) p.error = o.error;
+    if (p.stalled.ok()) p.stalled = o.stalled;
     p.records_applied += o.records_applied;
     p.lag += o.lag;
     p.caught_up = p.caught_up && o.caught_up;

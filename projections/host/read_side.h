@@ -91,8 +91,8 @@ class ReadSide {
     return {programmes_.get(), metrics_.get(), checkpoints_.get()};
   }
 
-  // The runtimes' progress added up (the first error wins; the next offsets are the
-  // programme topic's).
+  // The runtimes' progress added up (the first error and the first stall win; the next
+  // offsets are the programme topic's).
   readmodel::ProjectionRuntime::Progress progress() const;
   // OK once every topic is folded to the end of the committed log.
   absl::Status WaitCaughtUp(std::chrono::milliseconds timeout) const;
