@@ -206,6 +206,7 @@ void GroupOwnership::Run() {
     if (std::chrono::steady_clock::now() - last_retry >= options_.retry_interval) {
       last_retry = std::chrono::steady_clock::now();
       RetryPending();
+      RecheckOwned();
     }
   }
 }
@@ -295,6 +296,29 @@ void GroupOwnership::RetryPending() {
                              " took partition ", p, " of ", options_.topic, " after a retry"));
     } else {
       ++stats_.failed_acquisitions;
+    }
+  }
+}
+
+void GroupOwnership::RecheckOwned() {
+  std::vector<int32_t> owned;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    owned.assign(owned_.begin(), owned_.end());
+  }
+  for (int32_t p : owned) {
+    // OK at once while the partition's writer is sound; one fenced meanwhile is taken back.
+    absl::Status s = callbacks_.acquire(p);
+    if (s.ok()) continue;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (owned_.erase(p) > 0) {
+      pending_.insert(p);
+      ++stats_.failed_acquisitions;
+      base::Log(base::LogLevel::kWarning,
+                base::StrCat("writer group ", options_.group_id, ": partition ", p,
+                             " must be taken back and is not yet (retrying every ",
+                             options_.retry_interval.count(), " ms): ", s.message()),
+                {{"group", options_.group_id}, {"partition", p}});
     }
   }
 }

@@ -24,7 +24,9 @@
 //   gives its partitions to the others. transactional.id fencing keeps a single writer
 //   even if the dead one was only slow: its next commit is refused.
 // A partition whose acquisition fails (the cluster is unreachable) is tried again every
-// `retry_interval` while it stays assigned.
+// `retry_interval` while it stays assigned; so is an owned one, whose `acquire` takes it
+// back if its writer was fenced meanwhile (by a zombie, or by a late InitProducerId of this
+// instance after a network cut: the group, not the last InitProducerId, decides).
 //
 // The member's client.id is its endpoint, so that OwnerOf() can name the owner of a
 // partition from the group's description (cached for a second). Thread-safe.
@@ -114,6 +116,7 @@ class GroupOwnership {
   void OnAssign(const std::vector<int32_t>& partitions);
   void OnRevoke(const std::vector<int32_t>& partitions);
   void RetryPending();
+  void RecheckOwned();
 
   const OwnershipOptions options_;
   const OwnershipCallbacks callbacks_;

@@ -218,7 +218,14 @@ class AggregateWriter {
     }
     if (auto held = Part(partition)) {
       if (!held->fenced()) return absl::OkStatus();
-      Release(partition);  // another instance had it meanwhile: start afresh
+      // Its transactional id was taken while this instance owns the partition: by an
+      // instance that lost it (a zombie), or by a late InitProducerId of this one after a
+      // network cut. The owner takes it back.
+      base::Log(base::LogLevel::kWarning,
+                base::StrCat("the writer of ", options_.topic, "/", partition,
+                             " was fenced while this instance owns it: taking it back"),
+                {{"topic", options_.topic}, {"partition", partition}});
+      Release(partition);
     }
     auto part = MakePartition(partition);
     const auto started = std::chrono::steady_clock::now();

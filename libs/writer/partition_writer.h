@@ -28,6 +28,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -157,7 +158,9 @@ class PartitionWriter {
   // checkpoints topic). UNAVAILABLE if the log did not take it.
   absl::Status WriteCheckpoint() {
     std::lock_guard<std::mutex> lock(state_mu_);
-    return CheckpointLocked();
+    absl::Status s = CheckpointLocked();
+    fenced_.store(log_->fenced(), std::memory_order_relaxed);
+    return s;
   }
 
   LoadStats load_stats() const {
@@ -165,11 +168,10 @@ class PartitionWriter {
     return load_;
   }
   int32_t partition() const { return partition_; }
-  // True once another instance took the partition over: this writer never writes it again.
-  bool fenced() const {
-    std::lock_guard<std::mutex> lock(state_mu_);
-    return log_->fenced();
-  }
+  // True once the partition's transactional id was taken over (by another instance, or by
+  // a late InitProducerId of this one): this writer never writes it again. Seen after each
+  // group and checkpoint, so that it never waits for a transaction in flight.
+  bool fenced() const { return fenced_.load(std::memory_order_relaxed); }
 
   struct Counters {
     uint64_t groups = 0;
@@ -366,6 +368,7 @@ class PartitionWriter {
                                const eventlog::TransactionOffsets* offsets) {
     std::lock_guard<std::mutex> lock(state_mu_);
     std::vector<Outcome> outcomes = ProcessLocked(std::move(commands), offsets);
+    fenced_.store(log_->fenced(), std::memory_order_relaxed);
     metrics_.Count(outcomes);
     return outcomes;
   }
@@ -512,6 +515,7 @@ class PartitionWriter {
   uint64_t since_snapshot_ = 0;
   LoadStats load_;
   Counters counters_;
+  std::atomic<bool> fenced_{false};  // log_->fenced() as last seen
   WriterMetrics metrics_;
 };
 

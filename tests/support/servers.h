@@ -9,6 +9,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -72,13 +73,15 @@ class CommandServer {
  public:
   CommandServer(const eventlog::KafkaOptions& kafka, const std::string& prefix,
                 std::chrono::milliseconds append_timeout = std::chrono::milliseconds(10000),
-                std::vector<int32_t> owned = {}, eventlog::Integrity integrity = {})
+                std::vector<int32_t> owned = {}, eventlog::Integrity integrity = {},
+                std::optional<eventlog::OwnershipOptions> group = std::nullopt)
       : auth_(TestAuth()) {
     config_.kafka = kafka;
     config_.topic_prefix = prefix;
     config_.transactional_id = prefix + "programme-writer";
     config_.append_timeout = append_timeout;
     config_.owned_partitions = std::move(owned);
+    config_.writer_group = std::move(group);  // --ownership group
     config_.signer = integrity.signer;
     config_.keyring = integrity.keyring;
     auto svc = services::ProgrammeService::Create(config_, *auth_);
