@@ -453,6 +453,16 @@ void ImportCorpus() {
         file(3, 0,
              "type,person,skill,course,completed-on\nmanager,kim,influence,Influence,"
              "2026-03-01\nstaff,olga,,Awareness,2026-03-02\nboth,x,,y,z\n"));
+  // kamctl import people --programme emea-kam --dry-run (selector bits 1 and 2): the lines
+  // without a programme get it, one names another; a blank line, and a line with a field
+  // too many.
+  Write("import", "people-programme-dry-run.csv",
+        file(0, 2 | 4,
+             "person_id,programme,name,principal,functions\n"
+             "sam,,Sam Lee,sam@supplier.example,steering-board\n"
+             "eve,apac-kam,Eve Tan,eve@supplier.example,executive\n"
+             "\n"
+             "bob,,Bob,bob@supplier.example,board-observer,extra\n"));
   Write(
       "import", "criteria-flags.csv",
       file(4, 2 * static_cast<int>(RequestIndex(v1::PublishSelectionCriteriaRequest::descriptor())),

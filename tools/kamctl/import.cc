@@ -11,15 +11,11 @@
 #include <sstream>
 #include <thread>
 
-#include "absl/strings/escaping.h"
 #include "base/errors.h"
 #include "base/strings.h"
-#include "eventlog/codec.h"
 #include "google/protobuf/dynamic_message.h"
 #include "kam/v1/errors.pb.h"
 #include "kam/v1/metrics_service.pb.h"
-#include "kam/v1/programme_service.pb.h"
-#include "tools/kamctl/fields.h"
 #include "tools/kamctl/text.h"
 
 namespace kam::kamctl {
@@ -29,11 +25,6 @@ using google::protobuf::Message;
 using google::protobuf::MethodDescriptor;
 
 constexpr std::size_t kMaxFileBytes = std::size_t{1} << 30;
-
-struct Row {
-  int line = 0;
-  std::vector<std::pair<std::string, std::string>> cells;  // column -> value
-};
 
 v1::ErrorDetail DetailOf(const grpc::Status& status) {
   v1::ErrorDetail detail;
@@ -63,149 +54,6 @@ absl::StatusOr<std::string> ReadAll(const std::string& file) {
     text << in.rdbuf();
   }
   return text.str();
-}
-
-std::string JsonCell(const nlohmann::json& v) {
-  if (v.is_string()) return v.get<std::string>();
-  if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
-  if (v.is_array()) {
-    std::vector<std::string> items;
-    for (const auto& item : v) items.push_back(JsonCell(item));
-    return Join(items, ";");
-  }
-  return v.dump();
-}
-
-absl::StatusOr<std::vector<Row>> ReadRows(const std::string& text, const std::string& format,
-                                          std::vector<LineError>& unreadable) {
-  std::vector<Row> rows;
-  if (format == "jsonl") {
-    int line = 0;
-    std::size_t start = 0;
-    while (start <= text.size()) {
-      std::size_t end = text.find('\n', start);
-      if (end == std::string::npos) end = text.size();
-      ++line;
-      std::string_view l = Trim(std::string_view(text).substr(start, end - start));
-      start = end + 1;
-      if (l.empty()) continue;
-      nlohmann::json j = nlohmann::json::parse(l, nullptr, /*allow_exceptions=*/false);
-      if (j.is_discarded() || !j.is_object()) {
-        unreadable.push_back({line, "USAGE", "", "", "is not a JSON object on one line"});
-        continue;
-      }
-      Row row{line, {}};
-      for (const auto& [k, v] : j.items()) {
-        if (v.is_null()) continue;
-        row.cells.emplace_back(k, JsonCell(v));
-      }
-      rows.push_back(std::move(row));
-    }
-    return rows;
-  }
-  auto records = ParseCsv(text);
-  if (!records.ok()) return records.status();
-  if (records->empty()) return rows;
-  const std::vector<std::string> header = (*records)[0].fields;
-  for (std::size_t i = 1; i < records->size(); ++i) {
-    const CsvRecord& r = (*records)[i];
-    if (r.fields.size() == 1 && r.fields[0].empty()) continue;  // a blank line
-    if (r.fields.size() != header.size()) {
-      unreadable.push_back(
-          {r.line, "USAGE", "", "",
-           base::StrCat("has ", r.fields.size(), " fields; the header has ", header.size())});
-      continue;
-    }
-    Row row{r.line, {}};
-    for (std::size_t c = 0; c < header.size(); ++c) {
-      row.cells.emplace_back(std::string(Trim(header[c])), r.fields[c]);
-    }
-    rows.push_back(std::move(row));
-  }
-  return rows;
-}
-
-// What one kind imports through.
-struct Target {
-  const MethodDescriptor* method = nullptr;
-  std::vector<Leaf> leaves;
-};
-
-const MethodDescriptor* Method(const std::string& name) {
-  (void)v1::RegisterPersonRequest::descriptor();
-  (void)v1::RecordMetricRequest::descriptor();
-  return google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(name);
-}
-
-// Builds the request of one row (the training kind picks its method by a "type" column).
-absl::StatusOr<std::pair<const Target*, std::unique_ptr<Message>>> Build(
-    const ImportOptions& o, const Row& row, const std::map<std::string, Target>& targets,
-    LineError& error) {
-  const Target* target = nullptr;
-  std::vector<std::pair<std::string, std::string>> cells = row.cells;
-  if (o.kind == "trainings") {
-    std::string type;
-    bool has_skill = false;
-    for (auto it = cells.begin(); it != cells.end();) {
-      const std::string col = Lower(it->first);
-      if (col == "type" || col == "training") {
-        type = Lower(Trim(it->second));
-        it = cells.erase(it);
-        continue;
-      }
-      if (col == "skill" && !Trim(it->second).empty()) has_skill = true;
-      ++it;
-    }
-    if (type.empty()) type = has_skill ? "manager" : "staff";
-    if (type != "manager" && type != "staff") {
-      error = {row.line, "USAGE", "", "type", "type must be manager or staff"};
-      return absl::InvalidArgumentError("type");
-    }
-    target = &targets.at(type);
-  } else {
-    target = &targets.begin()->second;
-  }
-  std::unique_ptr<Message> request(google::protobuf::MessageFactory::generated_factory()
-                                       ->GetPrototype(target->method->input_type())
-                                       ->New());
-  for (const auto& [column, value] : cells) {
-    if (Trim(value).empty()) continue;
-    absl::Status s = SetPath(*request, target->leaves, column, value);
-    if (absl::IsNotFound(s)) {
-      std::vector<std::string> known;
-      for (const Leaf& l : target->leaves)
-        known.push_back(l.aliases.empty() ? l.path : l.aliases[0]);
-      error = {
-          row.line, "USAGE", "", column,
-          base::StrCat("column '", column, "' is not a field (known: ", Join(known, ", "), ")")};
-      return s;
-    }
-    if (!s.ok()) {
-      error = {row.line, "USAGE", "", column, std::string(s.message())};
-      return s;
-    }
-  }
-  // --programme fills the programme where the line names none.
-  if (!o.programme.empty()) {
-    for (const Leaf& l : target->leaves) {
-      if (l.chain.back()->name() != "programme_id") continue;
-      const Message* m = request.get();
-      for (std::size_t i = 0; i + 1 < l.chain.size(); ++i) {
-        m = &m->GetReflection()->GetMessage(*m, l.chain[i]);
-      }
-      if (m->GetReflection()->GetString(*m, l.chain.back()).empty()) {
-        (void)SetLeaf(*request, l, {o.programme});
-      }
-    }
-  }
-  const std::string id = ImportRequestId(o.kind, o.source, *request);
-  const auto* meta_field = request->GetDescriptor()->FindFieldByName("metadata");
-  auto* meta = static_cast<v1::CommandMetadata*>(
-      request->GetReflection()->MutableMessage(request.get(), meta_field));
-  meta->set_client_request_id(id);
-  meta->set_correlation_id(base::StrCat("import:", o.source));
-  meta->set_dry_run(o.dry_run);
-  return std::make_pair(target, std::move(request));
 }
 
 class Progress {
@@ -271,102 +119,10 @@ grpc::Status CallWithRetry(Client& client, const MethodDescriptor* method, const
 
 }  // namespace
 
-absl::StatusOr<std::vector<CsvRecord>> ParseCsv(std::string_view text) {
-  std::vector<CsvRecord> out;
-  CsvRecord record{1, {}};
-  std::string field;
-  bool quoted = false;
-  bool field_started = false;
-  int line = 1;
-  if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);  // a UTF-8 byte order mark
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (quoted) {
-      if (c == '"') {
-        if (i + 1 < text.size() && text[i + 1] == '"') {
-          field += '"';
-          ++i;
-        } else {
-          quoted = false;
-        }
-      } else {
-        if (c == '\n') ++line;
-        field += c;
-      }
-      continue;
-    }
-    if (c == '"' && !field_started) {
-      quoted = true;
-      field_started = true;
-    } else if (c == ',') {
-      record.fields.push_back(std::move(field));
-      field.clear();
-      field_started = false;
-    } else if (c == '\n' || c == '\r') {
-      if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
-      record.fields.push_back(std::move(field));
-      field.clear();
-      field_started = false;
-      out.push_back(std::move(record));
-      ++line;
-      record = CsvRecord{line, {}};
-    } else {
-      field += c;
-      field_started = true;
-    }
-  }
-  if (quoted) {
-    return absl::InvalidArgumentError(
-        base::StrCat("line ", record.line, ": a quoted field is not closed"));
-  }
-  if (field_started || !record.fields.empty()) {
-    record.fields.push_back(std::move(field));
-    out.push_back(std::move(record));
-  }
-  return out;
-}
-
-std::string ImportRequestId(const std::string& kind, const std::string& source,
-                            const Message& request) {
-  std::unique_ptr<Message> copy(request.New());
-  copy->CopyFrom(request);
-  if (const auto* meta = copy->GetDescriptor()->FindFieldByName("metadata")) {
-    copy->GetReflection()->ClearField(copy.get(), meta);
-  }
-  std::string bytes;
-  {
-    google::protobuf::io::StringOutputStream stream(&bytes);
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
-    copy->SerializeToCodedStream(&coded);
-  }
-  const std::string input = base::StrCat(source, "\n", kind, "\n", bytes);
-  const std::string hex = absl::BytesToHexString(eventlog::Sha256(input).substr(0, 16));
-  return base::StrCat("import:", kind, ":", hex);
-}
-
 absl::StatusOr<ImportSummary> Import(Client& client, const ImportOptions& o_in) {
   ImportOptions o = o_in;
-  std::map<std::string, Target> targets;
-  auto target = [&](const std::string& key, const std::string& method) {
-    Target t;
-    t.method = Method(method);
-    t.leaves = LeavesOf(t.method->input_type());
-    targets[key] = std::move(t);
-  };
-  if (o.kind == "people") {
-    target("people", "kam.v1.ProgrammeCommandService.RegisterPerson");
-  } else if (o.kind == "accounts") {
-    target("accounts", "kam.v1.ProgrammeCommandService.NominateAccount");
-  } else if (o.kind == "metrics") {
-    target("metrics", "kam.v1.MetricsCommandService.RecordMetric");
-  } else if (o.kind == "trainings") {
-    target("manager", "kam.v1.ProgrammeCommandService.RecordManagerTraining");
-    target("staff", "kam.v1.ProgrammeCommandService.RecordStaffTraining");
-  } else {
-    return absl::InvalidArgumentError(
-        base::StrCat("import: '", o.kind, "' is not people, accounts, metrics or trainings"));
-  }
+  auto methods = ImportMethods(o.kind);
+  if (!methods.ok()) return methods.status();
   if (o.file == "-" && o.source.empty()) {
     return absl::InvalidArgumentError(
         "import: reading stdin needs --source NAME (it identifies the data in request ids)");
@@ -389,29 +145,14 @@ absl::StatusOr<ImportSummary> Import(Client& client, const ImportOptions& o_in) 
   summary.kind = o.kind;
   summary.source = o.source;
   summary.dry_run = o.dry_run;
-  std::vector<LineError> errors;
-  auto rows = ReadRows(*text, o.format, errors);
-  if (!rows.ok()) return rows.status();
-  summary.lines = static_cast<int>(rows->size() + errors.size());
-
   // Requests for every readable line; a line kamctl cannot turn into a request is rejected
   // here with its column.
-  struct Pending {
-    int line;
-    const Target* target;
-    std::unique_ptr<Message> request;
-  };
-  std::vector<Pending> pending;
-  for (const Row& row : *rows) {
-    LineError e;
-    auto built = Build(o, row, targets, e);
-    if (!built.ok()) {
-      errors.push_back(e);
-      continue;
-    }
-    pending.push_back({row.line, built->first, std::move(built->second)});
-  }
-  for (auto& [key, t] : targets) (void)client.Channel(EndpointOf(t.method));
+  auto plan = PlanImport(*text, o);
+  if (!plan.ok()) return plan.status();
+  summary.lines = plan->lines;
+  std::vector<LineError> errors = std::move(plan->rejected);
+  const std::vector<ImportRequest>& pending = plan->requests;
+  for (const MethodDescriptor* m : *methods) (void)client.Channel(EndpointOf(m));
 
   const auto start = std::chrono::steady_clock::now();
   std::mutex mu;
@@ -453,7 +194,9 @@ absl::StatusOr<ImportSummary> Import(Client& client, const ImportOptions& o_in) 
   std::atomic<std::size_t> next{0};
   std::vector<std::thread> workers;
   if (o.kind == "metrics") {
-    const MethodDescriptor* batch_method = Method("kam.v1.MetricsCommandService.RecordMetricBatch");
+    const MethodDescriptor* batch_method =
+        google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(
+            "kam.v1.MetricsCommandService.RecordMetricBatch");
     const std::size_t batches = (pending.size() + o.batch - 1) / o.batch;
     for (int w = 0; w < o.parallel; ++w) {
       workers.emplace_back([&] {
@@ -492,12 +235,11 @@ absl::StatusOr<ImportSummary> Import(Client& client, const ImportOptions& o_in) 
     for (int w = 0; w < o.parallel; ++w) {
       workers.emplace_back([&] {
         for (std::size_t i = next++; i < pending.size() && !fatal_set; i = next++) {
-          const Pending& p = pending[i];
+          const ImportRequest& p = pending[i];
           std::unique_ptr<Message> response(google::protobuf::MessageFactory::generated_factory()
-                                                ->GetPrototype(p.target->method->output_type())
+                                                ->GetPrototype(p.method->output_type())
                                                 ->New());
-          const grpc::Status s =
-              CallWithRetry(client, p.target->method, *p.request, response.get());
+          const grpc::Status s = CallWithRetry(client, p.method, *p.request, response.get());
           if (!s.ok() && fatal_code(s)) {
             stop_with(s);
             return;

@@ -15,6 +15,7 @@
 //
 // Rejected lines are reported with their line number, and the field or rule that refused
 // them; --dry-run decides every line against the current state and writes nothing.
+// Reading the file into requests is import_file.h (PlanImport); this sends them.
 #pragma once
 
 #include <iosfwd>
@@ -23,29 +24,10 @@
 
 #include "absl/status/statusor.h"
 #include "tools/kamctl/client.h"
+#include "tools/kamctl/import_file.h"
 #include "tools/kamctl/render.h"
 
 namespace kam::kamctl {
-
-struct ImportOptions {
-  std::string kind;       // people | accounts | metrics | trainings
-  std::string file;       // a path, or "-" for stdin (then --source is required)
-  std::string format;     // csv | jsonl; empty: from the file's extension
-  std::string programme;  // fills programme_id where a line has none
-  std::string source;     // the file's identity in request ids; default: its base name
-  bool dry_run = false;
-  int parallel = 8;          // requests in flight (programme kinds) / batches (metrics)
-  std::size_t batch = 1000;  // metrics per RecordMetricBatch
-  bool progress = false;     // a progress bar on stderr
-};
-
-struct LineError {
-  int line = 0;
-  std::string code;   // a gRPC code name, or USAGE for a line kamctl could not read
-  std::string rule;   // when a rule refused it
-  std::string field;  // when a field is malformed
-  std::string message;
-};
 
 struct ImportSummary {
   std::string kind;
@@ -68,16 +50,5 @@ absl::StatusOr<ImportSummary> Import(Client& client, const ImportOptions& option
 
 std::string RenderSummary(const ImportSummary& summary, const std::string& output,
                           const Style& style);
-
-// RFC 4180 records of `text`: fields of each record with the line it starts on.
-struct CsvRecord {
-  int line = 0;
-  std::vector<std::string> fields;
-};
-absl::StatusOr<std::vector<CsvRecord>> ParseCsv(std::string_view text);
-
-// "import:<kind>:<first 32 hex digits of SHA-256(source, kind, request bytes)>".
-std::string ImportRequestId(const std::string& kind, const std::string& source,
-                            const google::protobuf::Message& request);
 
 }  // namespace kam::kamctl
