@@ -16,7 +16,10 @@ packages=(
   librdkafka-dev librocksdb-dev libgtest-dev libbenchmark-dev libssl-dev libabsl-dev
   libcpp-httplib-dev nlohmann-json3-dev libjemalloc-dev clang-format
   libcli11-dev libyaml-cpp-dev libtomlplusplus-dev tzdata
-  clang libclang-rt-14-dev   # tools/fuzz/run.sh: libFuzzer and the sanitizers' runtimes
+  # tools/fuzz/run.sh (and ctest fuzz_libfuzzer): clang; libFuzzer and the sanitizers'
+  # runtimes (libclang-rt-14-dev, which clang only recommends); llvm-symbolizer for the
+  # sanitizers' stack traces (llvm)
+  clang libclang-rt-14-dev llvm
   openjdk-17-jre-headless maven
 )
 for_tests=false

@@ -4,6 +4,10 @@
 # script starts a private one-node KRaft broker for the run (with broker.sh's --secure
 # listeners on the next four ports, which the TLS/SASL tests share through
 # KAM_KAFKA_SECURE_DIR) and stops it afterwards.
+# The bounded libFuzzer run (ctest fuzz_libfuzzer, label fuzz; tools/fuzz/run.sh) needs a
+# clang build of its own, build-fuzz/: when the run includes that test, this script starts
+# the build in the background at idle CPU priority (SCHED_IDLE), so that it uses the cores
+# the broker-bound tests leave idle and takes none from them; the test waits for it.
 #   tests/run.sh                 all layers
 #   tests/run.sh -L unit         any ctest arguments narrow the run
 set -euo pipefail
@@ -11,13 +15,26 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/deploy/build.sh" --tests
 
 broker_dir=""
+fuzz_build=""
 cleanup() {
+  if [ -n "$fuzz_build" ]; then kill -- "-$fuzz_build" 2>/dev/null || true; fi
   if [ -n "$broker_dir" ]; then
     "$root/deploy/kafka/broker.sh" stop --dir "$broker_dir" || true
     rm -rf "$broker_dir"
   fi
 }
 trap cleanup EXIT
+if (cd "$root/build" && ctest -N "$@") | grep ': fuzz_libfuzzer$' >/dev/null; then
+  mkdir -p "$root/build-fuzz"
+  echo "tests: building build-fuzz/ in the background at idle priority (log:" \
+       "build-fuzz/fuzz-prebuild.log)"
+  idle=()
+  command -v chrt >/dev/null && idle+=(chrt --idle 0)
+  command -v ionice >/dev/null && idle+=(ionice -c 3)
+  setsid "${idle[@]}" nice -n 19 "$root/tools/fuzz/run.sh" --build-only \
+    >"$root/build-fuzz/fuzz-prebuild.log" 2>&1 </dev/null &
+  fuzz_build=$!
+fi
 if [ -z "${KAM_KAFKA_BROKERS:-}" ]; then
   broker_dir=$(mktemp -d /tmp/kam-test-kafka.XXXXXX)
   port=${KAM_TEST_KAFKA_PORT:-39092}
