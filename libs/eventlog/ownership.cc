@@ -212,10 +212,6 @@ void GroupOwnership::Run() {
 }
 
 void GroupOwnership::OnAssign(const std::vector<int32_t>& partitions) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    ++stats_.rebalances;
-  }
   if (!partitions.empty()) {
     base::Log(base::LogLevel::kInfo,
               base::StrCat("writer group ", options_.group_id, ": ", options_.endpoint,
@@ -236,10 +232,8 @@ void GroupOwnership::OnAssign(const std::vector<int32_t>& partitions) {
     std::lock_guard<std::mutex> lock(mu_);
     if (s.ok()) {
       owned_.insert(p);
-      ++stats_.acquired;
     } else {
       pending_.insert(p);
-      ++stats_.failed_acquisitions;
       base::Log(base::LogLevel::kWarning,
                 base::StrCat("writer group ", options_.group_id, ": partition ", p,
                              " assigned but not taken yet (retrying every ",
@@ -266,8 +260,6 @@ void GroupOwnership::OnRevoke(const std::vector<int32_t>& partitions) {
       std::lock_guard<std::mutex> lock(mu_);
       held = owned_.erase(p) > 0;
       pending_.erase(p);
-      if (held) ++stats_.released;
-      ++stats_.rebalances;
     }
     if (held) callbacks_.release(p);
   }
@@ -291,11 +283,9 @@ void GroupOwnership::RetryPending() {
     if (s.ok()) {
       pending_.erase(p);
       owned_.insert(p);
-      ++stats_.acquired;
       base::Log(base::StrCat("writer group ", options_.group_id, ": ", options_.endpoint,
                              " took partition ", p, " of ", options_.topic, " after a retry"));
     } else {
-      ++stats_.failed_acquisitions;
     }
   }
 }
@@ -313,7 +303,6 @@ void GroupOwnership::RecheckOwned() {
     std::lock_guard<std::mutex> lock(mu_);
     if (owned_.erase(p) > 0) {
       pending_.insert(p);
-      ++stats_.failed_acquisitions;
       base::Log(base::LogLevel::kWarning,
                 base::StrCat("writer group ", options_.group_id, ": partition ", p,
                              " must be taken back and is not yet (retrying every ",
@@ -326,11 +315,6 @@ void GroupOwnership::RecheckOwned() {
 std::vector<int32_t> GroupOwnership::owned() const {
   std::lock_guard<std::mutex> lock(mu_);
   return {owned_.begin(), owned_.end()};
-}
-
-GroupOwnership::Stats GroupOwnership::stats() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return stats_;
 }
 
 std::optional<std::string> GroupOwnership::OwnerOf(int32_t partition,

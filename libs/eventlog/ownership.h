@@ -100,15 +100,6 @@ class GroupOwnership {
                                      std::chrono::milliseconds timeout = std::chrono::seconds(2));
   const OwnershipOptions& options() const { return options_; }
 
-  // Counted since Join: partitions acquired, released, and acquisitions that failed.
-  struct Stats {
-    uint64_t acquired = 0;
-    uint64_t released = 0;
-    uint64_t failed_acquisitions = 0;
-    uint64_t rebalances = 0;
-  };
-  Stats stats() const;
-
  private:
   class Rebalancer;
   GroupOwnership(OwnershipOptions options, OwnershipCallbacks callbacks);
@@ -129,7 +120,6 @@ class GroupOwnership {
   std::set<int32_t> owned_;
   std::set<int32_t> pending_;  // assigned, acquisition failed: retried
   bool assigned_once_ = false;
-  Stats stats_;
   std::chrono::steady_clock::time_point described_at_;
   std::map<int32_t, std::string> owners_;  // from the last description
   std::mutex describe_mu_;                 // one description at a time

@@ -391,11 +391,6 @@ class AggregateWriter {
   // Changes whenever a partition is acquired or released (for consumers that follow the
   // owned partitions, such as the inbound ingesters).
   uint64_t ownership_epoch() const { return ownership_epoch_.load(); }
-  // The group's view (null without JoinGroup).
-  std::shared_ptr<const eventlog::GroupOwnership> group() const {
-    std::shared_lock<std::shared_mutex> lock(parts_mu_);
-    return group_;
-  }
   const std::string& topic() const { return options_.topic; }
 
   // Groups and commands processed, over all owned partitions.
