@@ -25,14 +25,15 @@ cleanup() {
 }
 trap cleanup EXIT
 if (cd "$root/build" && ctest -N "$@") | grep ': fuzz_libfuzzer$' >/dev/null; then
-  mkdir -p "$root/build-fuzz"
-  echo "tests: building build-fuzz/ in the background at idle priority (log:" \
-       "build-fuzz/fuzz-prebuild.log)"
+  fuzz_dir=${KAM_FUZZ_BUILD:-$root/build-fuzz}
+  mkdir -p "$fuzz_dir"
+  echo "tests: building $fuzz_dir in the background at idle priority" \
+       "(log: $fuzz_dir/fuzz-prebuild.log)"
   idle=()
   command -v chrt >/dev/null && idle+=(chrt --idle 0)
   command -v ionice >/dev/null && idle+=(ionice -c 3)
   setsid "${idle[@]}" nice -n 19 "$root/tools/fuzz/run.sh" --build-only \
-    >"$root/build-fuzz/fuzz-prebuild.log" 2>&1 </dev/null &
+    >"$fuzz_dir/fuzz-prebuild.log" 2>&1 </dev/null &
   fuzz_build=$!
 fi
 if [ -z "${KAM_KAFKA_BROKERS:-}" ]; then
