@@ -16,7 +16,7 @@
 # at -O1 with AddressSanitizer, UndefinedBehaviorSanitizer and libFuzzer's coverage
 # (-DKAM_FUZZ=ON, tests/fuzz/CMakeLists.txt; the generated protobuf code without UBSan), and
 # only what the four targets link (no gRPC code). From scratch on this 2-core machine: 239 s
-# of CPU, 140-260 s of wall time as other work shares the cores (it was 450 s of CPU with
+# of CPU, 118-260 s of wall time as other work shares the cores (it was 450 s of CPU with
 # all of kamctl and UBSan in the generated code). tests/run.sh starts it in the background
 # at idle priority. The quick run once built: 68 s.
 #
