@@ -20,11 +20,14 @@ its durability settings, every flag a container or unit passes known to that bin
 --help, the gRPC probes on the port the binary listens on, the private files (tokens,
 signing keys) readable by their owner only, who may write which topic, the writers' failover
 (--ownership group with several replicas, --advertise from the pod IP, Read on the owners
-group, a PodDisruptionBudget and a rollout that keep two up), and so on.
+group, a PodDisruptionBudget and a rollout that keep two up), the persons' data keys (one
+--key-dir shared by every instance of the three services: the ReadWriteMany claim kam-keys,
+one state directory and one user on a VM), and so on.
 """
 import argparse
 import json
 import os
+import posixpath
 import re
 import shlex
 import shutil
@@ -52,7 +55,20 @@ GRPC_SERVERS = {"kam-programme-service", "kam-metrics-service", "kam-history-pro
 WRITERS = {"kam-programme-service": "programme", "kam-metrics-service": "account-metrics"}
 # Flags whose file the binary refuses unless only its owner can read it.
 PRIVATE_FILE_FLAGS = ("--tokens", "--signing-key", "--kafka-sasl-password-file")
+# Binaries that seal or open personal data with the persons' keys (--key-dir): every instance
+# of them must see the same directory (docs/deployment.md, "Personal data keys").
+KEY_DIR_BINARIES = {"kam-programme-service", "kam-metrics-service", "kam-history-projection"}
+# The PersistentVolumeClaim that holds that directory in deploy/k8s.
+KEY_CLAIM = "kam-keys"
 QUANTITY = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?$")
+
+
+def without_keys(binary):
+    """What a binary of KEY_DIR_BINARIES does without --key-dir."""
+    if binary in WRITERS:
+        return "it writes personal data to Kafka unsealed, never to be erased"
+    return ("it shows sealed personal fields as the log holds them and destroys no erased "
+            "person's key")
 
 
 class Problems:
@@ -440,6 +456,8 @@ def check_workloads(docs, binaries, repo, problems):
     users = {r[2]["metadata"]["name"] for r in by_kind(docs, "KafkaUser")}
     clusters = {r[2]["metadata"]["name"] for r in by_kind(docs, "Kafka")}
     config_maps = {r[2]["metadata"]["name"] for r in by_kind(docs, "ConfigMap")}
+    claims = {r[2]["metadata"]["name"] for r in by_kind(docs, "PersistentVolumeClaim")}
+    key_dirs = {}  # where in the kam-keys volume each --key-dir is: {path: [places]}
     deployment_doc = open(os.path.join(repo, "docs/deployment.md")).read() \
         if os.path.exists(os.path.join(repo, "docs/deployment.md")) else ""
     services = by_kind(docs, "Service")
@@ -467,6 +485,10 @@ def check_workloads(docs, binaries, repo, problems):
                 if c not in config_maps and f"`{c}`" not in deployment_doc:
                     problems.add(where(ref), f"ConfigMap {c} is neither in deploy/k8s nor "
                                              "listed in docs/deployment.md")
+            claim = (v.get("persistentVolumeClaim") or {}).get("claimName")
+            if claim and claim not in claims:
+                problems.add(where(ref), f"volume {v['name']}: PersistentVolumeClaim {claim} is "
+                                         "not in deploy/k8s")
         init_scripts = " ".join(" ".join(c.get("command") or []) + " " +
                                 " ".join(c.get("args") or [])
                                 for c in spec.get("initContainers") or [])
@@ -528,9 +550,12 @@ def check_workloads(docs, binaries, repo, problems):
                                                 f"Secret {binary}, comes from {secret}")
                 for flag, value in values.items():
                     if value.startswith("/") and not value.startswith("/opt/kam/") and \
-                            flag not in ("--data-dir", "--snapshot-dir") and \
+                            flag not in ("--data-dir", "--snapshot-dir", "--key-dir") and \
                             mount_of(value, mounts) is None:
                         problems.add(place, f"{flag} {value}: no volume is mounted there")
+                if binary in KEY_DIR_BINARIES:
+                    check_key_dir(place, binary, values, mounts, volumes, init_scripts,
+                                  key_dirs, problems)
                 templates = [t["metadata"]["name"] for t in
                              doc["spec"].get("volumeClaimTemplates") or []]
                 path = values.get("--data-dir")
@@ -592,6 +617,13 @@ def check_workloads(docs, binaries, repo, problems):
                         problems.add(where(sref), f"targetPort {tp} is not a port of {where(ref)}")
     for ref, spec in pod_specs(docs):
         check_availability(ref, docs, problems)
+    if len(key_dirs) > 1:
+        problems.add("deploy/k8s", f"the containers' --key-dir are different directories of "
+                                   f"{KEY_CLAIM}: " + "; ".join(
+                                       f"{d} for {', '.join(p)}" for d, p in sorted(key_dirs.items()))
+                     + " (every instance must see the same keys, or a person gets several and "
+                       "an erasure destroys only one)")
+    check_key_claim(docs, problems)
     for binary in sorted(GRPC_SERVERS | {"kam-board"}):
         if binary not in run_binaries:
             problems.add("deploy/k8s", f"no workload runs {binary}")
@@ -601,6 +633,54 @@ def check_workloads(docs, binaries, repo, problems):
                         .get("labels") or {}).get(k) == v for k, v in sel.items())
                    for r, _ in pod_specs(docs)):
             problems.add(where(sref), "selects no pod of deploy/k8s")
+
+
+def check_key_dir(place, binary, values, mounts, volumes, init_scripts, key_dirs, problems):
+    """The persons' data keys of a container that seals or opens personal data: --key-dir on
+    the claim kam-keys, writable, at the same place of the volume as every other container's."""
+    path = (values.get("--key-dir") or "").rstrip("/")
+    if not path:
+        problems.add(place, f"must pass --key-dir, a directory of the PersistentVolumeClaim "
+                            f"{KEY_CLAIM} (without it {without_keys(binary)})")
+        return
+    m = mount_of(path + "/", mounts)
+    vol = volumes.get(m["name"]) if m else None
+    claim = ((vol or {}).get("persistentVolumeClaim") or {}).get("claimName")
+    if claim != KEY_CLAIM:
+        what = "no volume" if vol is None else f"volume {m['name']}"
+        problems.add(place, f"--key-dir {path}: must be on the PersistentVolumeClaim {KEY_CLAIM}, "
+                            f"which every instance of the three services shares (is on {what})")
+        return
+    if m.get("readOnly"):
+        problems.add(place, f"--key-dir {path}: {KEY_CLAIM} is mounted read-only (the services "
+                            "make keys and replace erased ones by tombstones)")
+    if "subPathExpr" in m:
+        problems.add(place, f"--key-dir {path}: subPathExpr gives each pod a directory of its "
+                            "own; every instance must see the same keys")
+        return
+    sub = (m.get("subPath") or "").strip("/")
+    key_dirs.setdefault(posixpath.normpath(
+        "/" + sub + path[len(m["mountPath"].rstrip("/")):]), []).append(place)
+    # A subPath the kubelet makes is root's: the binary could not make it owner-only.
+    if sub and not re.search(r"mkdir (-p )?-m 0?700 \S*/" + re.escape(sub) + r"/?(\s|$)",
+                             init_scripts):
+        problems.add(place, f"--key-dir {path}: no init container makes {sub} on {KEY_CLAIM} with "
+                            "mkdir -m 0700 (the kubelet would make the subPath root's, and the "
+                            "binary stops where it cannot make its key directory owner-only)")
+
+
+def check_key_claim(docs, problems):
+    claims = {r[2]["metadata"]["name"]: r for r in by_kind(docs, "PersistentVolumeClaim")}
+    ref = claims.get(KEY_CLAIM)
+    if ref is None:
+        problems.add("deploy/k8s", f"no PersistentVolumeClaim {KEY_CLAIM} (the persons' data "
+                                   "keys, --key-dir of the three services)")
+        return
+    modes = (ref[2].get("spec") or {}).get("accessModes") or []
+    if "ReadWriteMany" not in modes:
+        problems.add(where(ref), f"accessModes must be ReadWriteMany, are {modes}: the writers' "
+                                 "replicas on different machines and the read replicas all "
+                                 "mount it")
 
 
 def runs_writer(doc):
@@ -879,8 +959,15 @@ def parse_env(path):
     return env
 
 
+def resolve_env(value, env):
+    """A unit's argument with the environment file's $VAR and ${VAR} put in."""
+    return re.sub(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?", lambda m: env.get(m.group(1), ""),
+                  value or "")
+
+
 def validate_systemd(directory, binaries, problems):
     units = sorted(f for f in os.listdir(directory) if f.endswith(".service"))
+    key_dirs, key_users = {}, {}  # {--key-dir: [units]}, {user: [units]}
     platform_units = [u for u in units if u[:-len(".service")] in
                       GRPC_SERVERS | {"kam-board"}]
     for binary in sorted(GRPC_SERVERS | {"kam-board"}):
@@ -926,13 +1013,38 @@ def validate_systemd(directory, binaries, problems):
                 problems.add(unit, f"{flag} must be a LoadCredential= file (%d/NAME): systemd "
                                    "gives the service a copy only it can read")
         state = [s for v in keys.get("StateDirectory", []) for s in v.split()]
-        for flag in ("--data-dir", "--snapshot-dir"):
-            v = values.get(flag)
+        for flag in ("--data-dir", "--snapshot-dir", "--key-dir"):
+            v = resolve_env(values.get(flag), env)
             if v and not any(v == f"/var/lib/{s}" or v.startswith(f"/var/lib/{s}/") for s in state):
                 problems.add(unit, f"{flag} {v} must be under a StateDirectory= (ProtectSystem="
                                    "strict leaves nothing else writable)")
         if name in ("kam-history-projection", "kam-metrics-service") and not state:
             problems.add(unit, "needs a StateDirectory= for its RocksDB / snapshots")
+        if name in KEY_DIR_BINARIES:
+            # One directory for the three units, one user: a dynamic user per unit would get
+            # the shared StateDirectory= chown'ed to it at each start, and it is owner-only.
+            key_users.setdefault(one("User") or (name if one("DynamicUser") == "yes" else "root"),
+                                 []).append(unit)
+            key_dir = resolve_env(values.get("--key-dir"), env).rstrip("/")
+            if not key_dir:
+                problems.add(unit, "ExecStart must pass --key-dir (the persons' data keys, the "
+                                   "same StateDirectory= in the three units): without it "
+                                   + without_keys(name))
+                continue
+            key_dirs.setdefault(key_dir, []).append(unit)
+            if (one("StateDirectoryMode") or "0755").lstrip("0") != "700":
+                problems.add(unit, f"StateDirectoryMode=0700 is required (it is "
+                                   f"{one('StateDirectoryMode') or 'not set: 0755'}): systemd sets "
+                                   "the mode of the key directory at each start, and the keys are "
+                                   "owner-only")
+    if len(key_dirs) > 1:
+        problems.add("deploy/systemd", "the units pass different --key-dir: " + "; ".join(
+            f"{d} in {', '.join(u)}" for d, u in sorted(key_dirs.items())) + " (every instance "
+            "must see the same keys)")
+    if len(key_users) > 1:
+        problems.add("deploy/systemd", "the units sharing the key directory must run as one user "
+                     "(User=kam with DynamicUser=yes; the directory is owner-only), not " +
+                     "; ".join(f"{u} ({', '.join(n)})" for u, n in sorted(key_users.items())))
     return units
 
 
@@ -1165,6 +1277,63 @@ def self_test(args):
              "a writer Deployment in the group without --advertise",
              lambda: edit_yaml(j("31-metrics-service.yaml"), "Deployment", "kam-metrics-service",
                                lambda d: drop_flag(writer(d), "--advertise")))
+        # The persons' data keys (--key-dir): one directory for every instance.
+        new_round()
+        case("Deployment/kam-programme-service kam-programme-service: must pass --key-dir",
+             "a writer without the persons' keys (it would write personal data unsealed)",
+             lambda: edit_yaml(j("30-programme-service.yaml"), "Deployment",
+                               "kam-programme-service", lambda d: drop_flag(writer(d),
+                                                                            "--key-dir")))
+        case("StatefulSet/kam-history-projection catch-up: must pass --key-dir",
+             "the read side's catch-up folding without the keys",
+             lambda: edit_yaml(j("40-history-projection.yaml"), "StatefulSet",
+                               "kam-history-projection", lambda d: drop_flag(
+                                   init_container(d, "catch-up"), "--key-dir")))
+        case("kam-history-projection: --key-dir /var/lib/kam/keys: kam-keys is mounted read-only",
+             "the read side with the keys read-only (it destroys erased persons' keys)",
+             lambda: edit_yaml(j("40-history-projection.yaml"), "StatefulSet",
+                               "kam-history-projection", lambda d: volume_mount(
+                                   container(d, "kam-history-projection"), "keys").__setitem__(
+                                       "readOnly", True)))
+        case("the containers' --key-dir are different directories of kam-keys",
+             "a writer mounting another directory of the key volume (a person would get two keys)",
+             lambda: edit_yaml(j("31-metrics-service.yaml"), "Deployment", "kam-metrics-service",
+                               lambda d: volume_mount(writer(d), "keys").__setitem__(
+                                   "subPath", "keys-metrics")))
+        case("PersistentVolumeClaim/kam-keys: accessModes must be ReadWriteMany",
+             "the key volume ReadWriteOnce (replicas on other machines could not mount it)",
+             lambda: edit_yaml(j("25-personal-data-keys.yaml"), "PersistentVolumeClaim",
+                               "kam-keys", lambda d: d["spec"].__setitem__("accessModes",
+                                                                           ["ReadWriteOnce"])))
+        case("kam-history-projection.service: ExecStart must pass --key-dir",
+             "a VM's read side without the persons' keys",
+             lambda: replace(s("kam-history-projection.service"),
+                             "  --key-dir /var/lib/kam/keys \\\n", ""))
+        case("the units sharing the key directory must run as one user",
+             "a VM's unit with a dynamic user of its own (the shared directory is owner-only)",
+             lambda: replace(s("kam-metrics-service.service"), "User=kam\n", ""))
+        case("the units pass different --key-dir",
+             "a VM's unit with a key directory of its own",
+             lambda: replace(s("kam-programme-service.service"), "--key-dir /var/lib/kam/keys \\",
+                             "--key-dir /var/lib/kam/keys/programme \\"))
+        new_round()
+        case("no PersistentVolumeClaim kam-keys",
+             "no claim for the persons' keys",
+             lambda: drop_doc(j("25-personal-data-keys.yaml"), "PersistentVolumeClaim", "kam-keys"))
+        case("--key-dir /var/lib/kam/keys: must be on the PersistentVolumeClaim kam-keys",
+             "a writer with the keys on an emptyDir of its pod",
+             lambda: edit_yaml(j("31-metrics-service.yaml"), "Deployment", "kam-metrics-service",
+                               lambda d: set_volume(d, "keys", {"emptyDir": {}})))
+        case("no init container makes keys on kam-keys with mkdir -m 0700",
+             "a key directory left for the kubelet to make (root's)",
+             lambda: replace(j("30-programme-service.yaml"),
+                             "              mkdir -p -m 0700 /var/lib/kam/key-volume/keys\n", ""))
+        case("--key-dir /var/lib/kam/keys must be under a StateDirectory=",
+             "a VM's unit whose key directory systemd does not make writable",
+             lambda: replace(s("kam-programme-service.service"), "StateDirectory=kam/keys\n", ""))
+        case("StateDirectoryMode=0700 is required",
+             "a VM's key directory with systemd's default mode 0755",
+             lambda: replace(s("kam-metrics-service.service"), "StateDirectoryMode=0700\n", ""))
         runs = [subprocess.Popen([sys.executable, os.path.abspath(__file__), "--repo", args.repo,
                                   "--k8s", k8s, "--systemd", sysd, "--binaries",
                                   args.binaries or ""], stdout=subprocess.PIPE,
@@ -1193,6 +1362,30 @@ def self_test(args):
         return 1 if failed else 0
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def init_container(d, name):
+    for c in d["spec"]["template"]["spec"]["initContainers"]:
+        if c["name"] == name:
+            return c
+    raise AssertionError(name)
+
+
+def volume_mount(c, name):
+    for m in c["volumeMounts"]:
+        if m["name"] == name:
+            return m
+    raise AssertionError(name)
+
+
+def set_volume(d, name, source):
+    """Gives a pod's volume another source (e.g. {"emptyDir": {}})."""
+    for v in d["spec"]["template"]["spec"]["volumes"]:
+        if v["name"] == name:
+            v.clear()
+            v.update(name=name, **source)
+            return
+    raise AssertionError(name)
 
 
 def set_arg(c, old, new):
