@@ -22,7 +22,8 @@ Access AccessOf(std::string_view command) {
     return Access::kPlatform;
   if (command == "RegisterPersonRequest") return Access::kRegister;
   if (command == "AppointChampionRequest") return Access::kGrant;
-  if (command == "StandDownChampionRequest" || command == "ChangeMembershipRequest")
+  if (command == "StandDownChampionRequest" || command == "ChangeMembershipRequest" ||
+      command == "ErasePersonalDataRequest")
     return Access::kApprover;
   if (command == "RecordManagerTrainingRequest" || command == "RecordStaffTrainingRequest" ||
       command == "LogSponsorVisitRequest" || command == "FulfilCommitmentRequest" ||

@@ -69,6 +69,7 @@ void Evolve(ProgrammeState& s, const v1::EventEnvelope& env) {
     case v1::Event::kPersonRegistered: {
       const auto& e = event.person_registered();
       Person& p = s.people[e.person_id()];
+      if (p.number == 0) p.number = static_cast<uint32_t>(s.people.size());
       p.name = e.name();
       p.principal = e.principal();
       p.other_principals.assign(e.other_principals().begin(), e.other_principals().end());
@@ -86,6 +87,37 @@ void Evolve(ProgrammeState& s, const v1::EventEnvelope& env) {
       p.other_principals.assign(e.other_principals().begin(), e.other_principals().end());
       if (!e.principal().empty()) p.principal = e.principal();
       p.ended = e.ended();
+      break;
+    }
+    case v1::Event::kPersonalDataErased: {
+      // The state forgets what the erased person's key sealed, as a rebuild (which can no
+      // longer open it) would: name and principals, and the principal that nominated an
+      // account or asked for a quarantine acknowledgement.
+      const auto& e = event.personal_data_erased();
+      auto it = s.people.find(e.person_id());
+      if (it == s.people.end()) break;
+      Person& p = it->second;
+      const std::string shown = ErasedPersonName(p.number);
+      // Authenticates() is false for an ended membership, which an erased one is.
+      const auto theirs = [&p](const std::string& principal) {
+        return !principal.empty() &&
+               (principal == p.principal ||
+                std::find(p.other_principals.begin(), p.other_principals.end(), principal) !=
+                    p.other_principals.end());
+      };
+      for (auto& [id, a] : s.accounts) {
+        if (a.nominated_by_person == e.person_id() || theirs(a.nominated_by)) {
+          a.nominated_by = shown;
+        }
+      }
+      for (auto& [place, ack] : s.quarantine_acks) {
+        if (theirs(ack.requested_by)) ack.requested_by = shown;
+        if (theirs(ack.approved_by)) ack.approved_by = shown;
+      }
+      p.name = shown;
+      p.principal.clear();
+      p.other_principals.clear();
+      p.erased = true;
       break;
     }
     case v1::Event::kChampionAppointed:
@@ -322,6 +354,9 @@ ProgrammeUndo EvolveUndoable(ProgrammeState& s, const v1::EventEnvelope& env) {
     std::optional<std::string> new_benchmark;
     std::optional<std::string> new_practice;
     std::optional<SavedEntry<decltype(s.quarantine_acks)>> quarantine_ack;
+    // An erasure touches every account and acknowledgement the person appears in.
+    std::optional<decltype(s.accounts)> accounts;
+    std::optional<decltype(s.quarantine_acks)> quarantine_acks;
   };
   auto saved = std::make_shared<Saved>(
       Saved{s.chartered, s.programme_id, s.name, s.chartered_on, s.chartered_at, s.time_zone_name,
@@ -362,6 +397,10 @@ ProgrammeUndo EvolveUndoable(ProgrammeState& s, const v1::EventEnvelope& env) {
                           e.quarantined_record_acknowledged().record_offset());
     saved->quarantine_ack = SavedEntry<decltype(s.quarantine_acks)>::Of(s.quarantine_acks, r);
   }
+  if (e.has_personal_data_erased()) {
+    saved->accounts = s.accounts;
+    saved->quarantine_acks = s.quarantine_acks;
+  }
   Evolve(s, env);
   return [saved](ProgrammeState& st) {
     const Saved& v = *saved;
@@ -380,6 +419,8 @@ ProgrammeUndo EvolveUndoable(ProgrammeState& s, const v1::EventEnvelope& env) {
     st.had_champion = v.had_champion;
     st.criteria = v.criteria;
     st.last_programme_review = v.last_programme_review;
+    if (v.accounts) st.accounts = *v.accounts;
+    if (v.quarantine_acks) st.quarantine_acks = *v.quarantine_acks;
     if (v.account) v.account->RestoreInto(st.accounts);
     if (v.person) v.person->RestoreInto(st.people);
     if (v.quarantine_ack) v.quarantine_ack->RestoreInto(st.quarantine_acks);

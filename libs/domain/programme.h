@@ -86,12 +86,20 @@ struct Person {
   bool reports_to_top_management = false;
   bool board_level = false;
   bool ended = false;  // the membership ended: the person no longer acts or reads
+  // The person's number in the programme (1 for the first registered): an erased person
+  // is shown as ErasedPersonName(number).
+  uint32_t number = 0;
+  // Their personal data was erased (PersonalDataErased): name and principals are gone.
+  bool erased = false;
   bool Has(v1::PersonFunction f) const { return functions.contains(f); }
   bool Authenticates(std::string_view p) const;  // principal or one of other_principals
   // Whether the membership allows commands: a function other than board observer or
   // publisher.
   bool Commands() const;
 };
+
+// What every reader shows where an erased person's personal data was: "erased person #7".
+std::string ErasedPersonName(uint32_t number);
 
 // A logged fact that can be retracted: a sponsor visit, a competency assessment, a
 // manager or staff training, or a benchmark. Keyed by the event id that logged it.
@@ -230,6 +238,8 @@ absl::StatusOr<Events> Decide(const ProgrammeState&, const v1::ChangeProgrammePa
 absl::StatusOr<Events> Decide(const ProgrammeState&, const v1::RegisterPersonRequest&,
                               const CommandContext&);
 absl::StatusOr<Events> Decide(const ProgrammeState&, const v1::ChangeMembershipRequest&,
+                              const CommandContext&);
+absl::StatusOr<Events> Decide(const ProgrammeState&, const v1::ErasePersonalDataRequest&,
                               const CommandContext&);
 absl::StatusOr<Events> Decide(const ProgrammeState&, const v1::AppointChampionRequest&,
                               const CommandContext&);

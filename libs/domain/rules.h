@@ -41,6 +41,10 @@ inline constexpr std::string_view kMembershipGrantedByApprover = "membership.gra
 // after the person holds no champion, sponsor or manager role; an ended membership is
 // not changed again.
 inline constexpr std::string_view kMembershipChange = "membership.change";
+// A person's personal data is erased (ErasePersonalData, issue 14) only after their
+// membership ended, so an erased person never acts or reads again, and only once.
+inline constexpr std::string_view kErasureMembershipActive = "erasure.membership_active";
+inline constexpr std::string_view kErasureAlreadyErased = "erasure.already_erased";
 // A board observer reads and never commands; a publisher (an enterprise system: an LMS, a
 // CRM, ERP, HR) only records facts of its systems: trainings, sponsor visits, commitment
 // outcomes and account metrics, and registers people (below).

@@ -256,6 +256,36 @@ absl::StatusOr<Events> Decide(const ProgrammeState& state, const v1::RegisterPer
   return One(std::move(event));
 }
 
+absl::StatusOr<Events> Decide(const ProgrammeState& state, const v1::ErasePersonalDataRequest& cmd,
+                              const CommandContext& ctx) {
+  KAM_RETURN_IF_ERROR(internal::RequireProgramme(state, cmd.programme_id()));
+  KAM_RETURN_IF_ERROR(base::ValidateText("reason", cmd.reason(), base::kMaxTextLength));
+  auto found = internal::FindPerson(state, "person_id", cmd.person_id());
+  if (!found.ok()) return found.status();
+  const Person& person = **found;
+  if (person.erased) {
+    return FailedRule(rules::kErasureAlreadyErased,
+                      base::StrCat("the personal data of '", cmd.person_id(),
+                                   "' was erased already (", ErasedPersonName(person.number), ")"));
+  }
+  if (!person.ended) {
+    return FailedRule(rules::kErasureMembershipActive,
+                      base::StrCat("the membership of '", cmd.person_id(),
+                                   "' has not ended: end it first (ChangeMembership end), so an "
+                                   "erased person never acts or reads again"));
+  }
+  const auto approver = state.PersonByPrincipal(ctx.actor);
+  v1::Event event;
+  auto* e = event.mutable_personal_data_erased();
+  e->set_programme_id(cmd.programme_id());
+  e->set_person_id(cmd.person_id());
+  e->set_person_number(person.number);
+  e->set_reason(cmd.reason());
+  e->set_approved_by(ctx.actor);
+  if (approver) e->set_approved_by_person(*approver);
+  return One(std::move(event));
+}
+
 absl::StatusOr<Events> Decide(const ProgrammeState& state, const v1::ChangeMembershipRequest& cmd,
                               const CommandContext& ctx) {
   KAM_RETURN_IF_ERROR(internal::RequireProgramme(state, cmd.programme_id()));

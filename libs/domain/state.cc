@@ -1,6 +1,7 @@
 // Derived views of the programme state.
 #include <algorithm>
 
+#include "base/strings.h"
 #include "domain/programme.h"
 
 namespace kam::domain {
@@ -48,6 +49,8 @@ uint32_t ProgrammeState::SponsorLoad(const std::string& person_id) const {
   for (const auto& [id, a] : accounts) n += a.active() && a.sponsor == person_id ? 1 : 0;
   return n;
 }
+
+std::string ErasedPersonName(uint32_t number) { return base::StrCat("erased person #", number); }
 
 bool Person::Authenticates(std::string_view p) const {
   if (p.empty() || ended) return false;

@@ -39,8 +39,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cp -r proto "$tmp/before"
 cp -r proto "$tmp/after"
-sed -i 's/  string account_name = 3;/  int64 account_name = 3;/' "$tmp/after/kam/v1/events.proto"
-grep -q 'int64 account_name = 3;' "$tmp/after/kam/v1/events.proto"
+sed -i 's/  string account_name = 3 \[/  int64 account_name = 3 [/' "$tmp/after/kam/v1/events.proto"
+grep -q 'int64 account_name = 3 \[' "$tmp/after/kam/v1/events.proto"
 if "$buf" breaking "$tmp/after" --against "$tmp/before" > "$tmp/out" 2>&1; then
   echo "self-test failed: buf breaking accepted a changed field type"; exit 1
 fi
