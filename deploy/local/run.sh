@@ -104,6 +104,10 @@ if [ -f "$run/signing-key.pem" ]; then
   verifying=(--keyring "$run/keyring.pem")
 fi
 
+# Personal data (docs/topics.md, "Personal data"): the persons' data keys, outside Kafka,
+# shared by the command services and the read side. Erasing a person destroys their key.
+personal=(--key-dir "$run/keys")
+
 trap 'echo; echo "stopping..."; stop_all; exit 0' INT TERM
 if $cluster; then
   brokers=$("$root/deploy/kafka/cluster.sh" start --dir "$kafka_dir" --port "$kafka_port")
@@ -137,14 +141,15 @@ ownership=()
 if $cluster; then ownership=(--ownership group); fi
 start kam-programme-service --listen "127.0.0.1:$commands_port" --brokers "$brokers" \
   --tokens "$run/tokens" --metrics-listen "127.0.0.1:${prometheus_ports[0]}" "${signing[@]}" \
-  "${replication[@]}" "${ownership[@]}" --inbound-unauthenticated true
+  "${personal[@]}" "${replication[@]}" "${ownership[@]}" --inbound-unauthenticated true
 start kam-metrics-service --listen "127.0.0.1:$metrics_port" --brokers "$brokers" \
   --tokens "$run/tokens" --snapshot-dir "$derived/snapshots" \
   --metrics-listen "127.0.0.1:${prometheus_ports[1]}" "${signing[@]}" "${replication[@]}" \
-  "${ownership[@]}" --inbound-unauthenticated true
+  "${personal[@]}" "${ownership[@]}" --inbound-unauthenticated true
 start kam-history-projection --listen "127.0.0.1:$queries_port" --brokers "$brokers" \
   --tokens "$run/tokens" --data-dir "$derived/history" \
-  --metrics-listen "127.0.0.1:${prometheus_ports[2]}" "${verifying[@]}" "${replication[@]}"
+  --metrics-listen "127.0.0.1:${prometheus_ports[2]}" "${verifying[@]}" "${replication[@]}" \
+  "${personal[@]}"
 start kam-board --listen "127.0.0.1:$board_port" --queries "127.0.0.1:$queries_port" \
   --web-root "$root/build/web" --metrics-listen "127.0.0.1:${prometheus_ports[3]}"
 
@@ -160,11 +165,11 @@ metrics_list="127.0.0.1:$metrics_port"
 if $cluster; then
   start kam-programme-service-2 --listen "127.0.0.1:$commands_port2" --brokers "$brokers" \
     --tokens "$run/tokens" --metrics-listen "127.0.0.1:${prometheus_ports[4]}" "${signing[@]}" \
-    "${replication[@]}" "${ownership[@]}" --inbound-unauthenticated true
+    "${personal[@]}" "${replication[@]}" "${ownership[@]}" --inbound-unauthenticated true
   start kam-metrics-service-2 --listen "127.0.0.1:$metrics_port2" --brokers "$brokers" \
     --tokens "$run/tokens" --snapshot-dir "$derived/snapshots-2" \
     --metrics-listen "127.0.0.1:${prometheus_ports[5]}" "${signing[@]}" "${replication[@]}" \
-    "${ownership[@]}" --inbound-unauthenticated true
+    "${personal[@]}" "${ownership[@]}" --inbound-unauthenticated true
   commands_list="$commands_list,127.0.0.1:$commands_port2"
   metrics_list="$metrics_list,127.0.0.1:$metrics_port2"
 fi

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/numbers.h"
@@ -136,8 +137,9 @@ absl::StatusOr<int> FewestReplicas(rd_kafka_t* rk, const std::string& topic,
 
 // The event store's demands on a topic, checked on every start: one created by someone
 // else, or altered since, could delete or compact events, or lose them with a broker.
+// `buffer`: an inbound or dead-letter topic (EnsureBufferTopic), whose retention is finite.
 absl::Status CheckTopic(rd_kafka_t* rk, const KafkaOptions& options, const std::string& topic,
-                        std::chrono::milliseconds timeout) {
+                        std::chrono::milliseconds timeout, bool buffer) {
   auto configs = DescribeTopic(rk, topic, timeout);
   if (!configs.ok()) return configs.status();
   if (!configs->contains("retention.ms")) {
@@ -158,7 +160,15 @@ absl::Status CheckTopic(rd_kafka_t* rk, const KafkaOptions& options, const std::
                                                       value(name), ": ", why,
                                                       "; the event store needs ", want, fix(want)));
   };
-  if (value("retention.ms") != "-1") {
+  if (buffer) {
+    if (value("retention.ms") == "-1") {
+      base::Log(base::StrCat(
+          "WARNING: topic ", topic,
+          " keeps what publishers sent forever, personal data in the "
+          "clear among it (docs/topics.md, \"Personal data\"); bound it",
+          fix(base::StrCat("retention.ms=", std::chrono::milliseconds(kBufferRetention).count()))));
+    }
+  } else if (value("retention.ms") != "-1") {
     return refuse("retention.ms", "Kafka would delete events older than that", "retention.ms=-1");
   }
   if (value("retention.bytes") != "-1") {
@@ -273,8 +283,11 @@ absl::Status ExplainRefusal(absl::Status status, std::string_view client_name) {
                    " (check --kafka-security-protocol, --kafka-ssl-* and --kafka-sasl-*)"));
 }
 
-absl::Status EnsureTopic(const KafkaOptions& options, const std::string& topic, int partitions,
-                         std::chrono::milliseconds timeout) {
+namespace {
+
+absl::Status Ensure(const KafkaOptions& options, const std::string& topic, int partitions,
+                    std::chrono::milliseconds timeout,
+                    std::optional<std::chrono::milliseconds> retention) {
   if (topic.empty()) return absl::InvalidArgumentError("topic: is required");
   if (partitions < 1) return absl::InvalidArgumentError("partitions: must be at least 1");
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
@@ -301,7 +314,7 @@ absl::Status EnsureTopic(const KafkaOptions& options, const std::string& topic, 
   auto set_config = [&](const char* k, const std::string& v) {
     rd_kafka_NewTopic_set_config(nt, k, v.c_str());
   };
-  set_config("retention.ms", "-1");
+  set_config("retention.ms", retention ? std::to_string(retention->count()) : "-1");
   set_config("retention.bytes", "-1");
   set_config("cleanup.policy", "delete");
   if (options.replication_factor >= 3) set_config("min.insync.replicas", "2");
@@ -355,13 +368,27 @@ absl::Status EnsureTopic(const KafkaOptions& options, const std::string& topic, 
   // answer "unknown topic" for a moment. Only a refusal (FAILED_PRECONDITION) is final.
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
-    status = CheckTopic(h.rk, options, topic, timeout);
+    status = CheckTopic(h.rk, options, topic, timeout, retention.has_value());
     if (status.ok() || status.code() == absl::StatusCode::kFailedPrecondition ||
         std::chrono::steady_clock::now() >= deadline) {
       return status;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
+}
+
+}  // namespace
+
+absl::Status EnsureTopic(const KafkaOptions& options, const std::string& topic, int partitions,
+                         std::chrono::milliseconds timeout) {
+  return Ensure(options, topic, partitions, timeout, std::nullopt);
+}
+
+absl::Status EnsureBufferTopic(const KafkaOptions& options, const std::string& topic,
+                               int partitions, std::chrono::milliseconds retention,
+                               std::chrono::milliseconds timeout) {
+  if (retention.count() <= 0) return absl::InvalidArgumentError("retention: must be positive");
+  return Ensure(options, topic, partitions, timeout, retention);
 }
 
 absl::StatusOr<int> PartitionCount(const KafkaOptions& options, const std::string& topic,

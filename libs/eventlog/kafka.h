@@ -56,6 +56,21 @@ absl::StatusOr<std::unique_ptr<RdKafka::Conf>> MakeConf(
 absl::Status EnsureTopic(const KafkaOptions& options, const std::string& topic, int partitions,
                          std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
+// How long the inbound topics and their dead letters keep records. They are buffers that
+// hold what publishers sent as they sent it, personal data in the clear among it: the event
+// topics keep it sealed (docs/topics.md, "Personal data"), these only until it is ingested
+// or re-driven.
+inline constexpr std::chrono::hours kBufferRetention{24 * 14};
+
+// EnsureTopic for such a buffer: created with `retention` (retention.bytes -1), and
+// checked as the event topics are, except that its retention must be finite. An existing
+// buffer kept forever is not refused (it was created so before): a warning names the
+// kafka-configs.sh command that bounds it.
+absl::Status EnsureBufferTopic(const KafkaOptions& options, const std::string& topic,
+                               int partitions,
+                               std::chrono::milliseconds retention = kBufferRetention,
+                               std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
 // The last authentication or TLS failure librdkafka logged for the client named
 // `client_name` (rd_kafka_name: a wrong SASL password, a missing client certificate, a
 // broker certificate no CA vouches for), or empty.

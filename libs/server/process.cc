@@ -76,6 +76,10 @@ void DefineCommonFlags(Flags& flags, const std::string& default_listen,
   flags.Define("tls-key", "", "PEM private key of --tls-cert");
   flags.Define("max-message-bytes", "4194304",
                "largest request accepted (RESOURCE_EXHAUSTED beyond)");
+  flags.Define("key-dir", "",
+               "directory of the persons' data keys that seal personal data (docs/topics.md, "
+               "\"Personal data\"); shared by the command services and the read side; empty: "
+               "personal data is neither sealed nor erasable");
   flags.Define("keyring", "",
                "PEM public keys of the event writers: only events signed by one of them are "
                "accepted (empty: events are checked by their hash alone)");
@@ -232,6 +236,7 @@ absl::StatusOr<CommonFlags> ParseCommonFlags(Flags& flags, int argc, char** argv
   KAM_RETURN_IF_ERROR(ParseKafkaFlags(flags, out));
   out.topic_prefix = flags.Get("topic-prefix");
   out.keyring_file = flags.Get("keyring");
+  out.key_dir = flags.Get("key-dir");
   auto auth = AuthenticatorFromFlags(flags);
   if (!auth.ok()) return auth.status();
   out.auth = std::move(*auth);

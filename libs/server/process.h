@@ -37,6 +37,8 @@ struct CommonFlags {
   std::string topic_prefix;
   // --keyring: the writers' public keys (eventlog::LoadIntegrity).
   std::string keyring_file;
+  // --key-dir: the persons' data keys (personal/keys.h); empty: personal data unsealed.
+  std::string key_dir;
   std::unique_ptr<Authenticator> auth;
   // Serving --metrics-listen from the parse on (null when the flag is empty).
   std::unique_ptr<MetricsEndpoint> metrics;

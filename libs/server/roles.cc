@@ -3,8 +3,8 @@
 namespace kam::server::roles {
 
 const std::set<std::string>& All() {
-  static const auto* all =
-      new std::set<std::string>{kAdmin, kBoard, kChampion, kSponsor, kKam, kPublisher};
+  static const auto* all = new std::set<std::string>{kAdmin, kBoard,     kChampion,    kSponsor,
+                                                     kKam,   kPublisher, kPersonalData};
   return *all;
 }
 

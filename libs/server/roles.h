@@ -16,6 +16,11 @@ inline const std::string kChampion = "champion";    // the programme's champion
 inline const std::string kSponsor = "sponsor";      // an executive sponsor (or steering board)
 inline const std::string kKam = "kam";              // a key account manager
 inline const std::string kPublisher = "publisher";  // an enterprise system (CRM, ERP, LMS)
+// Opens personal data outside a programme's membership: LookupPersonalDataKeys (a data
+// warehouse that consumes the topics), and plaintext in the change stream and the history
+// of programmes the holder reads without being a member (the platform admin does not see
+// personal data without it).
+inline const std::string kPersonalData = "personal-data";
 
 // Every role a token may carry.
 const std::set<std::string>& All();

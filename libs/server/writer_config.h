@@ -16,6 +16,7 @@
 #include "eventlog/kafka.h"
 #include "eventlog/ownership.h"
 #include "eventlog/signing.h"
+#include "personal/keys.h"
 #include "server/process.h"
 
 namespace kam::server {
@@ -42,6 +43,13 @@ absl::Status ConfigureWriter(Config& config, const CommonFlags& common, const Wr
   config.group = {writer.group_max_commands, writer.group_max_bytes, writer.group_linger,
                   writer.transaction_gap};
   config.checkpoint_interval = writer.checkpoint_interval;
+  if (!common.key_dir.empty()) {
+    auto keys = personal::OpenFileKeyStore(common.key_dir);
+    if (!keys.ok()) {
+      return absl::InvalidArgumentError(base::StrCat("--key-dir: ", keys.status().message()));
+    }
+    config.keys = std::shared_ptr<personal::KeyStore>(*std::move(keys));
+  }
   if (writer.group_ownership) {
     config.writer_group = eventlog::OwnershipOptions{
         .group_id = base::StrCat(writer.transactional_id, ".owners"),

@@ -138,6 +138,14 @@ class AggregateWriter {
           codec);
     }
   }
+  // Seals the personal fields of every event written and opens them in every event
+  // replayed (PipelineOptions::seal and reveal). Call before Start().
+  void UsePersonalData(std::function<absl::Status(const State&, v1::EventEnvelope&)> seal,
+                       std::function<void(v1::EventEnvelope&)> reveal) {
+    pipeline_.seal = std::move(seal);
+    pipeline_.reveal = std::move(reveal);
+  }
+
   ~AggregateWriter() { Stop(); }
   AggregateWriter(const AggregateWriter&) = delete;
   AggregateWriter& operator=(const AggregateWriter&) = delete;

@@ -25,6 +25,13 @@ google::protobuf::Timestamp ToProto(absl::Time t) {
 
 SealedCommand SealCommand(const Chain& chain, const CommandInfo& info, const domain::Events& events,
                           const eventlog::Signer* signer) {
+  auto sealed = SealCommand(chain, info, events, signer, nullptr);
+  return *std::move(sealed);  // without a SealFn nothing fails
+}
+
+absl::StatusOr<SealedCommand> SealCommand(const Chain& chain, const CommandInfo& info,
+                                          const domain::Events& events,
+                                          const eventlog::Signer* signer, const SealFn& seal) {
   SealedCommand out;
   std::string previous = chain.last_hash;
   const auto recorded = ToProto(info.recorded_at);
@@ -50,7 +57,16 @@ SealedCommand SealCommand(const Chain& chain, const CommandInfo& info, const dom
     env.set_command_event_index(i);
     env.set_command_event_count(count);
     if (i + 1 == count && !info.fingerprint.empty()) env.set_request_fingerprint(info.fingerprint);
-    out.bytes.push_back(eventlog::Seal(env, signer));
+    if (seal) {
+      v1::EventEnvelope stored = env;
+      if (auto s = seal(stored); !s.ok()) return s;
+      out.bytes.push_back(eventlog::Seal(stored, signer));
+      env.set_hash(stored.hash());
+      env.set_signing_key_id(stored.signing_key_id());
+      env.set_signature(stored.signature());
+    } else {
+      out.bytes.push_back(eventlog::Seal(env, signer));
+    }
     previous = env.hash();
     out.envelopes.push_back(std::move(env));
   }

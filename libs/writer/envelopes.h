@@ -8,12 +8,14 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "domain/programme.h"
 #include "google/protobuf/message.h"
@@ -81,6 +83,16 @@ struct SealedCommand {
 // Does not change `chain`; call Advance() once the append has succeeded.
 SealedCommand SealCommand(const Chain& chain, const CommandInfo& info, const domain::Events& events,
                           const eventlog::Signer* signer = nullptr);
+
+// Seals the personal fields of an envelope about to be hashed (personal/seal.h).
+using SealFn = std::function<absl::Status(v1::EventEnvelope&)>;
+
+// SealCommand, with each envelope's personal fields sealed by `seal` before it is hashed
+// and signed: the bytes hold the sealed values, the returned envelopes the plaintext (for
+// the writer's own state) with the hash of the sealed bytes. Fails as `seal` does.
+absl::StatusOr<SealedCommand> SealCommand(const Chain& chain, const CommandInfo& info,
+                                          const domain::Events& events,
+                                          const eventlog::Signer* signer, const SealFn& seal);
 
 // Moves the tip past a successfully appended command and remembers its result.
 v1::CommandResult Advance(Chain& chain, const SealedCommand& sealed,

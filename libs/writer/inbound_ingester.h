@@ -122,9 +122,9 @@ class InboundIngester {
   // FAILED_PRECONDITION if the inbound topic's partitions do not match the writer's.
   absl::Status Start() {
     const int count = writer_.partition_count();
-    KAM_RETURN_IF_ERROR(eventlog::EnsureTopic(kafka_, options_.topic, count));
+    KAM_RETURN_IF_ERROR(eventlog::EnsureBufferTopic(kafka_, options_.topic, count));
     KAM_RETURN_IF_ERROR(
-        eventlog::EnsureTopic(kafka_, eventlog::DeadLetterTopic(options_.topic), 1));
+        eventlog::EnsureBufferTopic(kafka_, eventlog::DeadLetterTopic(options_.topic), 1));
     auto inbound = eventlog::PartitionCount(kafka_, options_.topic);
     if (!inbound.ok()) return inbound.status();
     if (*inbound != count) {

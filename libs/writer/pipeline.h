@@ -83,6 +83,11 @@ struct PipelineOptions {
   const eventlog::Keyring* keyring = nullptr;
   // How long results are remembered for retries (DedupWindow).
   DedupWindow dedup;
+  // Personal data (personal/seal.h), both null without. `seal` seals the personal fields
+  // of an envelope about to be written, given its aggregate's state before the command;
+  // `reveal` opens them in an envelope read back from the log before it is folded.
+  std::function<absl::Status(const State&, v1::EventEnvelope&)> seal;
+  std::function<void(v1::EventEnvelope&)> reveal;
 };
 
 // Whether a failed command was refused for what it is (a field, a rule, a version) rather
@@ -132,8 +137,11 @@ struct Partition {
       return;
     }
     Aggregate& a = aggregates[r.key];
-    const v1::EventEnvelope& env = opened->envelope;
-    if (writer::Replay(a.chain, env, true, pos, options.dedup).ok()) options.evolve(a.state, env);
+    v1::EventEnvelope& env = opened->envelope;
+    if (writer::Replay(a.chain, env, true, pos, options.dedup).ok()) {
+      if (options.reveal) options.reveal(env);
+      options.evolve(a.state, env);
+    }
   }
 
   // Records replay kept out, each with its position and reason.
@@ -374,11 +382,20 @@ class Group {
     }
     if (events->empty()) return;  // nothing to record: the aggregate stays as it is
 
-    e.independent = false;
-    auto [target, saved] = Touch(cmd.aggregate_id);
     CommandInfo info{options_.aggregate_type, cmd.aggregate_id, cmd.actor, meta, recorded_at_,
                      cmd.fingerprint};
-    SealedCommand sealed = SealCommand(target.chain, info, *events, options_.signer);
+    SealFn seal;
+    if (options_.seal) {
+      seal = [this, &current](v1::EventEnvelope& env) { return options_.seal(current.state, env); };
+    }
+    auto sealed_or = SealCommand(current.chain, info, *events, options_.signer, seal);
+    if (!sealed_or.ok()) {
+      e.status = sealed_or.status();
+      return;
+    }
+    SealedCommand& sealed = *sealed_or;
+    e.independent = false;
+    auto [target, saved] = Touch(cmd.aggregate_id);
     for (std::size_t i = 0; i < sealed.envelopes.size(); ++i) {
       const v1::EventEnvelope& env = sealed.envelopes[i];
       if (options_.evolve_undoable != nullptr) {

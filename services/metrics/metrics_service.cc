@@ -39,6 +39,17 @@ v1::MetricItemOutcome ToItemOutcome(uint32_t index, const writer::Outcome& outco
   return out;
 }
 
+namespace {
+
+std::function<void(v1::EventEnvelope&)> RevealWith(
+    const std::shared_ptr<personal::KeyStore>& keys) {
+  if (keys == nullptr) return nullptr;
+  auto revealer = std::make_shared<personal::Revealer>(*keys);
+  return [revealer](v1::EventEnvelope& env) { revealer->Reveal(env); };
+}
+
+}  // namespace
+
 MetricsService::MetricsService(const MetricsServiceConfig& config,
                                const server::Authenticator& auth)
     : auth_(auth),
@@ -58,7 +69,8 @@ MetricsService::MetricsService(const MetricsServiceConfig& config,
                                                              domain::kProgrammeAggregateType),
                            .aggregate_type = std::string(domain::kProgrammeAggregateType),
                            .evolve = &domain::Evolve,
-                           .keyring = config.keyring.get()}})),
+                           .keyring = config.keyring.get(),
+                           .reveal = RevealWith(config.keys)}})),
       writer_(
           writer::KafkaEventLog(config.kafka, config.append_timeout),
           writer::WriterOptions{.topic = topic_,
@@ -78,6 +90,25 @@ MetricsService::MetricsService(const MetricsServiceConfig& config,
           writer::SnapshotCodec<domain::MetricsState>{&domain::EncodeSnapshot,
                                                       &domain::DecodeMetricsSnapshot},
           &domain::EvolveUndoable) {
+  if (config.keys != nullptr) {
+    auto sealer = std::make_shared<personal::Sealer>(*config.keys);
+    writer_.UsePersonalData(
+        [this, sealer](const domain::MetricsState&, v1::EventEnvelope& env) -> absl::Status {
+          // The aggregate id is "<programme id>:<account id>": the actor is sealed with the
+          // key of the programme's person it is, if any (a publisher's stays as it is).
+          const std::string& id = env.aggregate_id();
+          const std::string programme = id.substr(0, id.find(':'));
+          std::string person;
+          (void)programmes_->With(programme, [&](const domain::ProgrammeState* p) {
+            if (p != nullptr) person = p->PersonByPrincipal(env.actor()).value_or("");
+            return absl::OkStatus();
+          });
+          personal::Whose whose;
+          whose.author = person;
+          return sealer->Seal(env, programme, whose);
+        },
+        nullptr);
+  }
   // The generated service registers its methods in the order of the .proto file.
   server::MarkRawMethod("/kam.v1.MetricsCommandService/StreamMetrics");
   const int index = v1::StreamMetricsRequest::descriptor()

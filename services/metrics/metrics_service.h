@@ -23,6 +23,7 @@
 #include "domain/metrics.h"
 #include "eventlog/kafka.h"
 #include "kam/v1/metrics_service.grpc.pb.h"
+#include "personal/seal.h"
 #include "server/auth.h"
 #include "server/stream_deadlines.h"
 #include "server/stream_slots.h"
@@ -52,6 +53,10 @@ struct MetricsServiceConfig {
   // Event signatures (writer::WriterOptions): the signing key and the keyring.
   std::shared_ptr<const eventlog::Signer> signer;
   std::shared_ptr<const eventlog::Keyring> keyring;
+  // The persons' data keys (personal/keys.h): the programmes followed for membership are
+  // read with their personal fields opened, and the actor of a metric recorded by a person
+  // is sealed with theirs. Null: neither.
+  std::shared_ptr<personal::KeyStore> keys;
   // Between the writer's signed checkpoints of its chain tips (0: only at shutdown).
   std::chrono::milliseconds checkpoint_interval{60000};
   // StreamMetrics streams open at once (each holds a server thread); more are refused.

@@ -35,6 +35,7 @@ const std::set<std::string> kOutcomeRecorders = {kAdmin, kChampion, kKam, kPubli
 ProgrammeService::ProgrammeService(const ProgrammeServiceConfig& config,
                                    const server::Authenticator& auth)
     : auth_(auth),
+      keys_(config.keys),
       topic_(eventlog::AggregateTopic(config.topic_prefix, domain::kProgrammeAggregateType)),
       metrics_topic_(eventlog::AggregateTopic(config.topic_prefix, domain::kMetricsAggregateType)),
       kafka_(config.kafka),
@@ -52,7 +53,46 @@ ProgrammeService::ProgrammeService(const ProgrammeServiceConfig& config,
                                 .keyring = config.keyring,
                                 .checkpoint_topic = eventlog::CheckpointTopic(config.topic_prefix),
                                 .checkpoint_interval = config.checkpoint_interval},
-          &domain::Evolve, {}, &domain::EvolveUndoable) {}
+          &domain::Evolve, {}, &domain::EvolveUndoable) {
+  if (keys_ == nullptr) {
+    base::Log(
+        "WARNING: no key store (--key-dir): personal data is written to the log as it "
+        "comes and cannot be erased");
+    return;
+  }
+  auto sealer = std::make_shared<personal::Sealer>(*keys_);
+  auto revealer = std::make_shared<personal::Revealer>(*keys_);
+  writer_.UsePersonalData(
+      [sealer](const domain::ProgrammeState& state, v1::EventEnvelope& env) {
+        personal::Whose whose;
+        whose.person_of = [&state](std::string_view principal) {
+          return state.PersonByPrincipal(std::string(principal)).value_or(std::string());
+        };
+        whose.author = whose.person_of(env.actor());
+        return sealer->Seal(env, env.aggregate_id(), whose);
+      },
+      [revealer](v1::EventEnvelope& env) { revealer->Reveal(env); });
+}
+
+void ProgrammeService::AfterCommit(const v1::ErasePersonalDataRequest&,
+                                   const domain::Events& events) {
+  if (keys_ == nullptr) return;
+  personal::Revealer revealer(*keys_);
+  for (const v1::Event& event : events) {
+    if (!event.has_personal_data_erased()) continue;
+    const auto& e = event.personal_data_erased();
+    if (auto s = revealer.Erase(e.programme_id(), e.person_id(), e.person_number()); !s.ok()) {
+      // Recorded, not yet shredded: every reader of the event destroys the key (Reveal).
+      base::Log(base::StrCat("ERROR: erasure of ", e.programme_id(), "/", e.person_id(),
+                             " is recorded but its key is not destroyed yet: ", s.message()));
+      continue;
+    }
+    base::Log(base::StrCat("personal data of ", e.programme_id(), "/", e.person_id(),
+                           " erased: its key is destroyed (shown as ",
+                           domain::ErasedPersonName(e.person_number()), "), approved by person '",
+                           e.approved_by_person(), "'"));
+  }
+}
 
 absl::StatusOr<std::unique_ptr<ProgrammeService>> ProgrammeService::Create(
     const ProgrammeServiceConfig& config, const server::Authenticator& auth) {
@@ -70,16 +110,20 @@ grpc::Status ProgrammeService::Run(grpc::ServerContext* context, const std::set<
   auto who = auth_.Authorize(*context, roles, what);
   if (!who.ok()) return server::ToGrpc(who.status());
   if (auto s = CheckOutsideState(request); !s.ok()) return server::ToGrpc(s);
+  domain::Events decided;
   auto result = writer_.Execute(
       request.programme_id(), request.metadata(), who->name,
       [&](const domain::ProgrammeState& state, absl::Time now) {
-        return domain::Handle(
-            state, request,
-            domain::CommandContext{
-                .actor = who->name, .now = now, .platform_admin = who->Has(kAdmin)});
+        auto events =
+            domain::Handle(state, request,
+                           domain::CommandContext{
+                               .actor = who->name, .now = now, .platform_admin = who->Has(kAdmin)});
+        if (events.ok()) decided = *events;
+        return events;
       },
       writer::RequestFingerprint(request, who->name));
   if (!result.ok()) return server::ToGrpc(result.status());
+  if (!request.metadata().dry_run()) AfterCommit(request, decided);
   *out = *std::move(result);
   return grpc::Status::OK;
 }

@@ -18,6 +18,7 @@
 #include "domain/programme.h"
 #include "eventlog/kafka.h"
 #include "kam/v1/programme_service.grpc.pb.h"
+#include "personal/seal.h"
 #include "server/auth.h"
 #include "writer/aggregate_writer.h"
 
@@ -30,6 +31,7 @@ namespace kam::services {
   X(ChangeProgrammeParameters, kApprovers)        \
   X(RegisterPerson, kRegistrars)                  \
   X(ChangeMembership, kApprovers)                 \
+  X(ErasePersonalData, kApprovers)                \
   X(AppointChampion, kApprovers)                  \
   X(StandDownChampion, kApprovers)                \
   X(PublishSelectionCriteria, kApprovers)         \
@@ -80,6 +82,9 @@ struct ProgrammeServiceConfig {
   std::shared_ptr<const eventlog::Keyring> keyring;
   // Between the writer's signed checkpoints of its chain tips (0: only at shutdown).
   std::chrono::milliseconds checkpoint_interval{60000};
+  // Where the persons' data keys live (personal/keys.h): every personal field is sealed
+  // with one. Null: personal data is written as it comes (a warning says so at start).
+  std::shared_ptr<personal::KeyStore> keys;
 };
 
 class ProgrammeService final : public v1::ProgrammeCommandService::Service {
@@ -114,7 +119,13 @@ class ProgrammeService final : public v1::ProgrammeCommandService::Service {
   grpc::Status Run(grpc::ServerContext* context, const std::set<std::string>& roles,
                    const char* what, const Request& request, v1::CommandResult* out);
 
+  // After a command's events were committed: an erasure destroys the person's key.
+  template <typename Request>
+  void AfterCommit(const Request&, const domain::Events&) {}
+  void AfterCommit(const v1::ErasePersonalDataRequest&, const domain::Events& events);
+
   const server::Authenticator& auth_;
+  std::shared_ptr<personal::KeyStore> keys_;
   std::string topic_;
   std::string metrics_topic_;
   eventlog::KafkaOptions kafka_;

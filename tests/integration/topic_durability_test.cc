@@ -89,6 +89,21 @@ TEST(TopicDurability, ANewTopicKeepsEventsForever) {
   EXPECT_TRUE(found.ok()) << found;
 }
 
+TEST(TopicDurability, AnInboundBufferKeepsWhatPublishersSentForABoundedTimeOnly) {
+  // Inbound topics hold personal data in the clear as publishers sent it: a new one is made
+  // with a finite retention (the event store's own check refuses it for exactly that).
+  const std::string topic = eventlog::InboundTopic(testing::UniqueTopicPrefix(), "people");
+  ASSERT_TRUE(eventlog::EnsureBufferTopic(testing::SharedKafka(), topic, 3).ok());
+  ASSERT_TRUE(eventlog::EnsureBufferTopic(testing::SharedKafka(), topic, 3).ok());
+  const absl::Status as_store = eventlog::EnsureTopic(testing::SharedKafka(), topic, 3);
+  EXPECT_EQ(as_store.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(as_store.message().find("retention.ms is 1209600000"), std::string::npos) << as_store;
+  // One created before (kept forever) is still accepted, with a warning naming the fix.
+  const std::string old = eventlog::InboundTopic(testing::UniqueTopicPrefix(), "people");
+  CreateTopicAs(old, {{"retention.ms", "-1"}});
+  EXPECT_TRUE(eventlog::EnsureBufferTopic(testing::SharedKafka(), old, 3).ok());
+}
+
 TEST(TopicDurability, ATopicThatWouldDeleteOrCompactEventsIsRefusedNamingTheSettingAndTheFix) {
   const std::string prefix = testing::UniqueTopicPrefix();
   struct Case {
