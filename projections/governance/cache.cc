@@ -5,8 +5,11 @@
 
 namespace kam::projections {
 
-GovernanceCache::GovernanceCache(const HistoryIndex& index, std::size_t max_cached_events)
-    : index_(index), max_cached_events_(max_cached_events) {}
+GovernanceCache::GovernanceCache(const HistoryIndex& index, std::size_t max_cached_events,
+                                 personal::KeyStore* keys)
+    : index_(index),
+      max_cached_events_(max_cached_events),
+      revealer_(keys != nullptr ? std::make_unique<personal::Revealer>(*keys) : nullptr) {}
 
 template <typename T>
 std::shared_ptr<GovernanceCache::Entry<T>> GovernanceCache::Get(
@@ -57,9 +60,28 @@ absl::Status GovernanceCache::WithProgramme(std::string_view programme_id,
   std::lock_guard<std::mutex> lock(entry->mu);
   AggregateHistory fresh =
       index_.Load(domain::kProgrammeAggregateType, programme_id, entry->version);
+  if (revealer_ != nullptr) {
+    // The erasures among the new events destroy their keys before anything is opened, so no
+    // event before an erasure opens with a key that should be gone (a restored key backup).
+    // What was folded before holds the erased person's data in the clear: the programme is
+    // folded again from its first event, showing the placeholder everywhere.
+    bool erasure = false;
+    for (const StoredEvent& e : fresh.events) {
+      if (!e.envelope.event().has_personal_data_erased()) continue;
+      const auto& erased = e.envelope.event().personal_data_erased();
+      (void)revealer_->Erase(erased.programme_id(), erased.person_id(), erased.person_number());
+      erasure = true;
+    }
+    if (erasure && entry->version > 0) {
+      entry->value = Programme{};
+      entry->version = 0;
+      fresh = index_.Load(domain::kProgrammeAggregateType, programme_id, 0);
+    }
+  }
   Programme& p = entry->value;
   for (StoredEvent& e : fresh.events) {
     p.verifier.Add(e);
+    if (revealer_ != nullptr) revealer_->Reveal(e.envelope);
     domain::Evolve(p.state, e.envelope);
     p.max_recorded = std::max(p.max_recorded, domain::TimeOf(e.envelope.recorded_at()));
     entry->version = e.envelope.aggregate_version();

@@ -27,6 +27,7 @@
 #include "absl/status/status.h"
 #include "domain/metrics.h"
 #include "domain/programme.h"
+#include "personal/seal.h"
 #include "projections/governance/as_of.h"
 #include "projections/governance/verify.h"
 #include "projections/history/history_index.h"
@@ -37,7 +38,11 @@ class GovernanceCache {
  public:
   static constexpr std::size_t kCheckpointEvery = 500;
 
-  explicit GovernanceCache(const HistoryIndex& index, std::size_t max_cached_events = 500000);
+  // With `keys`, a programme's events are folded with their personal fields opened
+  // (personal/seal.h), and a PersonalDataErased refolds the programme from its first event,
+  // so nothing folded before the erasure keeps the erased person's data.
+  explicit GovernanceCache(const HistoryIndex& index, std::size_t max_cached_events = 500000,
+                           personal::KeyStore* keys = nullptr);
 
   struct Programme {
     std::vector<StoredEvent> events;  // version order
@@ -92,7 +97,8 @@ class GovernanceCache {
 
   const HistoryIndex& index_;
   const std::size_t max_cached_events_;
-  std::mutex mu_;  // guards the maps and the count, not the entries
+  std::unique_ptr<personal::Revealer> revealer_;  // null: personal fields stay sealed
+  std::mutex mu_;                                 // guards the maps and the count, not the entries
   std::map<std::string, std::shared_ptr<Entry<Programme>>> programmes_;
   std::map<std::string, std::shared_ptr<Entry<Metrics>>> metrics_;
   std::size_t cached_events_ = 0;

@@ -8,6 +8,7 @@
 #include "domain/dates.h"
 #include "domain/metrics.h"
 #include "domain/steps.h"
+#include "personal/seal.h"
 #include "projections/governance/as_of.h"
 #include "projections/governance/verify.h"
 #include "server/status.h"
@@ -62,12 +63,14 @@ void ToResponse(const domain::MetricsState& m, const domain::Economics& econ,
 GovernanceService::GovernanceService(const HistoryIndex& index,
                                      const readmodel::ProjectionRuntime& runtime,
                                      const readmodel::ProjectionRuntime& metrics_runtime,
-                                     const ReadScope& scope, GovernanceCache& cache)
+                                     const ReadScope& scope, GovernanceCache& cache,
+                                     bool withholds_personal_data)
     : index_(index),
       runtime_(runtime),
       metrics_runtime_(metrics_runtime),
       scope_(scope),
-      cache_(cache) {}
+      cache_(cache),
+      withholds_personal_data_(withholds_personal_data) {}
 
 absl::StatusOr<Reader> GovernanceService::Prepare(grpc::ServerContext* context,
                                                   const v1::Consistency& c) const {
@@ -78,14 +81,18 @@ absl::StatusOr<Reader> GovernanceService::Prepare(grpc::ServerContext* context,
 }
 
 absl::Status GovernanceService::PrepareFor(grpc::ServerContext* context, const v1::Consistency& c,
-                                           std::string_view field,
-                                           const std::string& programme_id) const {
+                                           std::string_view field, const std::string& programme_id,
+                                           bool* withhold) const {
   // Membership after the wait: a caller who waits for the event that registers them reads.
   auto reader = scope_.Authorize(*context, "read governance views");
   if (!reader.ok()) return reader.status();
   KAM_RETURN_IF_ERROR(base::ValidateId(field, programme_id));
   KAM_RETURN_IF_ERROR(readmodel::AwaitConsistency(c, {&runtime_, &metrics_runtime_}));
-  return scope_.MayRead(*reader, programme_id);
+  KAM_RETURN_IF_ERROR(scope_.MayRead(*reader, programme_id));
+  if (withhold != nullptr) {
+    *withhold = withholds_personal_data_ && !scope_.SeesPersonalData(*reader, programme_id);
+  }
+  return absl::OkStatus();
 }
 
 double GovernanceService::DiscountRate(const std::string& programme_id) {
@@ -125,9 +132,10 @@ grpc::Status GovernanceService::ListProgrammes(grpc::ServerContext* context,
 grpc::Status GovernanceService::GetProgramme(grpc::ServerContext* context,
                                              const v1::GetProgrammeRequest* request,
                                              v1::GetProgrammeResponse* response) {
+  bool withhold = false;
   auto status = [&]() -> absl::Status {
-    KAM_RETURN_IF_ERROR(
-        PrepareFor(context, request->consistency(), "programme_id", request->programme_id()));
+    KAM_RETURN_IF_ERROR(PrepareFor(context, request->consistency(), "programme_id",
+                                   request->programme_id(), &withhold));
     KAM_RETURN_IF_ERROR(CheckAsOf(request->as_of()));
     absl::Status found = absl::OkStatus();
     KAM_RETURN_IF_ERROR(
@@ -152,6 +160,7 @@ grpc::Status GovernanceService::GetProgramme(grpc::ServerContext* context,
         }));
     return found;
   }();
+  if (status.ok() && withhold) personal::Withhold(*response);
   if (!status.ok()) response->Clear();
   return server::ToGrpc(status);
 }
@@ -159,9 +168,10 @@ grpc::Status GovernanceService::GetProgramme(grpc::ServerContext* context,
 grpc::Status GovernanceService::GetScorecard(grpc::ServerContext* context,
                                              const v1::GetScorecardRequest* request,
                                              v1::GetScorecardResponse* response) {
+  bool withhold = false;
   auto status = [&]() -> absl::Status {
-    KAM_RETURN_IF_ERROR(
-        PrepareFor(context, request->consistency(), "programme_id", request->programme_id()));
+    KAM_RETURN_IF_ERROR(PrepareFor(context, request->consistency(), "programme_id",
+                                   request->programme_id(), &withhold));
     KAM_RETURN_IF_ERROR(CheckAsOf(request->as_of()));
     Verification verification;
     std::vector<domain::Flag> flags;
@@ -209,6 +219,7 @@ grpc::Status GovernanceService::GetScorecard(grpc::ServerContext* context,
     }
     return absl::OkStatus();
   }();
+  if (status.ok() && withhold) personal::Withhold(*response);
   if (!status.ok()) response->Clear();
   return server::ToGrpc(status);
 }
@@ -304,19 +315,43 @@ grpc::Status GovernanceService::VerifyHistory(grpc::ServerContext* context,
 grpc::Status GovernanceService::GetRegister(grpc::ServerContext* context,
                                             const v1::GetRegisterRequest* request,
                                             v1::GetRegisterResponse* response) {
+  bool withhold = false;
   auto status = [&]() -> absl::Status {
-    KAM_RETURN_IF_ERROR(
-        PrepareFor(context, request->consistency(), "programme_id", request->programme_id()));
+    KAM_RETURN_IF_ERROR(PrepareFor(context, request->consistency(), "programme_id",
+                                   request->programme_id(), &withhold));
     return cache_.WithProgramme(request->programme_id(), [&](const GovernanceCache::Programme& p) {
       // Nominations and assessments are remembered per account until a decision cites them;
       // thresholds per criteria version.
       std::map<std::string, v1::AccountNominated> nominations;
       std::map<std::string, v1::AccountAssessed> assessments;
       std::map<uint32_t, double> thresholds;
+      // The programme as it stood before each event: who decided, in which role.
+      domain::ProgrammeState then;
+      struct FoldAfter {
+        domain::ProgrammeState& state;
+        const v1::EventEnvelope& env;
+        ~FoldAfter() { domain::Evolve(state, env); }
+      };
       for (const StoredEvent& stored : p.events) {
         const auto& env = stored.envelope;
         const auto& e = env.event();
+        const FoldAfter fold_after{then, env};
         v1::RegisterEntry entry;
+        // An erased approver's principal reads "erased person #<n>" in the decision and in
+        // the state folded so far alike, so the role survives the erasure.
+        auto decided_by = [&](const std::string& principal) {
+          entry.set_decided_by(principal);
+          const auto person = then.PersonByPrincipal(principal);
+          if (!person) return;
+          entry.set_decided_by_person(*person);
+          if (then.champions.contains(*person)) {
+            entry.set_decided_by_role("champion");
+          } else if (then.people.at(*person).Has(v1::PERSON_FUNCTION_STEERING_BOARD)) {
+            entry.set_decided_by_role("steering board");
+          } else {
+            entry.set_decided_by_role("member");
+          }
+        };
         auto fill = [&](const std::string& account, const char* decision) {
           entry.set_account_id(account);
           entry.set_decision(decision);
@@ -346,7 +381,7 @@ grpc::Status GovernanceService::GetRegister(grpc::ServerContext* context,
           case v1::Event::kAccountAdmitted: {
             const auto& d = e.account_admitted();
             fill(d.account_id(), "admitted");
-            entry.set_decided_by(d.approved_by());
+            decided_by(d.approved_by());
             entry.set_criteria_version(d.criteria_version());
             entry.set_weighted_score(d.weighted_score());
             entry.set_threshold(d.threshold());
@@ -359,7 +394,7 @@ grpc::Status GovernanceService::GetRegister(grpc::ServerContext* context,
           case v1::Event::kAccountIncubated: {
             const auto& d = e.account_incubated();
             fill(d.account_id(), "incubated");
-            entry.set_decided_by(d.approved_by());
+            decided_by(d.approved_by());
             entry.set_criteria_version(d.criteria_version());
             entry.set_weighted_score(d.weighted_score());
             entry.set_threshold(thresholds[d.criteria_version()]);
@@ -369,14 +404,14 @@ grpc::Status GovernanceService::GetRegister(grpc::ServerContext* context,
           case v1::Event::kNominationRejected: {
             const auto& d = e.nomination_rejected();
             fill(d.account_id(), "rejected");
-            entry.set_decided_by(d.decided_by());
+            decided_by(d.decided_by());
             entry.set_justification(d.reason());
             break;
           }
           case v1::Event::kAccountRetired: {
             const auto& d = e.account_retired();
             fill(d.account_id(), "retired");
-            entry.set_decided_by(d.approved_by());
+            decided_by(d.approved_by());
             entry.set_justification(d.reason());
             entry.set_tenure_days(d.tenure_days());
             entry.set_within_min_tenure(d.within_min_tenure());
@@ -399,6 +434,7 @@ grpc::Status GovernanceService::GetRegister(grpc::ServerContext* context,
       }
     });
   }();
+  if (status.ok() && withhold) personal::Withhold(*response);
   if (!status.ok()) response->Clear();
   return server::ToGrpc(status);
 }

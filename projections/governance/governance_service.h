@@ -24,7 +24,7 @@ class GovernanceService final : public v1::GovernanceQueryService::Service {
  public:
   GovernanceService(const HistoryIndex& index, const readmodel::ProjectionRuntime& runtime,
                     const readmodel::ProjectionRuntime& metrics_runtime, const ReadScope& scope,
-                    GovernanceCache& cache);
+                    GovernanceCache& cache, bool withholds_personal_data = false);
 
   grpc::Status ListProgrammes(grpc::ServerContext* context,
                               const v1::ListProgrammesRequest* request,
@@ -48,8 +48,11 @@ class GovernanceService final : public v1::GovernanceQueryService::Service {
   absl::StatusOr<Reader> Prepare(grpc::ServerContext* context,
                                  const v1::Consistency& consistency) const;
   // Prepare, then the programme: its id is valid and the caller reads it.
+  // `withhold` (optional) is set when the answer's personal fields are to be withheld from
+  // the caller (a key store is configured and ReadScope::SeesPersonalData says no).
   absl::Status PrepareFor(grpc::ServerContext* context, const v1::Consistency& consistency,
-                          std::string_view field, const std::string& programme_id) const;
+                          std::string_view field, const std::string& programme_id,
+                          bool* withhold = nullptr) const;
 
   const HistoryIndex& index_;
   const readmodel::ProjectionRuntime& runtime_;
@@ -58,7 +61,8 @@ class GovernanceService final : public v1::GovernanceQueryService::Service {
 
   const readmodel::ProjectionRuntime& metrics_runtime_;
   const ReadScope& scope_;
-  GovernanceCache& cache_;  // shared with the read side's Membership
+  GovernanceCache& cache_;
+  const bool withholds_personal_data_;  // shared with the read side's Membership
 };
 
 }  // namespace kam::projections

@@ -5,9 +5,11 @@
 #include "absl/strings/escaping.h"
 #include "base/errors.h"
 #include "base/ids.h"
+#include "base/log.h"
 #include "base/strings.h"
 #include "domain/dates.h"
 #include "domain/events.h"
+#include "server/roles.h"
 #include "server/status.h"
 
 namespace kam::projections {
@@ -22,14 +24,16 @@ HistoryService::HistoryService(const HistoryIndex& index,
                                const readmodel::ProjectionRuntime& runtime,
                                std::vector<const readmodel::ProjectionRuntime*> all,
                                const ReadScope& scope, int max_subscriptions,
-                               server::StreamLimits limits)
+                               server::StreamLimits limits, personal::KeyStore* keys)
     : index_(index),
       runtime_(runtime),
       all_(std::move(all)),
       scope_(scope),
       subscriptions_("Subscribe", max_subscriptions),
       deadlines_("Subscribe", limits,
-                 "resume with SubscribeRequest.after set to the last position received") {}
+                 "resume with SubscribeRequest.after set to the last position received"),
+      keys_(keys),
+      revealer_(keys != nullptr ? std::make_unique<personal::Revealer>(*keys) : nullptr) {}
 
 grpc::Status HistoryService::GetAccountHistory(grpc::ServerContext* context,
                                                const v1::GetAccountHistoryRequest* request,
@@ -107,7 +111,14 @@ grpc::Status HistoryService::GetHistory(grpc::ServerContext* context,
       return (!has_from || at >= from) && (!has_to || at <= to) &&
              (types.empty() || types.contains(std::string(domain::EventName(env.event()))));
     };
-    return index_.Page(query, response->mutable_entries(), response->mutable_next_page_token());
+    KAM_RETURN_IF_ERROR(
+        index_.Page(query, response->mutable_entries(), response->mutable_next_page_token()));
+    if (revealer_ != nullptr && scope_.SeesPersonalData(*reader, request->programme_id())) {
+      for (v1::HistoryEntry& entry : *response->mutable_entries()) {
+        revealer_->Reveal(*entry.mutable_envelope());
+      }
+    }
+    return absl::OkStatus();
   }();
   if (!status.ok()) response->Clear();
   return server::ToGrpc(status);
@@ -182,6 +193,8 @@ grpc::Status HistoryService::Subscribe(grpc::ServerContext* context,
           (types.empty() || types.contains(std::string(domain::EventName(env.event())))) &&
           readable.Passes(env);
       if (!match) return true;
+      if (revealer_ != nullptr && readable.Reveals(env))
+        revealer_->Reveal(*entry.mutable_envelope());
       v1::SubscribeResponse out;
       *out.mutable_entry() = std::move(entry);
       return writer->Write(out);
@@ -229,6 +242,57 @@ grpc::Status HistoryService::GetProjectionStatus(grpc::ServerContext* context,
   response->set_records_folded_total(index_.FoldedCount());
   response->set_error(std::string(error.message()));
   return grpc::Status::OK;
+}
+
+grpc::Status HistoryService::LookupPersonalDataKeys(
+    grpc::ServerContext* context, const v1::LookupPersonalDataKeysRequest* request,
+    v1::LookupPersonalDataKeysResponse* response) {
+  auto status = [&]() -> absl::Status {
+    auto reader = scope_.Authorize(*context, "look up personal-data keys");
+    if (!reader.ok()) return reader.status();
+    if (!reader->who.Has(server::roles::kPersonalData)) {
+      return base::RuleViolated(
+          absl::StatusCode::kPermissionDenied, kPersonalDataKeyLookup,
+          base::StrCat(reader->who.name,
+                       " may not look up personal-data keys: only a token with "
+                       "the '",
+                       server::roles::kPersonalData, "' role does"));
+    }
+    KAM_RETURN_IF_ERROR(base::ValidateId("programme_id", request->programme_id()));
+    if (request->person_ids().empty() || request->person_ids_size() > 1000) {
+      return base::InvalidField("person_ids", "give 1..1000 person ids");
+    }
+    if (keys_ == nullptr) {
+      return absl::FailedPreconditionError(
+          "this read side has no key store (--key-dir): it opens no personal data");
+    }
+    for (int i = 0; i < request->person_ids_size(); ++i) {
+      const std::string& person = request->person_ids(i);
+      KAM_RETURN_IF_ERROR(base::ValidateId(base::StrCat("person_ids[", i, "]"), person));
+      auto found = keys_->Lookup(personal::KeyId(request->programme_id(), person));
+      if (!found.ok()) return found.status();
+      auto* out = response->add_keys();
+      out->set_person_id(person);
+      switch (found->state) {
+        case personal::KeyLookup::State::kKey:
+          out->set_key(found->key);
+          break;
+        case personal::KeyLookup::State::kErased:
+          out->set_erased(true);
+          out->set_placeholder(domain::ErasedPersonName(found->number));
+          break;
+        case personal::KeyLookup::State::kUnknown:
+          out->set_unknown(true);
+          break;
+      }
+    }
+    base::Log(base::StrCat("personal-data keys of ", request->person_ids_size(),
+                           " person(s) of programme '", request->programme_id(), "' looked up by ",
+                           reader->who.name));
+    return absl::OkStatus();
+  }();
+  if (!status.ok()) response->Clear();
+  return server::ToGrpc(status);
 }
 
 }  // namespace kam::projections

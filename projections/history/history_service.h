@@ -5,10 +5,12 @@
 //   server.Add(&svc);                                     // index.programme_topic()
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "kam/v1/history_service.grpc.pb.h"
+#include "personal/seal.h"
 #include "projections/history/history_index.h"
 #include "projections/history/read_scope.h"
 #include "readmodel/projection_runtime.h"
@@ -27,7 +29,8 @@ class HistoryService final : public v1::HistoryQueryService::Service {
   // (server::StreamDeadlines).
   HistoryService(const HistoryIndex& index, const readmodel::ProjectionRuntime& runtime,
                  std::vector<const readmodel::ProjectionRuntime*> all, const ReadScope& scope,
-                 int max_subscriptions = 32, server::StreamLimits limits = {});
+                 int max_subscriptions = 32, server::StreamLimits limits = {},
+                 personal::KeyStore* keys = nullptr);
 
   grpc::Status GetAccountHistory(grpc::ServerContext* context,
                                  const v1::GetAccountHistoryRequest* request,
@@ -39,6 +42,9 @@ class HistoryService final : public v1::HistoryQueryService::Service {
   grpc::Status GetProjectionStatus(grpc::ServerContext* context,
                                    const v1::GetProjectionStatusRequest* request,
                                    v1::GetProjectionStatusResponse* response) override;
+  grpc::Status LookupPersonalDataKeys(grpc::ServerContext* context,
+                                      const v1::LookupPersonalDataKeysRequest* request,
+                                      v1::LookupPersonalDataKeysResponse* response) override;
 
  private:
   const HistoryIndex& index_;
@@ -47,6 +53,8 @@ class HistoryService final : public v1::HistoryQueryService::Service {
   const ReadScope& scope_;
   server::StreamSlots subscriptions_;
   server::StreamDeadlines deadlines_;
+  personal::KeyStore* keys_;                      // null: personal fields stay sealed
+  std::unique_ptr<personal::Revealer> revealer_;  // over keys_
 };
 
 }  // namespace kam::projections

@@ -47,8 +47,23 @@ absl::Status ReadScope::MayRead(const Reader& reader, std::string_view programme
                    "publisher)"));
 }
 
+bool ReadScope::SeesPersonalData(const Reader& reader, std::string_view programme_id) const {
+  // Membership first: its fold meets the programme's erasures and destroys their keys.
+  const bool member = membership_.Of(programme_id, reader.who.name).reads;
+  return member || reader.who.Has(server::roles::kPersonalData);
+}
+
 bool ReadScope::StreamFilter::Passes(const v1::EventEnvelope& envelope) {
   if (reader_.reads_everything) return true;
+  return MemberOf(envelope).reads;
+}
+
+bool ReadScope::StreamFilter::Reveals(const v1::EventEnvelope& envelope) {
+  const bool member = MemberOf(envelope).reads;
+  return member || reader_.who.Has(server::roles::kPersonalData);
+}
+
+const Membership::Answer& ReadScope::StreamFilter::MemberOf(const v1::EventEnvelope& envelope) {
   const std::string& programme = envelope.aggregate_id();
   auto it = answers_.find(programme);
   if (it == answers_.end() || envelope.aggregate_version() > it->second.version) {
@@ -57,7 +72,7 @@ bool ReadScope::StreamFilter::Passes(const v1::EventEnvelope& envelope) {
     const Membership::Answer fresh = scope_.membership_.Of(programme, reader_.who.name);
     it = answers_.insert_or_assign(programme, fresh).first;
   }
-  return it->second.reads;
+  return it->second;
 }
 
 }  // namespace kam::projections

@@ -40,6 +40,10 @@ namespace kam::projections {
 inline constexpr std::string_view kPublishersReadOutcomesOnly =
     "reads.publishers_read_outcomes_only";
 
+// Only a token with the `personal-data` role looks up the keys of personal data
+// (LookupPersonalDataKeys), member of the programme or not.
+inline constexpr std::string_view kPersonalDataKeyLookup = "personal_data.key_lookup";
+
 // Whether `principal` reads the programme whose folded state is `state`: a registered person
 // of it with a function other than publisher.
 bool ReadsProgramme(const domain::ProgrammeState& state, std::string_view principal);
@@ -73,6 +77,11 @@ class ReadScope {
   // PERMISSION_DENIED (rule membership.required) unless `reader` reads `programme_id`.
   absl::Status MayRead(const Reader& reader, std::string_view programme_id) const;
 
+  // Whether `reader` sees the programme's personal data opened (docs/architecture.md,
+  // "Personal data"): a member of it, or a holder of the `personal-data` role. The platform
+  // admin reads every programme, its personal fields still sealed.
+  bool SeesPersonalData(const Reader& reader, std::string_view programme_id) const;
+
   // Which events of the programme topic a change stream delivers to `reader`: those of the
   // programmes it reads, membership taken when each event is delivered (so the event that
   // registers the reader, and every later one, pass). An answer is reused for every event up
@@ -80,8 +89,11 @@ class ReadScope {
   class StreamFilter {
    public:
     bool Passes(const v1::EventEnvelope& envelope);
+    // Whether the event goes with its personal fields opened (SeesPersonalData).
+    bool Reveals(const v1::EventEnvelope& envelope);
 
    private:
+    const Membership::Answer& MemberOf(const v1::EventEnvelope& envelope);
     friend class ReadScope;
     StreamFilter(const ReadScope& scope, Reader reader)
         : scope_(scope), reader_(std::move(reader)) {}

@@ -65,6 +65,18 @@ int main(int argc, char** argv) {
     return kam::server::ExitCode(absl::InvalidArgumentError(integrity.status().message()));
   }
   config.keyring = integrity->keyring;
+  if (!common->key_dir.empty()) {
+    auto keys = kam::personal::OpenFileKeyStore(common->key_dir);
+    if (!keys.ok()) {
+      return kam::server::ExitCode(
+          absl::InvalidArgumentError(kam::base::StrCat("--key-dir: ", keys.status().message())));
+    }
+    config.keys = std::shared_ptr<kam::personal::KeyStore>(*std::move(keys));
+  } else {
+    kam::base::Log(
+        "no key store (--key-dir): sealed personal fields are shown as the log holds "
+        "them");
+  }
   config.topic_prefix = common->topic_prefix;
   config.data_dir = flags.Get("data-dir");
   config.store.block_cache_bytes = static_cast<std::size_t>(cache_mb) << 20;

@@ -50,14 +50,16 @@ absl::StatusOr<std::unique_ptr<ReadSide>> ReadSide::Create(const ReadSideConfig&
   for (auto* runtime : {self->programmes_.get(), self->metrics_.get(), self->checkpoints_.get()}) {
     if (auto s = runtime->Start(); !s.ok()) return s;
   }
-  self->cache_ = std::make_unique<GovernanceCache>(*self->index_);
+  self->keys_ = config.keys;
+  self->cache_ = std::make_unique<GovernanceCache>(*self->index_, 500000, self->keys_.get());
   self->membership_ = std::make_unique<CacheMembership>(*self->cache_);
   self->scope_ = std::make_unique<ReadScope>(auth, *self->membership_);
   self->history_service_ = std::make_unique<HistoryService>(
       *self->index_, *self->programmes_, self->runtimes(), *self->scope_, config.max_subscriptions,
-      config.stream_limits);
-  self->governance_service_ = std::make_unique<GovernanceService>(
-      *self->index_, *self->programmes_, *self->metrics_, *self->scope_, *self->cache_);
+      config.stream_limits, self->keys_.get());
+  self->governance_service_ =
+      std::make_unique<GovernanceService>(*self->index_, *self->programmes_, *self->metrics_,
+                                          *self->scope_, *self->cache_, self->keys_ != nullptr);
   return self;
 }
 

@@ -54,6 +54,11 @@ struct ReadSideConfig {
   int max_subscriptions = 32;
   // Idle and total deadlines of a Subscribe stream (server::StreamDeadlines).
   server::StreamLimits stream_limits;
+  // The persons' data keys (personal/keys.h): with them, the views fold personal fields
+  // opened, members (and `personal-data` holders) read them opened, the platform admin
+  // reads them withheld or sealed, and LookupPersonalDataKeys answers. Null: none of that;
+  // sealed values show as the log holds them.
+  std::shared_ptr<personal::KeyStore> keys;
 };
 
 // What a checkpoint of the read side holds (ReadSide::Checkpoint).
@@ -114,6 +119,7 @@ class ReadSide {
 
   std::unique_ptr<readmodel::Store> store_;
   std::shared_ptr<const eventlog::Keyring> keyring_;
+  std::shared_ptr<personal::KeyStore> keys_;
   HistoryFold programme_fold_;  // one fold per runtime: a fold is not shared between threads
   HistoryFold metrics_fold_;
   CheckpointFold checkpoint_fold_;

@@ -47,7 +47,9 @@ const std::map<std::string, Token>& Tokens() {
       {"sponsor eve", {"tok-eve-sponsor", testing::kEve}},
       {"board bob", {"tok-bob-board", "bob@supplier.example"}},
       {"kam zoe", {"tok-zoe-kam", "zoe@supplier.example"}},
-      {"publisher erp", {"tok-erp-publish", "erp@supplier.example"}}};
+      {"publisher erp", {"tok-erp-publish", "erp@supplier.example"}},
+      // Opens personal data of what it reads, and reads nothing without a membership.
+      {"personal-data dw", {"tok-dw-personal", "dw@supplier.example"}}};
   return *tokens;
 }
 
@@ -186,11 +188,12 @@ grpc::Status StreamedProgrammes(v1::HistoryQueryService::Stub& stub, const std::
 }
 
 TEST_F(ScopedReads, EveryReadRpcForEveryRoleMemberAndNonMember) {
-  enum class Kind { kProgramme, kList, kStatus, kStream };
+  enum class Kind { kProgramme, kList, kStatus, kStream, kKeys };
   const std::map<std::string, Kind> kinds = {{"GetAccountHistory", Kind::kProgramme},
                                              {"GetHistory", Kind::kProgramme},
                                              {"Subscribe", Kind::kStream},
                                              {"GetProjectionStatus", Kind::kStatus},
+                                             {"LookupPersonalDataKeys", Kind::kKeys},
                                              {"ListProgrammes", Kind::kList},
                                              {"GetProgramme", Kind::kProgramme},
                                              {"GetScorecard", Kind::kProgramme},
@@ -281,6 +284,23 @@ TEST_F(ScopedReads, EveryReadRpcForEveryRoleMemberAndNonMember) {
             }
             EXPECT_EQ(listed, expected) << what;
             EXPECT_EQ(list.principal(), t.principal);
+            ++checked;
+            break;
+          }
+          case Kind::kKeys: {
+            // Only the personal-data role looks keys up (this read side has no key store, so
+            // it is told that); everyone else is refused, whatever they read.
+            const auto s = testing::CallRaw(channel, path, t.token, RequestFor(m, kA));
+            if (publisher) {
+              refused_publisher(s);
+            } else if (name == "personal-data dw") {
+              EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << what;
+              EXPECT_EQ(s.error_message(), "person_ids: give 1..1000 person ids") << what;
+            } else {
+              EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << what;
+              EXPECT_NE(s.error_message().find("rule personal_data.key_lookup"), std::string::npos)
+                  << what << ": " << s.error_message();
+            }
             ++checked;
             break;
           }

@@ -147,6 +147,7 @@ TEST(WriteSide, TheAuthorisationMatrixHoldsForEveryRpcAndRole) {
       {"ChangeProgrammeParameters", approvers},
       {"RegisterPerson", registrars},
       {"ChangeMembership", approvers},
+      {"ErasePersonalData", approvers},
       {"AppointChampion", approvers},
       {"StandDownChampion", approvers},
       {"PublishSelectionCriteria", approvers},

@@ -41,7 +41,8 @@ inline constexpr char kTestTokens[] =
     "tok-eve-sponsor  eve@supplier.example   sponsor\n"
     "tok-bob-board    bob@supplier.example   board\n"
     "tok-zoe-kam      zoe@supplier.example   kam\n"
-    "tok-erp-publish  erp@supplier.example   publisher\n";
+    "tok-erp-publish  erp@supplier.example   publisher\n"
+    "tok-dw-personal  dw@supplier.example    personal-data\n";
 
 inline std::unique_ptr<server::Authenticator> TestAuth() {
   return std::move(*server::Authenticator::FromText(kTestTokens, "test-tokens"));
@@ -74,7 +75,8 @@ class CommandServer {
   CommandServer(const eventlog::KafkaOptions& kafka, const std::string& prefix,
                 std::chrono::milliseconds append_timeout = std::chrono::milliseconds(10000),
                 std::vector<int32_t> owned = {}, eventlog::Integrity integrity = {},
-                std::optional<eventlog::OwnershipOptions> group = std::nullopt)
+                std::optional<eventlog::OwnershipOptions> group = std::nullopt,
+                std::shared_ptr<personal::KeyStore> keys = nullptr)
       : auth_(TestAuth()) {
     config_.kafka = kafka;
     config_.topic_prefix = prefix;
@@ -84,6 +86,7 @@ class CommandServer {
     config_.writer_group = std::move(group);  // --ownership group
     config_.signer = integrity.signer;
     config_.keyring = integrity.keyring;
+    config_.keys = std::move(keys);
     auto svc = services::ProgrammeService::Create(config_, *auth_);
     if (!svc.ok()) throw std::runtime_error(svc.status().ToString());
     service_ = std::move(*svc);
@@ -104,9 +107,11 @@ class CommandServer {
 
 class MetricsServer {
  public:
-  MetricsServer(const eventlog::KafkaOptions& kafka, const std::string& prefix, bool inbound)
+  MetricsServer(const eventlog::KafkaOptions& kafka, const std::string& prefix, bool inbound,
+                std::shared_ptr<personal::KeyStore> keys = nullptr)
       : auth_(TestAuth()) {
     services::MetricsServiceConfig config;
+    config.keys = std::move(keys);
     config.kafka = kafka;
     config.topic_prefix = prefix;
     config.transactional_id = prefix + "metrics-writer";
@@ -145,14 +150,15 @@ class HistoryServer {
   HistoryServer(const eventlog::KafkaOptions& kafka, const std::string& prefix,
                 const std::string& data_dir,
                 std::shared_ptr<const eventlog::Keyring> keyring = nullptr,
-                int max_subscriptions = 32)
+                int max_subscriptions = 32, std::shared_ptr<personal::KeyStore> keys = nullptr)
       : auth_(TestAuth()) {
     auto read = projections::ReadSide::Create(
         projections::ReadSideConfig{.kafka = kafka,
                                     .topic_prefix = prefix,
                                     .data_dir = data_dir,
                                     .keyring = std::move(keyring),
-                                    .max_subscriptions = max_subscriptions},
+                                    .max_subscriptions = max_subscriptions,
+                                    .keys = std::move(keys)},
         *auth_);
     if (!read.ok()) throw std::runtime_error(read.status().ToString());
     read_ = std::move(*read);
@@ -175,6 +181,10 @@ class HistoryServer {
     return read_->WaitCaughtUp(timeout).ok();
   }
   uint64_t folded() const { return read_->index().FoldedCount(); }
+  // A consistent copy of the store (a backup), as ReadSide::Checkpoint.
+  absl::StatusOr<projections::StoreCheckpoint> Checkpoint(const std::string& to) const {
+    return read_->Checkpoint(to);
+  }
   int port() const { return server_->port(); }
 
  private:
