@@ -65,6 +65,16 @@ std::vector<RpcCommand> Build() {
        "kamctl change-membership emea-kam kim --functions key-account-manager,sales --reason "
        "'Took over the sales role too'",
        {"programme_id", "person_id"}},
+      {p + "ErasePersonalData",
+       "erase-personal-data",
+       {"erase"},
+       kSetUp,
+       "Erase a person's personal data (GDPR art. 17): their data key is destroyed, so their "
+       "name, principals and texts read \"erased person #<n>\" everywhere, while the history "
+       "still verifies. Their membership must have ended; needs a champion or a steering-board "
+       "member who is not that person.",
+       "kamctl erase-personal-data emea-kam kim --reason 'DSR-2026-114'",
+       {"programme_id", "person_id"}},
       {p + "AppointChampion",
        "appoint-champion",
        {},
@@ -393,6 +403,15 @@ std::vector<RpcCommand> Build() {
        "The read model's progress per partition: applied, end of log, lag.",
        "kamctl status",
        {}},
+      {h + "LookupPersonalDataKeys",
+       "personal-data-keys",
+       {"lookup-keys"},
+       kHistory,
+       "The data keys that open a programme's sealed personal fields, for a consumer of the "
+       "topics outside the platform (docs/topics.md, \"Personal data\"); an erased person has "
+       "none. Needs a token with the personal-data role; every lookup is logged.",
+       "kamctl personal-data-keys emea-kam --person-ids kim --person-ids ana --json",
+       {"programme_id"}},
       {h + "Subscribe",
        "tail",
        {"subscribe"},

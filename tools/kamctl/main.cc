@@ -254,7 +254,7 @@ int Tail(Client& client, const Bound& b, const Message& request, const Style& st
   int seen = 0;
   const std::string& output = client.settings().output;
   while (reader->Read(&event)) {
-    const auto& env = event.entry().envelope();
+    const v1::EventEnvelope env = kam::kamctl::Unsealed(event.entry().envelope());
     if (output == "json") {
       std::cout << ToJson(event, false) << "\n";
     } else if (output == "yaml") {

@@ -16,6 +16,7 @@
 #include "kam/v1/governance_service.pb.h"
 #include "kam/v1/history_service.pb.h"
 #include "kam/v1/metrics_service.pb.h"
+#include "personal/seal.h"
 #include "tools/kamctl/fields.h"
 #include "tools/kamctl/text.h"
 
@@ -365,7 +366,7 @@ std::string RenderEntries(const google::protobuf::RepeatedPtrField<v1::HistoryEn
   Colours c(s);
   Table t({"recorded", "occurred", "version", "event", "by", "what"});
   for (const auto& e : entries) {
-    const auto& env = e.envelope();
+    const v1::EventEnvelope env = Unsealed(e.envelope());
     // A late entry shows its claimed time as a claim, with the reason it came late.
     t.Row({LocalTime(env.recorded_at()),
            env.late_reason().empty() ? LocalTime(env.occurred_at())
@@ -508,6 +509,18 @@ std::string LocalTime(const google::protobuf::Timestamp& t) {
 
 std::string PositionText(const v1::LogPosition& p) {
   return base::StrCat(p.topic(), "/", p.partition(), "@", p.offset());
+}
+
+v1::EventEnvelope Unsealed(const v1::EventEnvelope& envelope) {
+  v1::EventEnvelope out = envelope;
+  personal::ForEachPersonalValue(
+      out, [](const google::protobuf::FieldDescriptor&, std::string_view, std::string& value) {
+        std::string key_id, sealed;
+        if (personal::ParseToken(value, &key_id, &sealed)) {
+          value = base::StrCat("[sealed: ", key_id, "]");
+        }
+      });
+  return out;
 }
 
 std::string EventName(const v1::EventEnvelope& envelope) {

@@ -29,6 +29,9 @@ std::string ToYaml(const google::protobuf::Message& message);
 std::string JsonToYaml(const std::string& json);
 
 // One event as a line of a history table or of the live tail.
+// The envelope with each sealed personal value (a caller who does not see personal data
+// gets them as the log holds them) shown as "[sealed: <programme>/<person>]".
+v1::EventEnvelope Unsealed(const v1::EventEnvelope& envelope);
 std::string EventName(const v1::EventEnvelope& envelope);
 std::string EventSummary(const v1::EventEnvelope& envelope);
 // "2026-11-27 10:15 CET" in the local time zone ($TZ).
