@@ -112,6 +112,9 @@ test('the portfolio lists every account with its stage, and the register its dec
   const register = await page.getByTestId('register-table').innerText();
   assert.match(register, /Atlas Retail Group/);
   assert.match(register, /Admit-then-demote/);
+  // Each decision names its decider's role (it stays when their personal data is erased).
+  assert.match(register, /as champion/);
+  assert.match(register, /as steering board/);
   await shot('register');
 });
 

@@ -78,7 +78,9 @@ export async function startStack({ demo = true } = {}) {
 
   const children = [];
   const common = ['--listen', '127.0.0.1:0', '--metrics-listen', '127.0.0.1:0', '--brokers',
-    brokers, '--tokens', tokensFile, '--topic-prefix', prefix, '--kafka-replication-factor', '1'];
+    brokers, '--tokens', tokensFile, '--topic-prefix', prefix, '--kafka-replication-factor', '1',
+    // Personal data sealed as in production: the dashboard shows names opened by the read side.
+    '--key-dir', path.join(dir, 'keys')];
   const log = (name) => path.join(dir, `${name}.log`);
   try {
     // The demo loads over gRPC: no inbound topic is read.

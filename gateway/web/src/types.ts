@@ -148,6 +148,10 @@ export interface RegisterEntry {
   nominatedBy: string;
   nominationRationale: string;
   decidedBy: string;
+  /** champion, steering board or member, as the programme stood when they decided. */
+  decidedByRole?: string;
+  /** The decider's person id: it stays when their personal data is erased. */
+  decidedByPerson?: string;
   criteriaVersion: number;
   weightedScore: number;
   threshold: number;
