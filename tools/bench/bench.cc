@@ -10,6 +10,9 @@
 //   rebuild       the read model from offset zero (records/s, peak RSS) against raw
 //                 read_committed consumption + RocksDB WriteBatch, and a Kafka Streams peer
 //                 (EOS v2, persistent store) in full mode
+//   personal      sealing and opening an event's personal fields (AES-256-GCM, per person)
+//                 on one core, against the same event in the clear; with --programme-flags
+//                 etc. "--key-dir DIR" every other section runs with personal data sealed
 //   queries       a history page of an account with many events, GetProgramme and
 //                 GetScorecard on a programme of 25 accounts, freshness (ack -> visible)
 //
@@ -56,6 +59,7 @@
 #include "kam/v1/history_service.grpc.pb.h"
 #include "kam/v1/metrics_service.grpc.pb.h"
 #include "kam/v1/programme_service.grpc.pb.h"
+#include "personal/seal.h"
 #include "tools/bench/platform.h"
 
 namespace kam::bench {
@@ -378,6 +382,7 @@ class Bench {
     if (wanted("queries")) Queries();
     if (wanted("rebuild")) Rebuild();
     if (wanted("integrity")) Integrity();
+    if (wanted("personal")) Personal();
     platform_->Stop();
     std::filesystem::remove_all(platform_->dir());
   }
@@ -442,6 +447,68 @@ class Bench {
     report_.Add({"integrity", "stored event size, signed", static_cast<double>(signed_bytes.size()),
                  "bytes", "unsigned", static_cast<double>(plain_bytes.size())});
   }
+  // The cost of personal data on one core: a sponsor visit as the programme service writes
+  // it (the sponsor's notes, the actor a person), sealed with and without its personal
+  // fields sealed, and opened (parsed) with and without them opened again.
+  void Personal() {
+    std::cerr << "kam-bench: personal data (sealing and opening)\n";
+    auto keys = personal::OpenFileKeyStore(platform_->dir() + "/personal-keys");
+    Check(keys.status(), "key store");
+    personal::Sealer sealer(**keys);
+    personal::Revealer revealer(**keys);
+    v1::EventEnvelope env;
+    env.set_event_id(base::NewEventId());
+    env.set_aggregate_type(std::string(domain::kProgrammeAggregateType));
+    env.set_aggregate_id("bench-kam");
+    env.set_aggregate_version(1);
+    env.set_actor("sponsor@supplier.example");
+    env.set_client_request_id("bench-0000000001");
+    env.set_previous_hash(std::string(32, 'x'));
+    auto* v = env.mutable_event()->mutable_sponsor_visit_logged();
+    v->set_programme_id("bench-kam");
+    v->set_account_id("account-0001");
+    v->set_person_id("sponsor");
+    v->set_visit_date("2026-11-27");
+    v->set_notes(
+        "Met the CFO and the head of procurement about the 2027 framework agreement; "
+        "they want quarterly business reviews.");
+    personal::Whose whose;
+    whose.person_of = [](std::string_view p) {
+      return p == "sponsor@supplier.example" ? std::string("sponsor") : std::string();
+    };
+    whose.author = "sponsor";
+    const long n = Scale(5000, 100000);
+    auto rate = [&](const std::function<void()>& step) {
+      const auto start = std::chrono::steady_clock::now();
+      for (long i = 0; i < n; ++i) step();
+      return n / std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    };
+    std::string clear_bytes;
+    std::string sealed_bytes;
+    const double clear = rate([&] { clear_bytes = eventlog::Seal(env); });
+    const double sealed = rate([&] {
+      v1::EventEnvelope copy = env;
+      Check(sealer.Seal(copy, "bench-kam", whose), "seal");
+      sealed_bytes = eventlog::Seal(copy);
+    });
+    const double copied = rate([&] {
+      v1::EventEnvelope copy = env;
+      clear_bytes = eventlog::Seal(copy);
+    });
+    const double open = rate([&] { (void)eventlog::Open(sealed_bytes); });
+    const double opened = rate([&] {
+      auto o = eventlog::Open(sealed_bytes);
+      revealer.Reveal(o->envelope);
+    });
+    report_.Add({"personal", "seal a sponsor visit, personal fields sealed (2 values)", sealed,
+                 "events/s", "hash only, in the clear", clear, "",
+                 base::StrCat("copying the envelope alone: ", static_cast<long>(copied), "/s")});
+    report_.Add(
+        {"personal", "open it, personal fields opened", opened, "events/s", "parse only", open});
+    report_.Add({"personal", "stored event size, sealed", static_cast<double>(sealed_bytes.size()),
+                 "bytes", "in the clear", static_cast<double>(clear_bytes.size())});
+  }
+
   std::string Topic(std::string_view type) const {
     return eventlog::AggregateTopic(platform_->prefix(), type);
   }
