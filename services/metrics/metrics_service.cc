@@ -45,7 +45,8 @@ std::function<void(v1::EventEnvelope&)> RevealWith(
     const std::shared_ptr<personal::KeyStore>& keys) {
   if (keys == nullptr) return nullptr;
   auto revealer = std::make_shared<personal::Revealer>(*keys);
-  return [revealer](v1::EventEnvelope& env) { revealer->Reveal(env); };
+  // Holds the store: the service's config may not outlive the constructor.
+  return [keys, revealer](v1::EventEnvelope& env) { revealer->Reveal(env); };
 }
 
 }  // namespace
@@ -93,7 +94,8 @@ MetricsService::MetricsService(const MetricsServiceConfig& config,
   if (config.keys != nullptr) {
     auto sealer = std::make_shared<personal::Sealer>(*config.keys);
     writer_.UsePersonalData(
-        [this, sealer](const domain::MetricsState&, v1::EventEnvelope& env) -> absl::Status {
+        [this, keys = config.keys, sealer](const domain::MetricsState&,
+                                           v1::EventEnvelope& env) -> absl::Status {
           // The aggregate id is "<programme id>:<account id>": the actor is sealed with the
           // key of the programme's person it is, if any (a publisher's stays as it is).
           const std::string& id = env.aggregate_id();

@@ -24,6 +24,7 @@
 #include "support/kafka_broker.h"
 #include "support/keys.h"
 #include "support/members.h"
+#include "support/metric_events.h"
 #include "support/run_binary.h"
 #include "support/servers.h"
 #include "unit/scenario.h"
@@ -169,6 +170,7 @@ class PersonalData : public ::testing::Test {
     eve.add_other_principals("eve.erasmus@sso.example");
     Do(&P::RegisterPerson, eve, "tok-admin-000");
     ASSERT_TRUE(testing::RegisterBoardObserver(*stub_, "emea-kam").ok());
+    ASSERT_TRUE(testing::RegisterPublisher(*stub_, "emea-kam").ok());  // erp, a person too
     Do(&P::AppointChampion, testing::AppointChampion("ana"), "tok-admin-000");
     for (v1::Skill skill : {v1::SKILL_FINANCE, v1::SKILL_CONSULTING, v1::SKILL_PLANNING,
                             v1::SKILL_INTERPERSONAL, v1::SKILL_INFLUENCE}) {
@@ -437,6 +439,35 @@ TEST_F(PersonalData, AnErasedPersonIsUnreadableEverywhereWhileTheHistoryHoldsAnd
                   ->LookupPersonalDataKeys(Context("tok-ana-champion").get(), lookup, &keys)
                   .error_code(),
               grpc::StatusCode::PERMISSION_DENIED);
+  }
+
+  // A metric recorded by the ERP's person: the metrics service seals its actor too.
+  {
+    testing::MetricsServer metrics(testing::SharedKafka(), prefix_, /*inbound=*/false, Keys());
+    v1::RecordMetricRequest req;
+    req.mutable_metadata()->set_client_request_id(base::NewEventId());
+    *req.mutable_metric() = testing::Revenue("r-1");
+    v1::RecordMetricResponse resp;
+    const grpc::Status s =
+        metrics.Stub()->RecordMetric(Context("tok-erp-publish").get(), req, &resp);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    int seen = 0;
+    ASSERT_TRUE(eventlog::ReadAll(
+                    testing::SharedKafka(),
+                    eventlog::AggregateTopic(prefix_, domain::kMetricsAggregateType),
+                    [&](const eventlog::ConsumedRecord& r) {
+                      auto env = eventlog::Open(r.value);
+                      EXPECT_TRUE(env.ok());
+                      if (env.ok()) {
+                        EXPECT_TRUE(env->envelope.actor().starts_with("kam-pd1:emea-kam/erp:"))
+                            << env->envelope.actor();
+                      }
+                      EXPECT_EQ(r.value.find("erp@supplier.example"), std::string::npos);
+                      ++seen;
+                      return absl::OkStatus();
+                    })
+                    .ok());
+    EXPECT_EQ(seen, 1);
   }
 
   // Backups taken before the erasure: the read model's, and the key store's.
