@@ -392,6 +392,13 @@ class Bench {
  private:
   long Scale(long quick, long full) const { return o_.quick ? quick : full; }
 
+  // How many times a second `step` runs, over `n` runs on this thread.
+  static double PerSecond(long n, const std::function<void()>& step) {
+    const auto start = std::chrono::steady_clock::now();
+    for (long i = 0; i < n; ++i) step();
+    return n / std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+
   // The cost of event signatures on one core: sealing an envelope of the size the platform
   // writes (a MetricRecorded) with and without an Ed25519 signature, and opening it with
   // the hash alone or with the signature checked against a keyring.
@@ -427,11 +434,7 @@ class Bench {
     m->mutable_amount()->set_currency("EUR");
     m->mutable_amount()->set_minor_units(123456789);
     const long n = Scale(5000, 100000);
-    auto rate = [&](const std::function<void()>& step) {
-      const auto start = std::chrono::steady_clock::now();
-      for (long i = 0; i < n; ++i) step();
-      return n / std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    };
+    auto rate = [n](const std::function<void()>& step) { return PerSecond(n, step); };
     std::string plain_bytes;
     std::string signed_bytes;
     const double seal = rate([&] { plain_bytes = eventlog::Seal(env); });
@@ -478,11 +481,7 @@ class Bench {
     };
     whose.author = "sponsor";
     const long n = Scale(5000, 100000);
-    auto rate = [&](const std::function<void()>& step) {
-      const auto start = std::chrono::steady_clock::now();
-      for (long i = 0; i < n; ++i) step();
-      return n / std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    };
+    auto rate = [n](const std::function<void()>& step) { return PerSecond(n, step); };
     std::string clear_bytes;
     std::string sealed_bytes;
     const double clear = rate([&] { clear_bytes = eventlog::Seal(env); });
