@@ -1,6 +1,6 @@
 // Every event of events.proto told in words: what happened, why, and under which criteria
 // version, for the account story, the live feed and anything else that lists events.
-import { capitalise, date, functionName, metricName, money, Names, score, skillName } from './format';
+import { capitalise, date, functionName, metricName, money, Names, score, sealed, skillName } from './format';
 import type { EventEnvelope, EventFields } from './types';
 
 export interface Fact {
@@ -23,7 +23,7 @@ export interface Described {
   tone: 'ok' | 'warn' | 'bad' | 'neutral' | 'accent';
 }
 
-const str = (f: EventFields, k: string): string => (typeof f[k] === 'string' ? (f[k] as string) : '');
+const str = (f: EventFields, k: string): string => (typeof f[k] === 'string' ? sealed(f[k] as string) : '');
 const num = (f: EventFields, k: string): number => {
   const v = f[k];
   if (typeof v === 'number') return v;

@@ -152,6 +152,7 @@ export class Names {
   /** Who an event's actor (a principal) is: "Kim Tanaka (kam@supplier.example)". */
   actor(principal: string): string {
     if (!principal) return 'unknown';
+    if (isSealed(principal)) return sealed(principal);
     const name = this.principals.get(principal);
     return name ? `${name} (${principal})` : principal;
   }
@@ -175,4 +176,16 @@ export class Names {
 export function subjectAccount(subject: string): string | null {
   const m = /^account\s+(\S+)$/.exec(subject.trim());
   return m ? m[1] ?? null : null;
+}
+
+/** A personal value the read side did not open for this reader (docs/topics.md, "Personal
+ * data"): "kam-pd1:<programme>/<person>:<ciphertext>". */
+export function isSealed(value: string): boolean {
+  return value.startsWith('kam-pd1:');
+}
+
+/** A sealed value as a reader sees it: whose it is, never the ciphertext. */
+export function sealed(value: string): string {
+  const m = /^kam-pd1:([^:]+):/.exec(value);
+  return m ? `[sealed: ${m[1]}]` : value;
 }
