@@ -9,6 +9,7 @@
 #include <map>
 #include <mutex>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/escaping.h"
 #include "base/errors.h"
 #include "base/ids.h"
@@ -70,8 +71,13 @@ class FileKeyStore final : public KeyStore {
   explicit FileKeyStore(std::string dir) : dir_(std::move(dir)) {}
 
   absl::StatusOr<std::string> KeyFor(std::string_view key_id) override {
-    KAM_RETURN_IF_ERROR(CheckKeyId(key_id));
     std::lock_guard<std::mutex> lock(mu_);
+    // Only checked ids are cached: a cached key needs no second check (the common case).
+    if (const KeyLookup* cached = Cached(key_id);
+        cached != nullptr && cached->state == KeyLookup::State::kKey) {
+      return cached->key;
+    }
+    KAM_RETURN_IF_ERROR(CheckKeyId(key_id));
     auto known = LookupLocked(key_id);
     if (!known.ok()) return known.status();
     if (known->state == KeyLookup::State::kErased) {
@@ -107,16 +113,17 @@ class FileKeyStore final : public KeyStore {
   }
 
   absl::StatusOr<KeyLookup> Lookup(std::string_view key_id) override {
-    KAM_RETURN_IF_ERROR(CheckKeyId(key_id));
     std::lock_guard<std::mutex> lock(mu_);
+    if (const KeyLookup* cached = Cached(key_id); cached != nullptr) return *cached;
+    KAM_RETURN_IF_ERROR(CheckKeyId(key_id));
     return LookupLocked(key_id);
   }
 
   absl::Status Destroy(std::string_view key_id, uint32_t number) override {
     KAM_RETURN_IF_ERROR(CheckKeyId(key_id));
     std::lock_guard<std::mutex> lock(mu_);
-    if (auto it = cache_.find(std::string(key_id));
-        it != cache_.end() && it->second.state == KeyLookup::State::kErased) {
+    if (const KeyLookup* cached = Cached(key_id);
+        cached != nullptr && cached->state == KeyLookup::State::kErased) {
       return absl::OkStatus();
     }
     const std::string path = PathOf(key_id);
@@ -168,7 +175,7 @@ class FileKeyStore final : public KeyStore {
   }
 
   absl::StatusOr<KeyLookup> LookupLocked(std::string_view key_id) {
-    if (auto it = cache_.find(std::string(key_id)); it != cache_.end()) return it->second;
+    if (const KeyLookup* cached = Cached(key_id); cached != nullptr) return *cached;
     const std::string path = PathOf(key_id);
     KeyLookup out;
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -197,7 +204,12 @@ class FileKeyStore final : public KeyStore {
 
   const std::string dir_;
   std::mutex mu_;
-  std::map<std::string, KeyLookup, std::less<>> cache_;
+  const KeyLookup* Cached(std::string_view key_id) const {
+    auto it = cache_.find(absl::string_view(key_id.data(), key_id.size()));
+    return it == cache_.end() ? nullptr : &it->second;
+  }
+
+  absl::flat_hash_map<std::string, KeyLookup> cache_;  // checked ids only
 };
 
 }  // namespace
