@@ -188,7 +188,11 @@ absl::Status Sealer::Seal(Message& message, std::string_view programme_id, const
     if (person.empty() && whose.person_of) person = whose.person_of(value);
     if (person.empty()) person = whose.author;
     if (person.empty()) return;  // nobody's: the platform admin's or a system's text
-    auto sealed = SealValue(KeyId(programme_id, person), field.full_name(), value);
+    static const FieldDescriptor* const kActor =
+        v1::EventEnvelope::descriptor()->FindFieldByName("actor");
+    auto sealed = &field == kActor
+                      ? ActorToken(KeyId(programme_id, person), field.full_name(), value)
+                      : SealValue(KeyId(programme_id, person), field.full_name(), value);
     if (!sealed.ok()) {
       status = sealed.status();
       return;
@@ -196,6 +200,24 @@ absl::Status Sealer::Seal(Message& message, std::string_view programme_id, const
     value = *std::move(sealed);
   });
   return status;
+}
+
+absl::StatusOr<std::string> Sealer::ActorToken(const std::string& key_id,
+                                               std::string_view field_name,
+                                               std::string_view principal) {
+  // The key is looked up every time: nothing is sealed for a person erased meanwhile.
+  if (auto key = keys_.KeyFor(key_id); !key.ok()) return key.status();
+  const std::string cache_key = base::StrCat(key_id, std::string_view("\0", 1), principal);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto it = actor_tokens_.find(cache_key); it != actor_tokens_.end()) return it->second;
+  }
+  auto sealed = SealValue(key_id, field_name, principal);
+  if (!sealed.ok()) return sealed;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (actor_tokens_.size() >= kActorTokens) actor_tokens_.clear();
+  actor_tokens_.emplace(cache_key, *sealed);
+  return sealed;
 }
 
 std::string Revealer::Open(std::string_view value, std::string_view field_name) {

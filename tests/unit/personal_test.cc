@@ -181,6 +181,23 @@ TEST_F(Sealing, PersonalFieldsAreSealedPerPersonAndOpenAgain) {
   EXPECT_EQ(env.SerializeAsString(), Registration().SerializeAsString());
 }
 
+TEST_F(Sealing, AnActorsTokenIsReusedOtherValuesNeverAndNotForAnErasedPerson) {
+  Sealer sealer(*keys_);
+  v1::EventEnvelope one = Registration();
+  v1::EventEnvelope two = Registration();
+  ASSERT_TRUE(sealer.Seal(one, "emea-kam", AnaIsAna()).ok());
+  ASSERT_TRUE(sealer.Seal(two, "emea-kam", AnaIsAna()).ok());
+  EXPECT_EQ(one.actor(), two.actor());  // ana's principal, sealed once
+  EXPECT_NE(one.event().person_registered().registered_by(),
+            two.event().person_registered().registered_by());  // the same principal elsewhere
+  Revealer revealer(*keys_);
+  EXPECT_EQ(revealer.Open(two.actor(), "kam.v1.EventEnvelope.actor"), "ana@supplier.example");
+  ASSERT_TRUE(revealer.Erase("emea-kam", "ana", 1).ok());
+  v1::EventEnvelope three = Registration();
+  EXPECT_EQ(sealer.Seal(three, "emea-kam", AnaIsAna()).code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
 TEST_F(Sealing, AnErasedPersonShowsAsTheirPlaceholderEverywhereAndOthersStayReadable) {
   Sealer sealer(*keys_);
   v1::EventEnvelope env = Registration();
