@@ -266,6 +266,9 @@ grpc::Status HistoryService::LookupPersonalDataKeys(
       return absl::FailedPreconditionError(
           "this read side has no key store (--key-dir): it opens no personal data");
     }
+    // The programme folded up to what is stored first: an erasure stored but not yet met
+    // destroys its key here, so a key is never handed out after its erasure was folded.
+    (void)scope_.SeesPersonalData(*reader, request->programme_id());
     for (int i = 0; i < request->person_ids_size(); ++i) {
       const std::string& person = request->person_ids(i);
       KAM_RETURN_IF_ERROR(base::ValidateId(base::StrCat("person_ids[", i, "]"), person));
